@@ -1,0 +1,1 @@
+"""ropedex catalog: schema, storage, queries, rendering and the CLI."""

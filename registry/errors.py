@@ -1,0 +1,35 @@
+"""Errors a user may see. Each message names the next step; `registry.cli` converts them."""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base class of every user-facing error."""
+
+
+class CatalogMissing(CatalogError):
+    """The catalog file does not exist."""
+
+
+class ModelNotFound(CatalogError):
+    """No such repo id in the catalog."""
+
+
+class BadFilter(CatalogError):
+    """A query filter value could not be understood."""
+
+
+class BadDatabaseURL(CatalogError):
+    """--db / ROPEDEX_DB is neither a path nor a usable SQLAlchemy URL."""
+
+
+class SchemaTooNew(CatalogError):
+    """The catalog was written by a newer ropedex."""
+
+
+class ScrapeFailed(CatalogError):
+    """The scrape could not run at all (bad endpoint, offline with nothing cached, ...)."""
+
+
+class LockHeld(CatalogError):
+    """Another run holds the job lock."""

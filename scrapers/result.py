@@ -1,0 +1,92 @@
+"""The tagger's result: how one config encodes position, with the numbers and the evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from yarn_core.params import RopeParams, fingerprint_all
+
+# Bumped whenever a tagging rule changes, so the catalog can re-tag stored configs.
+TAGGER_VERSION = 1
+
+
+@dataclass
+class TagResult:
+    """Position-encoding facts of one config.json. Every field but the tag may be None."""
+
+    position_encoding: str  # primary tag, see scrapers.vocabulary.TAGS
+    model_type: str | None = None
+    rope_theta: float | None = None  # global / full-attention layers
+    rope_theta_local: float | None = None  # sliding / local layers
+    rotary_dim: int | None = None  # dims that rotate, per head
+    rotary_fraction: float | None = None  # rotary_dim / head_dim
+    head_dim: int | None = None
+    pairing: str | None = None  # "half" | "interleaved" when known
+    scaling_type: str | None = None  # canonical rope type when scaled: "yarn", "llama3", ...
+    scaling_factor: float | None = None
+    scaling_params: dict[str, Any] = field(default_factory=dict)  # every scaling parameter
+    original_context: int | None = None  # trained, pre-extension context
+    declared_context: int | None = None  # what the config says (max_position_embeddings, ...)
+    effective_context: int | None = None  # what the position encoding is built to cover
+    usable_context: int | None = None  # declared minus table offsets (RoBERTa 514 -> 512)
+    sliding_window: int | None = None
+    layer_pattern: list[str] | None = None  # attention type per layer when the config says
+    per_layer: dict[str, Any] | None = None  # per layer type details (theta, scaling, NoPE)
+    nope_layers: list[int] | None = None  # attention layers without position encoding
+    mrope_section: list[int] | None = None
+    mrope_interleaved: bool | None = None
+    attention_temperature: dict[str, Any] | None = None  # logn, llama4 tuning, mscale knobs
+    stacks: dict[str, str] | None = None  # encoder/decoder tags when they differ
+    torch_dtype: str | None = None
+    # Resolved rope parameters keyed by layer type ("default" when shared); None value = NoPE.
+    rope: dict[str, RopeParams | None] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)  # key path -> value that decided
+    warnings: list[str] = field(default_factory=list)
+    reason: str | None = None  # why, for `unknown`
+    source_of_truth: str = "config"  # config | model_type_default | remote_code | inferred
+
+    @property
+    def rope_fingerprint(self) -> str | None:
+        """Hash of the resolved rope parameters; None when the model has no RoPE."""
+        if not any(p is not None for p in self.rope.values()):
+            return None
+        return fingerprint_all(self.rope)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of `ropedex tag --json` (documented in the README)."""
+        return {
+            "position_encoding": self.position_encoding,
+            "model_type": self.model_type,
+            "rope_theta": self.rope_theta,
+            "rope_theta_local": self.rope_theta_local,
+            "rotary_dim": self.rotary_dim,
+            "rotary_fraction": self.rotary_fraction,
+            "head_dim": self.head_dim,
+            "pairing": self.pairing,
+            "scaling_type": self.scaling_type,
+            "scaling_factor": self.scaling_factor,
+            "scaling_params": self.scaling_params or None,
+            "original_context": self.original_context,
+            "declared_context": self.declared_context,
+            "effective_context": self.effective_context,
+            "usable_context": self.usable_context,
+            "sliding_window": self.sliding_window,
+            "layer_pattern": self.layer_pattern,
+            "per_layer": self.per_layer,
+            "nope_layers": self.nope_layers,
+            "mrope_section": self.mrope_section,
+            "mrope_interleaved": self.mrope_interleaved,
+            "attention_temperature": self.attention_temperature,
+            "stacks": self.stacks,
+            "torch_dtype": self.torch_dtype,
+            "rope_parameters": {
+                k: (v.to_dict() if v is not None else None) for k, v in self.rope.items()
+            }
+            or None,
+            "rope_fingerprint": self.rope_fingerprint,
+            "evidence": self.evidence,
+            "warnings": self.warnings or None,
+            "reason": self.reason,
+            "source_of_truth": self.source_of_truth,
+        }
