@@ -7,7 +7,6 @@ them, so `ropedex --help` starts at once.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -54,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

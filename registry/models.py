@@ -1,4 +1,4 @@
-"""Catalog tables (SQLModel). Plain tables with readable column names, so sqlite3 and Datasette work.
+"""Catalog tables (SQLModel): plain tables with readable column names for sqlite3 and Datasette.
 
 JSON-shaped values (lists, per-layer details, evidence) are stored in JSON columns; everything a
 query filters or sorts on is a plain indexed column.
@@ -6,7 +6,6 @@ query filters or sorts on is a plain indexed column.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -99,6 +98,7 @@ class PositionFacts(SQLModel, table=True):
     torch_dtype: str | None = None
     rope_parameters: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     rope_fingerprint: str | None = Field(default=None, index=True)
+    verify_fingerprint: str | None = Field(default=None, index=True)  # -> verifications
     evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     warnings: list[str] | None = Field(default=None, sa_column=Column(JSON))
     reason: str | None = None

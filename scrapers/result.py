@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from yarn_core.params import RopeParams, fingerprint_all
+from yarn_core.params import RopeParams, fingerprint_all, verification_fingerprint
 
 # Bumped whenever a tagging rule changes, so the catalog can re-tag stored configs.
 TAGGER_VERSION = 1
@@ -41,6 +41,8 @@ class TagResult:
     torch_dtype: str | None = None
     # Resolved rope parameters keyed by layer type ("default" when shared); None value = NoPE.
     rope: dict[str, RopeParams | None] = field(default_factory=dict)
+    raw_rope: dict[str, Any] | None = None  # the rope block exactly as found (for schema checks)
+    raw_rope_path: str | None = None  # its key path, e.g. "text_config.rope_scaling"
     evidence: dict[str, Any] = field(default_factory=dict)  # key path -> value that decided
     warnings: list[str] = field(default_factory=list)
     reason: str | None = None  # why, for `unknown`
@@ -52,6 +54,18 @@ class TagResult:
         if not any(p is not None for p in self.rope.values()):
             return None
         return fingerprint_all(self.rope)
+
+    @property
+    def verify_fingerprint(self) -> str | None:
+        """Key of the verifier's result; None when the model has no RoPE to verify."""
+        if self.rope_fingerprint is None:
+            return None
+        return verification_fingerprint(
+            self.rope,
+            raw_rope=self.raw_rope,
+            model_type=self.model_type,
+            torch_dtype=self.torch_dtype,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of `ropedex tag --json` (documented in the README)."""
@@ -85,6 +99,9 @@ class TagResult:
             }
             or None,
             "rope_fingerprint": self.rope_fingerprint,
+            "verify_fingerprint": self.verify_fingerprint,
+            "raw_rope": self.raw_rope,
+            "raw_rope_path": self.raw_rope_path,
             "evidence": self.evidence,
             "warnings": self.warnings or None,
             "reason": self.reason,

@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests that need the corpus fail (never skip) when ../shared/corpus is missing."""
+"""Shared fixtures. Tests needing the corpus fail, never skip, when ../shared/corpus is missing."""
 
 from __future__ import annotations
 

@@ -103,3 +103,26 @@ def fingerprint_all(params: dict[str, RopeParams | None]) -> str:
     parts = {k: (v.fingerprint() if v is not None else None) for k, v in sorted(params.items())}
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def verification_fingerprint(
+    params: dict[str, RopeParams | None],
+    *,
+    raw_rope: dict[str, Any] | None,
+    model_type: str | None,
+    torch_dtype: str | None,
+) -> str:
+    """Key of a verifier result: everything the verifier reads, so fine-tunes that share it share
+    one verification."""
+    blob = json.dumps(
+        {
+            "rope": fingerprint_all(params),
+            "raw": raw_rope,
+            "model_type": model_type,
+            "dtype": torch_dtype,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
