@@ -33,3 +33,7 @@ class ScrapeFailed(CatalogError):
 
 class LockHeld(CatalogError):
     """Another run holds the job lock."""
+
+
+class RenderError(CatalogError):
+    """The site could not be rendered (bad glossary entry, unknown [[slug]], unsafe output dir)."""
