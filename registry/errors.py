@@ -27,6 +27,22 @@ class SchemaTooNew(CatalogError):
     """The catalog was written by a newer ropedex."""
 
 
+class SchemaOutdated(CatalogError):
+    """A read-only open found a catalog older than this ropedex (it must be upgraded first)."""
+
+
+class CatalogUnreadable(CatalogError):
+    """The catalog file exists but is not a SQLite catalog, or cannot be opened."""
+
+
+class BadQuery(CatalogError):
+    """`ropedex sql` was given a statement that failed or tried to write."""
+
+
+class BadInputDir(CatalogError):
+    """`ropedex ingest DIR` was given something that is not a readable directory."""
+
+
 class ScrapeFailed(CatalogError):
     """The scrape could not run at all (bad endpoint, offline with nothing cached, ...)."""
 
