@@ -1,0 +1,118 @@
+"""Per-pair inverse frequencies of every rope type, in float64 plain math (no torch).
+
+`inverse_frequencies(params, convention, seq_len)` is the one dispatcher; `yarn_core.rope` turns its
+result into a tensor, and the CLI and the site read it directly.
+"""
+
+from __future__ import annotations
+
+from yarn_core.conventions import Resolved, resolve
+from yarn_core.params import RopeParams
+from yarn_core.scaling import (
+    correction_range,
+    default_inv_freq,
+    dynamic_base,
+    llama3_inv_freq,
+    longrope_inv_freq,
+    ntk_alpha_base,
+    yarn_inv_freq,
+)
+
+
+class UnsupportedRope(ValueError):
+    """The parameters name a rope type or layout this core cannot compute."""
+
+
+def rotary_pairs(params: RopeParams) -> int:
+    """Number of rotating pairs (`rotary_dim // 2`)."""
+    return params.rotary_dim // 2
+
+
+def inverse_frequencies(
+    params: RopeParams,
+    convention: str = "transformers",
+    seq_len: int | None = None,
+    *,
+    resolved: Resolved | None = None,
+) -> list[float]:
+    """Inverse frequency of each rotating pair, as `convention` computes it, in float64."""
+    res = resolved or resolve(params, convention)
+    dim, theta = params.rotary_dim, params.theta
+    if dim <= 0 or dim % 2:
+        raise UnsupportedRope(f"rotary_dim must be a positive even number, got {dim}")
+    kind = params.rope_type
+    if kind == "proportional":
+        # Exponent over the full head width; only the first rotary_dim/2 pairs rotate (1.2).
+        thetas = default_inv_freq(theta, dim, exponent_dim=params.head_dim)
+        return [t / res.factor for t in thetas]
+    if not res.applies_scaling or kind == "default":
+        return default_inv_freq(theta, dim)
+    if kind == "linear":
+        return [t / res.factor for t in default_inv_freq(theta, dim)]
+    if kind == "dynamic":
+        if params.max_position_embeddings is None:
+            raise UnsupportedRope("dynamic NTK needs max_position_embeddings")
+        b = dynamic_base(theta, res.factor, seq_len, params.max_position_embeddings, dim)
+        return default_inv_freq(b, dim)
+    if kind == "ntk":
+        alpha = params.alpha if params.alpha is not None else res.factor
+        return default_inv_freq(ntk_alpha_base(theta, alpha, dim), dim)
+    if kind == "yarn":
+        return _yarn(params, res)
+    if kind == "llama3":
+        original = res.original_context or params.max_position_embeddings
+        if original is None:
+            raise UnsupportedRope("llama3 needs original_max_position_embeddings")
+        return llama3_inv_freq(
+            theta,
+            dim,
+            res.factor,
+            params.low_freq_factor if params.low_freq_factor is not None else 1.0,
+            params.high_freq_factor if params.high_freq_factor is not None else 4.0,
+            original,
+        )
+    if kind == "longrope":
+        return _longrope(params, res, seq_len)
+    raise UnsupportedRope(f"unknown rope type {kind!r}")
+
+
+def _yarn(params: RopeParams, res: Resolved) -> list[float]:
+    if res.original_context is None:
+        raise UnsupportedRope("yarn needs original_max_position_embeddings or max_position")
+    low, high = yarn_range(params, res)
+    return yarn_inv_freq(params.theta, params.rotary_dim, res.factor, low, high)
+
+
+def yarn_range(params: RopeParams, res: Resolved) -> tuple[float, float]:
+    """The correction range `(low, high)` a resolved YaRN convention uses."""
+    if res.original_context is None:
+        raise UnsupportedRope("yarn needs original_max_position_embeddings or max_position")
+    return correction_range(
+        res.beta_fast,
+        res.beta_slow,
+        params.rotary_dim,
+        params.theta,
+        res.original_context,
+        truncate=res.truncate,
+        float32=res.float32_range,
+    )
+
+
+def _longrope(params: RopeParams, res: Resolved, seq_len: int | None) -> list[float]:
+    if params.short_factor is None or params.long_factor is None:
+        raise UnsupportedRope("longrope needs short_factor and long_factor")
+    original = res.original_context or 0
+    use_long = res.longrope_long or bool(seq_len and seq_len > original)
+    return longrope_inv_freq(
+        params.theta, params.rotary_dim, params.long_factor if use_long else params.short_factor
+    )
+
+
+def frequency_ratio(params: RopeParams, convention: str = "transformers") -> list[float]:
+    """Per-pair ratio of the scaled to the unscaled inverse frequency (1 = untouched)."""
+    scaled = inverse_frequencies(params, convention)
+    if params.rope_type == "proportional":
+        plain = default_inv_freq(params.theta, params.rotary_dim, exponent_dim=params.head_dim)
+    else:
+        plain = default_inv_freq(params.theta, params.rotary_dim)
+    return [s / p for s, p in zip(scaled, plain, strict=True)]

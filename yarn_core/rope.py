@@ -1,0 +1,285 @@
+"""RoPE tensors: inverse frequencies, cos/sin tables and the rotation itself, in PyTorch.
+
+This module imports torch at the top; nothing in the package imports it at import time.
+Frequencies come from `yarn_core.frequencies` (float64 plain math) so every formula lives once.
+
+Layout: `x` is (..., seq, head_dim); only the first `rotary_dim` channels rotate. Half pairing
+(NeoX / transformers) pairs channel j with j + rotary_dim/2; interleaved pairing (GPT-J / Meta)
+pairs 2j with 2j + 1. cos/sin tables are (seq, rotary_dim) in the matching layout.
+
+Reference: Su et al., "RoFormer" (arXiv 2104.09864), Eq. 34.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from yarn_core.conventions import resolve
+from yarn_core.frequencies import frequency_ratio, inverse_frequencies, yarn_range
+from yarn_core.params import PAIRINGS, RopeParams
+from yarn_core.scaling import correction_dim, llama3_wavelengths
+
+__all__ = [
+    "apply_rotary",
+    "apply_rotary_qk",
+    "attention_scaling",
+    "cos_sin",
+    "frequency_ratio",
+    "inv_freq",
+    "llama3_bands",
+    "mrope_cos_sin",
+    "mrope_pair_streams",
+    "resolve_device",
+    "yarn_bands",
+]
+
+_ANGLE_DTYPES = (torch.float32, torch.float64)
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """`"auto"` (or None) picks CUDA when present, else CPU; other values pass through."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA device is available")
+    return resolved
+
+
+def inv_freq(
+    params: RopeParams,
+    *,
+    convention: str = "transformers",
+    seq_len: int | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
+    """Inverse frequencies, shape (rotary_dim // 2,)."""
+    values = inverse_frequencies(params, convention, seq_len)
+    return torch.tensor(values, dtype=dtype, device=_device(device))
+
+
+def attention_scaling(
+    params: RopeParams, *, convention: str = "transformers", seq_len: int | None = None
+) -> float:
+    """Multiplier folded into cos and sin (attention logits scale by its square)."""
+    del seq_len  # no supported runtime makes the magnitude depend on the length
+    return resolve(params, convention).attention_scaling
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    return resolve_device(device) if device is not None else torch.device("cpu")
+
+
+def _positions(
+    positions: int | torch.Tensor, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    if isinstance(positions, int):
+        return torch.arange(positions, dtype=dtype, device=device)  # (seq,)
+    return positions.to(device=device, dtype=dtype).reshape(-1)  # (seq,)
+
+
+def _max_length(positions: int | torch.Tensor) -> int:
+    if isinstance(positions, int):
+        return positions
+    return int(positions.max().item()) + 1 if positions.numel() else 0
+
+
+def _check_angle_dtype(angle_dtype: torch.dtype) -> None:
+    if angle_dtype not in _ANGLE_DTYPES:
+        raise ValueError(f"angles must be computed in float32 or float64, not {angle_dtype}")
+
+
+def _expand_pairs(angles: torch.Tensor, pairing: str) -> torch.Tensor:
+    """(seq, D/2) pair angles -> (seq, D) channel angles in the pairing's layout."""
+    if pairing == "half":
+        return torch.cat((angles, angles), dim=-1)  # (seq, D)
+    if pairing == "interleaved":
+        return angles.repeat_interleave(2, dim=-1)  # (seq, D)
+    raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+
+
+def _cos_sin_from_angles(
+    angles: torch.Tensor, scale: float, pairing: str, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    emb = _expand_pairs(angles, pairing)  # (seq, D)
+    cos, sin = emb.cos(), emb.sin()
+    if scale != 1.0:
+        cos.mul_(scale)
+        sin.mul_(scale)
+    return cos.to(dtype), sin.to(dtype)
+
+
+def cos_sin(
+    params: RopeParams,
+    positions: int | torch.Tensor,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = None,
+    convention: str = "transformers",
+    angle_dtype: torch.dtype = torch.float32,
+    seq_len: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin tables (seq, rotary_dim), attention scaling folded in like transformers.
+
+    `positions` is a count (0..n-1) or a 1-D tensor of positions. `seq_len` (default: the largest
+    position + 1) selects length-dependent frequencies (dynamic NTK, LongRoPE long factors).
+    """
+    _check_angle_dtype(angle_dtype)
+    dev = _device(device)
+    length = seq_len if seq_len is not None else _max_length(positions)
+    res = resolve(params, convention)
+    freqs = torch.tensor(
+        inverse_frequencies(params, convention, length, resolved=res), dtype=angle_dtype, device=dev
+    )  # (D/2,)
+    pos = _positions(positions, angle_dtype, dev)  # (seq,)
+    angles = torch.outer(pos, freqs)  # (seq, D/2)
+    return _cos_sin_from_angles(angles, res.attention_scaling, params.pairing, dtype)
+
+
+def mrope_pair_streams(params: RopeParams) -> list[int]:
+    """For each pair, which position stream (0 = t, 1 = h, 2 = w) drives it (section 4.3)."""
+    pairs = params.rotary_dim // 2
+    section = params.mrope_section
+    if section is None:
+        return [0] * pairs
+    if params.mrope_interleaved:
+        # Qwen3-VL: j % 3 == 1 below 3*s_h uses h, j % 3 == 2 below 3*s_w uses w, else t.
+        streams = [0] * pairs
+        for stream in (1, 2):
+            for j in range(stream, min(3 * section[stream], pairs), 3):
+                streams[j] = stream
+        return streams
+    if sum(section) != pairs:
+        raise ValueError(f"mrope_section {list(section)} must sum to rotary_dim/2 = {pairs}")
+    return [stream for stream, width in enumerate(section) for _ in range(width)]
+
+
+def mrope_cos_sin(
+    params: RopeParams,
+    position_ids: torch.Tensor,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = None,
+    convention: str = "transformers",
+    angle_dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multimodal RoPE: `position_ids` (3, seq) of t/h/w; each pair reads its stream's position."""
+    _check_angle_dtype(angle_dtype)
+    if position_ids.dim() != 2 or position_ids.shape[0] != 3:
+        raise ValueError(f"position_ids must be (3, seq), got {tuple(position_ids.shape)}")
+    dev = _device(device)
+    res = resolve(params, convention)
+    length = _max_length(position_ids)
+    freqs = torch.tensor(
+        inverse_frequencies(params, convention, length, resolved=res), dtype=angle_dtype, device=dev
+    )  # (D/2,)
+    pos = position_ids.to(device=dev, dtype=angle_dtype)  # (3, seq)
+    all_angles = pos[:, :, None] * freqs  # (3, seq, D/2)
+    streams = torch.tensor(mrope_pair_streams(params), device=dev)  # (D/2,)
+    index = streams[None, None, :].expand(1, pos.shape[1], -1)  # (1, seq, D/2)
+    angles = all_angles.gather(0, index)[0]  # (seq, D/2)
+    return _cos_sin_from_angles(angles, res.attention_scaling, params.pairing, dtype)
+
+
+def apply_rotary(
+    x: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    *,
+    pairing: str = "half",
+    rotary_dim: int | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Rotate the first `rotary_dim` channels of x (..., seq, head_dim); the rest pass through.
+
+    cos/sin are (seq, rotary_dim) (or anything broadcasting to x[..., :rotary_dim]) in the
+    pairing's layout. Works in x's dtype, writing into `out` (a fresh tensor by default) without
+    rotate-half temporaries. `out` must not overlap x.
+    """
+    rot = rotary_dim if rotary_dim is not None else cos.shape[-1]
+    if rot % 2 or rot > x.shape[-1] or cos.shape[-1] != rot:
+        raise ValueError(
+            f"rotary_dim {rot} must be even, at most head_dim {x.shape[-1]}, and match cos"
+        )
+    result = torch.empty_like(x) if out is None else out
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    if pairing == "half":
+        h = rot // 2
+        first, second = (slice(0, h), slice(h, rot))
+    elif pairing == "interleaved":
+        first, second = (slice(0, rot, 2), slice(1, rot, 2))
+    else:
+        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+    a, b = x[..., first], x[..., second]  # (..., seq, D/2) each
+    out_a, out_b = result[..., first], result[..., second]
+    torch.mul(a, cos[..., first], out=out_a)  # a cos
+    out_a.addcmul_(b, sin[..., first], value=-1)  # a cos - b sin
+    torch.mul(b, cos[..., second], out=out_b)  # b cos
+    out_b.addcmul_(a, sin[..., second])  # b cos + a sin
+    if rot < x.shape[-1]:
+        result[..., rot:].copy_(x[..., rot:])  # pass-through channels
+    return result
+
+
+def apply_rotary_qk(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    *,
+    pairing: str = "half",
+    rotary_dim: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`apply_rotary` on queries and keys with one cos/sin table."""
+    cos_q, sin_q = cos.to(q.dtype), sin.to(q.dtype)
+    q_out = apply_rotary(q, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
+    k_out = apply_rotary(k, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
+    return q_out, k_out
+
+
+def yarn_bands(params: RopeParams, convention: str = "transformers") -> dict[str, Any]:
+    """YaRN ramp: correction range, raw (untruncated) dims and the pair counts of each band."""
+    res = resolve(params, convention)
+    if params.rope_type != "yarn" or res.original_context is None:
+        return {}
+    low, high = yarn_range(params, res)
+    pairs = params.rotary_dim // 2
+    extrapolated = sum(1 for j in range(pairs) if j <= low)
+    interpolated = sum(1 for j in range(pairs) if j >= high)
+    return {
+        "applies": res.applies_scaling,
+        "factor": res.factor,
+        "original_context": res.original_context,
+        "low": low,
+        "high": high,
+        "raw_low": correction_dim(
+            res.beta_fast, params.rotary_dim, params.theta, res.original_context
+        ),
+        "raw_high": correction_dim(
+            res.beta_slow, params.rotary_dim, params.theta, res.original_context
+        ),
+        "truncate": res.truncate,
+        "extrapolated_pairs": extrapolated,
+        "blended_pairs": pairs - extrapolated - interpolated,
+        "interpolated_pairs": interpolated,
+    }
+
+
+def llama3_bands(params: RopeParams) -> dict[str, Any]:
+    """Llama 3 wavelength edges and the pair counts kept, blended and divided by the factor."""
+    if params.rope_type != "llama3":
+        return {}
+    low_wavelen, high_wavelen = llama3_wavelengths(params)
+    ratios = frequency_ratio(params)
+    kept = sum(1 for r in ratios if r == 1.0)
+    divided = sum(1 for r in ratios if params.factor and abs(r * params.factor - 1.0) < 1e-12)
+    return {
+        "low_freq_wavelen": low_wavelen,
+        "high_freq_wavelen": high_wavelen,
+        "kept_pairs": kept,
+        "blended_pairs": len(ratios) - kept - divided,
+        "divided_pairs": divided,
+    }
