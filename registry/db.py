@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from registry.errors import BadDatabaseURL, CatalogMissing
+from registry.errors import (
+    BadDatabaseURL,
+    CatalogMissing,
+    CatalogUnreadable,
+    SchemaOutdated,
+    SchemaTooNew,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlmodel import Session
 
 DEFAULT_DB = "catalog.db"
+_NEXT_STEP = "run `ropedex ingest DIR` or `ropedex nightly --offline` to build one, or pass --db"
 
 
 def db_url(target: str) -> str:
@@ -20,52 +30,142 @@ def db_url(target: str) -> str:
     return f"sqlite:///{Path(target)}"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL names; None for other databases and for in-memory SQLite."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
+
+
+def _pragmas(readonly: bool) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if readonly:
+            cur.execute("PRAGMA query_only=ON")
+        else:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return on_connect
+
+
+def _create(url: str, target: str, *, memory: bool) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.pool import StaticPool
+
+    kwargs: dict[str, Any] = {}
+    if memory:
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     try:
-        cur.execute("PRAGMA journal_mode=WAL")
-    except Exception:  # read-only connections cannot switch the journal mode
-        pass
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+        return create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        raise BadDatabaseURL(
+            f"Cannot use database {target!r} ({type(exc).__name__}: {exc}); pass a file path "
+            "or a SQLAlchemy URL such as sqlite:///catalog.db."
+        ) from None
 
 
 def open_engine(target: str, *, create: bool = True, readonly: bool = False) -> Engine:
-    """Open the catalog at `target` (path or URL), creating and migrating it when `create`.
+    """Open the catalog at `target` (path or URL); a writable open also upgrades its schema.
+
+    `create=False` refuses to make a new SQLite file. `readonly=True` opens SQLite with
+    `mode=ro` and `query_only`, so no statement can write; it never migrates.
 
     Raises:
-        CatalogMissing: the SQLite file does not exist and `create` is false.
+        CatalogMissing: the SQLite file does not exist and `create` is false (or `readonly`).
         BadDatabaseURL: the URL names no usable database.
+        CatalogUnreadable: the file is not a SQLite database.
+        SchemaTooNew / SchemaOutdated: the catalog's schema version does not match.
     """
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy import event
+    from sqlalchemy.exc import ArgumentError
 
     url = db_url(target)
-    is_sqlite = url.startswith("sqlite")
-    if is_sqlite and not create:
-        path = url.split(":///", 1)[-1].split("?", 1)[0]
-        if path and path != ":memory:" and not Path(path).exists():
-            raise CatalogMissing(
-                f"No catalog at {path}; run `ropedex nightly --offline` or `ropedex ingest DIR` "
-                "to build one, or pass --db."
-            )
-    connect_args: dict[str, Any] = {}
-    if is_sqlite and readonly:
-        path = url.split(":///", 1)[-1].split("?", 1)[0]
-        url = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
     try:
-        engine = create_engine(url, connect_args=connect_args)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        path = sqlite_path(url)
+    except ArgumentError:
         raise BadDatabaseURL(
-            f"Cannot use database {target!r} ({exc}); pass a file path or a SQLAlchemy URL "
+            f"Cannot parse database URL {target!r}; pass a file path or a SQLAlchemy URL "
             "such as sqlite:///catalog.db."
         ) from None
+    is_sqlite = url.startswith("sqlite")
+    if path is not None:
+        if Path(path).is_dir():
+            raise CatalogUnreadable(f"{path} is a directory, not a catalog; pass a file to --db.")
+        if (readonly or not create) and not Path(path).exists():
+            raise CatalogMissing(f"No catalog at {path}; {_NEXT_STEP}.")
+        if readonly:
+            url = f"sqlite:///file:{quote(str(Path(path).resolve()))}?mode=ro&uri=true"
+    engine = _create(url, target, memory=is_sqlite and path is None and "file:" not in url)
     if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if create and not readonly:
+        event.listen(engine, "connect", _pragmas(readonly))
+    _check_usable(engine, target, path)
+    if readonly:
+        _check_version(engine)
+    else:
         from registry.migrations import migrate
 
         migrate(engine)
     return engine
+
+
+def _check_usable(engine: Engine, target: str, path: str | None) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            if path is not None:
+                conn.execute(text("SELECT count(*) FROM sqlite_master"))
+    except DBAPIError as exc:
+        first = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        engine.dispose()
+        if path is not None:
+            raise CatalogUnreadable(
+                f"Cannot open {path} as a catalog ({first}); pass another file to --db."
+            ) from None
+        raise BadDatabaseURL(
+            f"Cannot connect to {target!r} ({first}); check the URL or pass a file path to --db."
+        ) from None
+
+
+def _check_version(engine: Engine) -> None:
+    from registry.migrations import current_version
+    from registry.models import SCHEMA_VERSION
+
+    with engine.connect() as conn:
+        version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"This catalog has schema version {version}, newer than this ropedex "
+            f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
+        )
+    if version < SCHEMA_VERSION:
+        raise SchemaOutdated(
+            f"This catalog has schema version {version}, older than this ropedex "
+            f"({SCHEMA_VERSION}); run `ropedex stats` once to upgrade it in place."
+        )
+
+
+def session_factory(engine: Engine) -> Callable[[], Session]:
+    """A callable that opens a new session on `engine` (objects stay usable after commit)."""
+    from sqlmodel import Session
+
+    def make() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return make
+
+
+__all__ = ["DEFAULT_DB", "db_url", "open_engine", "session_factory", "sqlite_path"]

@@ -2,6 +2,8 @@
 
 Each step is a numbered function that takes a connection; `migrate` runs the ones newer than the
 catalog's `meta.schema_version`, each in its own transaction, and records the new version.
+Version 0 is a catalog written before the schema carried a version: its tables may lack columns
+and indexes, which step 1 adds while keeping every row.
 """
 
 from __future__ import annotations
@@ -9,20 +11,51 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from registry.errors import SchemaTooNew
+from registry.errors import CatalogUnreadable, SchemaTooNew
 from registry.models import SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column, Table
     from sqlalchemy.engine import Connection, Engine
 
 
+def _column_ddl(conn: Connection, column: Column) -> str:
+    """`ALTER TABLE ... ADD COLUMN` clause for a column added to an existing table."""
+    from sqlalchemy.schema import CreateColumn
+
+    ddl = str(CreateColumn(column).compile(dialect=conn.dialect))
+    # SQLite cannot add a NOT NULL column without a default; existing rows get NULL instead.
+    if column.server_default is None:
+        ddl = ddl.replace(" NOT NULL", "")
+    return ddl
+
+
+def _add_missing(conn: Connection, table: Table) -> None:
+    from sqlalchemy import inspect
+
+    existing = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    preparer = conn.dialect.identifier_preparer
+    for column in table.columns:
+        if column.name not in existing:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {_column_ddl(conn, column)}"
+            )
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
+
+
 def m001_initial(conn: Connection) -> None:
-    """Create every table of schema version 1."""
+    """Create every table of schema version 1; add missing columns and indexes to old tables."""
+    from sqlalchemy import inspect
     from sqlmodel import SQLModel
 
     import registry.models  # noqa: F401  (registers the tables)
 
+    before = set(inspect(conn).get_table_names())
     SQLModel.metadata.create_all(conn)
+    for table in SQLModel.metadata.tables.values():
+        if table.name in before:
+            _add_missing(conn, table)
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
@@ -30,12 +63,21 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 def current_version(conn: Connection) -> int:
+    """The catalog's schema version; 0 when it predates versioning (or is empty)."""
     from sqlalchemy import inspect, text
 
     if not inspect(conn).has_table("meta"):
         return 0
     row = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
-    return int(row[0]) if row else 0
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise CatalogUnreadable(
+            f"The catalog's meta.schema_version is {row[0]!r}, not a number; "
+            "restore it or pass another file to --db."
+        ) from None
 
 
 def migrate(engine: Engine) -> int:

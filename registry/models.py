@@ -31,7 +31,8 @@ class Model(SQLModel, table=True):
     model_type: str | None = Field(default=None, index=True)
     architectures: list[str] | None = Field(default=None, sa_column=Column(JSON))
     pipeline_tag: str | None = Field(default=None, index=True)
-    license: str | None = None
+    library_name: str | None = None
+    license: str | None = Field(default=None, index=True)
     gated: str | None = None  # None (open), "auto" or "manual"
     private: bool = False
     downloads: int | None = None

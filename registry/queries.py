@@ -1,0 +1,416 @@
+"""Reading the catalog: filtered model lists, one model in full, counts, and read-only SQL.
+
+Every filter value is a bound parameter; no SQL text is ever built from user or model strings.
+Context sizes use binary multiples: `128k` = 131072 tokens and `1M` = 1048576, because that is
+what model configs declare (`max_position_embeddings: 131072` is the "128k" of model cards).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import BadFilter, BadQuery, ModelNotFound
+from registry.models import (
+    Change,
+    ConfigSnapshot,
+    FetchError,
+    Model,
+    PositionFacts,
+    Verification,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+# Keys of a `query_models` row, in order (the `--json` / `--csv` shape; do not reorder).
+ROW_KEYS = (
+    "repo_id",
+    "author",
+    "family",
+    "model_type",
+    "position_encoding",
+    "rope_theta",
+    "scaling_type",
+    "scaling_factor",
+    "original_context",
+    "declared_context",
+    "effective_context",
+    "verdict",
+    "downloads",
+    "likes",
+    "last_modified",
+    "sha",
+)
+
+# Sort name -> (table, column, natural direction). `NAME:asc` / `NAME:desc` override it.
+SORTS: dict[str, tuple[Any, str, str]] = {
+    "downloads": (Model, "downloads", "desc"),
+    "likes": (Model, "likes", "desc"),
+    "modified": (Model, "last_modified", "desc"),
+    "repo_id": (Model, "repo_id", "asc"),
+    "context": (PositionFacts, "effective_context", "desc"),
+    "theta": (PositionFacts, "rope_theta", "desc"),
+    "factor": (PositionFacts, "scaling_factor", "desc"),
+}
+VERDICTS = ("pass", "warn", "fail", "unverified")
+_CONTEXT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmM]?)$")
+_UNITS = {"": 1, "k": 1024, "m": 1024 * 1024}
+
+
+def parse_context(text: str | int) -> int:
+    """Tokens from `32768`, `128k` (131072) or `1M` (1048576); k and M are binary multiples.
+
+    Raises:
+        BadFilter: not a positive size.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        match = _CONTEXT_RE.match(str(text).strip().replace("_", "").replace(",", ""))
+        if not match:
+            raise BadFilter(
+                f"Cannot read context size {text!r}; use a token count such as 32768, 128k or 1M "
+                "(k = 1024 tokens)."
+            )
+        value = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if value <= 0 or value > 2**40:
+        raise BadFilter(f"Context size {text!r} is out of range; use e.g. 4k, 128k or 1M.")
+    return value
+
+
+def format_context(tokens: int | None) -> str:
+    """`131072` -> `128k`, `1048576` -> `1M`; other values unchanged."""
+    if tokens is None:
+        return ""
+    for unit, size in (("M", 1024 * 1024), ("k", 1024)):
+        if tokens >= size and tokens % size == 0:
+            return f"{tokens // size}{unit}"
+    return str(tokens)
+
+
+@dataclass
+class ModelFilter:
+    """What `query_models` selects. Empty fields do not filter."""
+
+    pe: tuple[str, ...] = ()  # tags; `rope-yarn` also matches `rope-yarn+nope`
+    family: str | None = None
+    author: str | None = None  # case-insensitive
+    model_type: str | None = None
+    min_context: int | None = None  # effective context, in tokens
+    scaling: str | None = None  # canonical rope type, or "none"
+    verdict: str | None = None  # pass | warn | fail | unverified
+    search: str | None = None  # substring of the repo id, case-insensitive
+    sort: str = "downloads"  # a SORTS key, optionally `:asc` / `:desc`
+    limit: int | None = None
+    offset: int = 0
+
+
+def _pe_values(tags: tuple[str, ...]) -> list[str]:
+    from scrapers.vocabulary import NOPE_SUFFIX, TAGS
+
+    values: list[str] = []
+    for tag in tags:
+        base = tag.removesuffix(NOPE_SUFFIX)
+        if base not in TAGS:
+            raise BadFilter(
+                f"Unknown position-encoding tag {tag!r}; known tags: {', '.join(sorted(TAGS))} "
+                f"(any rope tag may end in {NOPE_SUFFIX})."
+            )
+        values.append(tag)
+        if not tag.endswith(NOPE_SUFFIX):
+            values.append(tag + NOPE_SUFFIX)
+    return values
+
+
+def _order_by(sort: str) -> list[Any]:
+    from sqlmodel import col
+
+    name, _, direction = sort.partition(":")
+    if name not in SORTS or direction not in ("", "asc", "desc"):
+        raise BadFilter(
+            f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}, optionally with :asc or :desc."
+        )
+    table, column_name, natural = SORTS[name]
+    column = col(getattr(table, column_name))
+    direction = direction or natural
+    tiebreak = col(Model.id)  # same direction as the key, so one index serves both
+    if direction == "desc":
+        return [column.desc(), tiebreak.desc()]  # SQLite sorts NULL lowest: last when desc
+    return [column.asc().nulls_last(), tiebreak.asc()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
+    """WHERE terms and whether any term needs the facts row."""
+    from sqlmodel import col
+
+    from yarn_core.params import ROPE_TYPES
+
+    terms: list[ColumnElement[bool]] = []
+    needs_facts = False
+    if f.pe:
+        terms.append(col(PositionFacts.position_encoding).in_(_pe_values(tuple(f.pe))))
+        needs_facts = True
+    if f.family:
+        terms.append(col(Model.family) == f.family.lower())
+    if f.author:
+        terms.append(col(Model.author).collate("NOCASE") == f.author)
+    if f.model_type:
+        terms.append(col(Model.model_type) == f.model_type)
+    if f.min_context is not None:
+        terms.append(col(PositionFacts.effective_context) >= parse_context(f.min_context))
+        needs_facts = True
+    if f.scaling:
+        scaling = f.scaling.lower()
+        if scaling == "none":
+            terms.append(col(PositionFacts.scaling_type).is_(None))
+        elif scaling in ROPE_TYPES:
+            terms.append(col(PositionFacts.scaling_type) == scaling)
+        else:
+            raise BadFilter(
+                f"Unknown scaling type {f.scaling!r}; use one of {', '.join(ROPE_TYPES)} or none."
+            )
+        needs_facts = True
+    if f.verdict:
+        if f.verdict not in VERDICTS:
+            raise BadFilter(f"Unknown verdict {f.verdict!r}; use one of {', '.join(VERDICTS)}.")
+        if f.verdict == "unverified":
+            terms.append(col(Verification.id).is_(None))
+        else:
+            terms.append(col(Verification.verdict) == f.verdict)
+        needs_facts = True
+    if f.search:
+        pattern = f"%{_escape_like(f.search)}%"
+        terms.append(col(Model.repo_id).like(pattern, escape="\\"))
+    return terms, needs_facts
+
+
+def build_query(f: ModelFilter) -> Select[Any]:
+    """The SELECT behind `query_models` (exposed so benchmarks and tests can EXPLAIN it)."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    terms, needs_facts = _conditions(f)
+    if f.limit is not None and f.limit < 0:
+        raise BadFilter(f"--limit must be 0 or more, not {f.limit}.")
+    if f.offset < 0:
+        raise BadFilter(f"--offset must be 0 or more, not {f.offset}.")
+    columns = [
+        Model.repo_id,
+        Model.author,
+        Model.family,
+        Model.model_type,
+        PositionFacts.position_encoding,
+        PositionFacts.rope_theta,
+        PositionFacts.scaling_type,
+        PositionFacts.scaling_factor,
+        PositionFacts.original_context,
+        PositionFacts.declared_context,
+        PositionFacts.effective_context,
+        Verification.verdict,
+        Model.downloads,
+        Model.likes,
+        Model.last_modified,
+        Model.sha,
+    ]
+    stmt: Select[Any] = select(*[col(c) for c in columns]).select_from(Model)
+    on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
+    stmt = stmt.join(PositionFacts, on_facts, isouter=not needs_facts)
+    on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)
+    stmt = stmt.join(Verification, on_verify, isouter=True)
+    stmt = stmt.where(*terms).order_by(*_order_by(f.sort))
+    if f.limit:
+        stmt = stmt.limit(f.limit)
+    if f.offset:
+        stmt = stmt.offset(f.offset)
+    return stmt
+
+
+def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:
+    """Flat rows (keys in ROW_KEYS order) of the models matching `f`.
+
+    Raises:
+        BadFilter: a filter or sort value is not understood.
+    """
+    result = session.execute(build_query(f))
+    return [dict(zip(ROW_KEYS, row, strict=True)) for row in result]
+
+
+def _public(obj: Any, drop: tuple[str, ...] = ("id",)) -> dict[str, Any]:
+    """A row as a dict in column-definition order, without `drop`."""
+    return {k: getattr(obj, k) for k in type(obj).model_fields if k not in drop}
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _not_found(session: Session, repo_id: str) -> ModelNotFound:
+    from sqlmodel import col, select
+
+    name = repo_id.rsplit("/", 1)[-1]
+    pattern = f"%{_escape_like(name)}%"
+    stmt = select(Model.repo_id).where(col(Model.repo_id).like(pattern, escape="\\")).limit(3)
+    close = list(session.exec(stmt))
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return ModelNotFound(
+        f"No model {repo_id!r} in the catalog.{hint} Find ids with `ropedex query --search "
+        f"{name}`, or add it with `ropedex ingest DIR`."
+    )
+
+
+def get_model(session: Session, repo_id: str) -> dict[str, Any]:
+    """Everything known about one model: metadata, facts (evidence, warnings), the verification
+    shared through `verify_fingerprint`, snapshots, change history, errors and the config.
+
+    Raises:
+        ModelNotFound: no such repo id.
+    """
+    from sqlmodel import col, select
+
+    model = session.exec(select(Model).where(Model.repo_id == repo_id)).first()
+    if model is None:
+        raise _not_found(session, repo_id)
+    facts = session.exec(
+        select(PositionFacts).where(PositionFacts.snapshot_id == model.snapshot_id)
+    ).first()
+    verification = None
+    if facts is not None and facts.verify_fingerprint:
+        verification = session.exec(
+            select(Verification).where(Verification.fingerprint == facts.verify_fingerprint)
+        ).first()
+    snapshots = session.exec(
+        select(ConfigSnapshot)
+        .where(ConfigSnapshot.model_id == model.id)
+        .order_by(col(ConfigSnapshot.id).desc())
+    ).all()
+    changes = session.exec(
+        select(Change)
+        .where(Change.model_id == model.id)
+        .order_by(col(Change.changed_at).desc(), col(Change.field_path))
+    ).all()
+    errors = session.exec(
+        select(FetchError)
+        .where(FetchError.repo_id == model.repo_id)
+        .order_by(col(FetchError.id).desc())
+        .limit(50)
+    ).all()
+    current = next((s for s in snapshots if s.id == model.snapshot_id), None)
+    return {
+        "model": _public(model, ("id", "snapshot_id")),
+        "facts": _public(facts, ("id", "snapshot_id")) if facts is not None else None,
+        "verification": _public(verification) if verification is not None else None,
+        "snapshots": [
+            {**_public(s, ("model_id", "repo_id", "config_text")), "current": s is current}
+            for s in snapshots
+        ],
+        "changes": [
+            {
+                **_public(c, ("id", "model_id", "repo_id")),
+                "old_value": _loads(c.old_value),
+                "new_value": _loads(c.new_value),
+            }
+            for c in changes
+        ],
+        "errors": [_public(e, ("id", "repo_id")) for e in errors],
+        "config": _loads(current.config_text) if current is not None else None,
+    }
+
+
+def _counts(session: Session, column: Any, *, missing: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    stmt = (
+        select(column, func.count())
+        .select_from(Model)
+        .join(PositionFacts, col(PositionFacts.snapshot_id) == col(Model.snapshot_id))
+        .join(
+            Verification,
+            col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint),
+            isouter=True,
+        )
+        .group_by(column)
+    )
+    rows = [(missing if key is None else str(key), int(n)) for key, n in session.execute(stmt)]
+    return dict(sorted(rows, key=lambda kv: (-kv[1], kv[0])))
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """Model counts overall and per tag, scaling type, family and verdict (current facts)."""
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    total = session.execute(select(func.count()).select_from(Model)).scalar_one()
+    not_ok = session.execute(
+        select(func.count()).select_from(Model).where(col(Model.status) != "ok")
+    ).scalar_one()
+    return {
+        "models": int(total),
+        "not_ok": int(not_ok),
+        "position_encoding": _counts(session, PositionFacts.position_encoding, missing="unknown"),
+        "scaling_type": _counts(session, PositionFacts.scaling_type, missing="none"),
+        "family": _counts(session, Model.family, missing="unknown"),
+        "verdict": _counts(session, Verification.verdict, missing="unverified"),
+    }
+
+
+def run_sql(engine: Engine, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one statement on a catalog opened read-only; returns (column names, rows).
+
+    Raises:
+        BadQuery: the statement failed, tried to write, or attached another database.
+    """
+    import sqlite3
+
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if isinstance(conn, sqlite3.Connection):
+            conn.set_authorizer(_deny_attach)
+        cur = raw.cursor()
+        try:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description or ()]
+            rows = [tuple(r) for r in cur.fetchall()]
+        except Exception as exc:  # the DB-API's own errors differ per driver
+            raise _bad_query(exc) from None
+        finally:
+            cur.close()
+    finally:
+        raw.close()
+    return names, rows
+
+
+def _deny_attach(action: int, *_args: Any) -> int:
+    import sqlite3
+
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def _bad_query(exc: Exception) -> BadQuery:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "readonly" in message or "read-only" in message or "not authorized" in message:
+        return BadQuery(
+            f"`ropedex sql` is read-only ({message}); change the catalog with `ropedex ingest` "
+            "or `ropedex nightly`."
+        )
+    return BadQuery(
+        f'SQL error: {message}; list tables with `ropedex sql "SELECT name FROM '
+        "sqlite_master WHERE type='table'\"`."
+    )
