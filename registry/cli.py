@@ -48,6 +48,70 @@ def emit_jsonl(rows: list[dict[str, Any]]) -> None:
         click.echo(json.dumps(row, sort_keys=False, default=str))
 
 
+# --- position-encoding tagger: `ropedex tag`, `ropedex tags` -----------------------------------
+
+
+@cli.command(name="tag")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "json_", is_flag=True, help="One JSON object per input (JSON Lines).")
+def tag_paths(paths: tuple[str, ...], json_: bool) -> None:
+    """Tag config.json files with their position encoding.
+
+    Exit status 1 when any input could not be read or parsed.
+
+    \b
+    Example:
+        ropedex tag path/to/config.json --json
+    """
+    from scrapers.tagger import tag_file
+
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for path in paths:
+        result, readable = tag_file(path)
+        failed = failed or not readable
+        rows.append({"path": path, **result.to_dict()})
+    if json_:
+        emit_jsonl(rows)
+    else:
+        _print_tag_table(rows)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_tag_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("path", "encoding", "theta", "rotary", "scaling", "factor", "context")
+    for row in rows:
+        context = "/".join(
+            "-" if row[k] is None else str(row[k])
+            for k in ("original_context", "declared_context", "effective_context")
+        )
+        table.add_row(
+            row["path"],
+            row["position_encoding"] + (f" ({row['reason']})" if row.get("reason") else ""),
+            *("-" if row[k] is None else str(row[k]) for k in ("rope_theta", "rotary_dim")),
+            *("-" if row[k] is None else str(row[k]) for k in ("scaling_type", "scaling_factor")),
+            context,
+        )
+    Console(markup=False).print(table)
+
+
+@cli.command(name="tags")
+@click.option("--json", "json_", is_flag=True, help="One JSON object per tag (JSON Lines).")
+def tags_list(json_: bool) -> None:
+    """List the position-encoding vocabulary with a definition of each tag."""
+    from scrapers.vocabulary import TAGS
+
+    if json_:
+        emit_jsonl([{"tag": tag, "definition": text} for tag, text in TAGS.items()])
+        return
+    for tag, text in TAGS.items():
+        click.echo(f"{tag:24} {text}")
+
+
 def main() -> None:
     cli(prog_name="ropedex")
 

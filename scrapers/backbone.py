@@ -1,0 +1,88 @@
+"""Find the text backbone(s) of a config: the sub-config(s) whose keys decide the text PE.
+
+Multimodal wrappers keep the language model under `text_config` (most), `llm_config` (InternVL,
+Ovis), `language_config` (DeepSeek-VL2, Janus) or `thinker_config.text_config` (Qwen-Omni);
+encoder-decoder composites keep two stacks under `encoder` and `decoder`. Vision sub-configs are
+never consulted. Older Qwen2-VL style configs are flat: the text keys sit at the top level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scrapers.archdefaults import MODEL_TYPE_ALIASES, WRAPPER_TEXT
+from scrapers.configread import as_str
+
+TEXT_KEYS = ("text_config", "llm_config", "language_config", "language_model_config")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One backbone to tag."""
+
+    path: str  # key path of the sub-config ("" for the root)
+    config: dict[str, Any]
+    model_type: str | None  # resolved: the sub-config's own, else the wrapper's default
+    role: str  # "text", "encoder" or "decoder"
+
+
+def normal_model_type(value: Any) -> str | None:
+    name = as_str(value)
+    if name is None:
+        return None
+    return MODEL_TYPE_ALIASES.get(name, name)
+
+
+def find_stacks(root: dict[str, Any]) -> list[Stack]:
+    """The stacks to tag, the primary (text or decoder) one last."""
+    root_type = normal_model_type(root.get("model_type"))
+    thinker = root.get("thinker_config")
+    if isinstance(thinker, dict) and isinstance(thinker.get("text_config"), dict):
+        sub = thinker["text_config"]
+        return [Stack("thinker_config.text_config", sub, _sub_type(sub, root_type), "text")]
+    for key in TEXT_KEYS:
+        sub = root.get(key)
+        if isinstance(sub, dict) and _looks_like_lm(sub):
+            return [Stack(key, sub, _sub_type(sub, root_type), "text")]
+    encoder, decoder = root.get("encoder"), root.get("decoder")
+    if isinstance(encoder, dict) and isinstance(decoder, dict):
+        return [
+            Stack("encoder", encoder, _stack_type(encoder, root_type), "encoder"),
+            Stack("decoder", decoder, _stack_type(decoder, root_type), "decoder"),
+        ]
+    return [Stack("", root, root_type, "text")]
+
+
+def _sub_type(sub: dict[str, Any], root_type: str | None) -> str | None:
+    own = normal_model_type(sub.get("model_type"))
+    if own is not None:
+        return own
+    return WRAPPER_TEXT.get(root_type or "", root_type)
+
+
+def _stack_type(sub: dict[str, Any], root_type: str | None) -> str | None:
+    own = normal_model_type(sub.get("model_type"))
+    if own is None and root_type == "t5gemma":
+        return "t5_gemma_module"
+    if own == "t5gemma2_encoder" and isinstance(sub.get("text_config"), dict):
+        return normal_model_type(sub["text_config"].get("model_type")) or "t5gemma2_text"
+    return own or root_type
+
+
+def _looks_like_lm(sub: dict[str, Any]) -> bool:
+    """A text sub-config holds at least one size or position key (not just a name)."""
+    return any(
+        key in sub
+        for key in (
+            "hidden_size",
+            "num_hidden_layers",
+            "max_position_embeddings",
+            "rope_theta",
+            "rope_parameters",
+            "rope_scaling",
+            "model_type",
+            "d_model",
+            "n_embd",
+        )
+    )

@@ -1,0 +1,156 @@
+"""Safe, typed reads of untrusted config values, recording the key paths that decided a result.
+
+Every accessor accepts any JSON value and answers None rather than raising: booleans are never
+numbers, NaN and infinities are absent, numeric strings are read with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_MAX_INT = 1 << 53  # larger integers are not meaningful lengths or dims
+
+
+def as_float(value: Any) -> float | None:
+    """A finite float, or None. Numeric strings are accepted."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            return None
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and 0 < len(value) <= 40:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    """An integer-valued number (1024, 1024.0, "1024"), or None."""
+    number = as_float(value)
+    if number is None or number != int(number) or abs(number) > _MAX_INT:
+        return None
+    return int(number)
+
+
+def as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 200 else None
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A copy safe to serialise: bounded depth and length, no NaN, string keys."""
+    if depth > 8:
+        return "<nested too deeply>"
+    if value is None or isinstance(value, bool | str):
+        return value if not isinstance(value, str) or len(value) <= 2000 else value[:2000]
+    if isinstance(value, int):
+        return value if abs(value) <= _MAX_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        items = list(value.items())[:200]
+        return {str(k): jsonable(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, depth + 1) for v in list(value)[:1024]]
+    return repr(value)[:200]
+
+
+class Reader:
+    """Reads one config dict (found at `prefix`) and records evidence and warnings."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        prefix: str,
+        evidence: dict[str, Any],
+        warnings: list[str],
+    ) -> None:
+        self.config = config
+        self.prefix = prefix
+        self.evidence = evidence
+        self.warnings = warnings
+
+    def path(self, *keys: str) -> str:
+        return ".".join(([self.prefix] if self.prefix else []) + list(keys))
+
+    def has(self, key: str) -> bool:
+        return key in self.config
+
+    def raw(self, key: str) -> Any:
+        return self.config.get(key)
+
+    def note(self, key: str, value: Any) -> None:
+        """Record `key` (relative to this config) as evidence."""
+        self.evidence[self.path(key)] = jsonable(value)
+
+    def dict_(self, key: str) -> dict[str, Any] | None:
+        value = self.config.get(key)
+        return value if isinstance(value, dict) else None
+
+    def num(self, key: str, *, record: bool = True) -> float | None:
+        value = self.config.get(key)
+        number = as_float(value)
+        if number is None:
+            if value is not None and key in self.config:
+                self.warnings.append(f"{self.path(key)} is not a usable number: {_show(value)}")
+            return None
+        if isinstance(value, str):
+            self.warnings.append(f"{self.path(key)} is a string; read as {number}")
+        if record:
+            self.note(key, value)
+        return number
+
+    def int_(self, key: str, *, record: bool = True) -> int | None:
+        number = self.num(key, record=record)
+        if number is None:
+            return None
+        if number != int(number):
+            self.warnings.append(f"{self.path(key)} is not an integer: {number}")
+            return None
+        return int(number)
+
+    def flag(self, key: str, *, record: bool = True) -> bool | None:
+        value = self.config.get(key)
+        result = as_bool(value)
+        if result is None and value is not None:
+            self.warnings.append(f"{self.path(key)} is not a boolean: {_show(value)}")
+        if result is not None and record:
+            self.note(key, value)
+        return result
+
+    def str_(self, key: str, *, record: bool = True) -> str | None:
+        value = as_str(self.config.get(key))
+        if value is not None and record:
+            self.note(key, value)
+        return value
+
+    def first_int(self, keys: tuple[str, ...]) -> tuple[str, int] | None:
+        """The first of `keys` holding a positive integer, with its key."""
+        for key in keys:
+            if key in self.config:
+                value = self.int_(key, record=False)
+                if value is not None and value > 0:
+                    self.note(key, self.config[key])
+                    return key, value
+        return None
+
+
+def _show(value: Any) -> str:
+    text = repr(jsonable(value, 6))
+    return text if len(text) <= 60 else text[:57] + "..."
