@@ -1,0 +1,39 @@
+"""Preview a rendered site on loopback with the standard library's HTTP server."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+from pathlib import Path
+
+from registry.errors import RenderError
+
+HOST = "127.0.0.1"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the right types for feeds; request lines are not logged."""
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".atom": "application/atom+xml",
+        ".rss": "application/rss+xml",
+        ".json": "application/json",
+        ".db": "application/vnd.sqlite3",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+def make_server(directory: Path, port: int = 8000) -> http.server.ThreadingHTTPServer:
+    """A server for `directory` bound to 127.0.0.1 (port 0 picks a free one); not started.
+
+    Raises:
+        RenderError: the folder holds no rendered site.
+    """
+    directory = Path(directory)
+    if not (directory / "index.html").is_file():
+        raise RenderError(f"No rendered site in {directory}; run `ropedex render` first.")
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    return http.server.ThreadingHTTPServer((HOST, port), handler)

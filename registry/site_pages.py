@@ -1,0 +1,364 @@
+"""The pages of the static site, one function per kind; `registry.render` drives them.
+
+Each function turns catalog rows into template contexts and hands them to `Site.page`; nothing
+here formats HTML except through the templates and the escaped SVG builders in `registry.plots`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from markupsafe import Markup
+
+from registry.feeds import FeedItem, write_feeds
+from registry.plots import bar_chart_svg, frequency_series, frequency_svg
+from registry.render import (
+    COLUMNS,
+    ENTRY_LIMIT,
+    KEY_RE,
+    LIST_LIMIT,
+    PAGE_ROWS,
+    SHARD_ROWS,
+    RenderSummary,
+    Site,
+    alias_map,
+    catalog_row,
+    counts,
+    fmt_json,
+    glossary_html,
+    model_path,
+)
+
+MODEL_SKIP = ("id", "snapshot_id")
+RECENT_CHANGES = 20
+
+
+# -- model pages --------------------------------------------------------------------------------
+
+
+def model_pages(
+    site: Site,
+    records: Iterable[dict[str, Any]],
+    changes: dict[int, list[dict[str, Any]]],
+    summary: RenderSummary,
+) -> list[dict[str, Any]]:
+    """Write one page per model with a safe repo id; return every model's catalog row."""
+    from scrapers.hubtree import is_valid_repo_id
+
+    plots: dict[str, str | None] = {}
+    rows = []
+    for record in records:
+        repo_id = record["model"]["repo_id"]
+        safe = is_valid_repo_id(repo_id)
+        rows.append(catalog_row(record, safe))
+        if not safe:
+            summary.refused.append(repo_id)
+            continue
+        context = model_context(site, record, changes.get(record["model"]["id"], []))
+        context["plots"] = model_plots(record["facts"], plots, summary)
+        site.page(model_path(repo_id), "model.html", **context)
+        summary.model_pages += 1
+    return rows
+
+
+def model_context(
+    site: Site, record: dict[str, Any], changes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    model, facts = record["model"], record["facts"]
+    verification, snapshot = record["verification"], record["snapshot"]
+    tag = facts["position_encoding"] if facts else None
+    attributes = [(k, v) for k, v in model.items() if k not in MODEL_SKIP and v is not None]
+    if facts:
+        attributes += [(f"facts.{k}", v) for k, v in facts.items() if v is not None]
+    slug = site.tag_entry.get(tag or "")
+    return {
+        "model": model,
+        "facts": facts,
+        "tag": tag,
+        "tag_page": bool(tag and KEY_RE.match(tag)),
+        "family_page": bool(model.get("family") and KEY_RE.match(model["family"])),
+        "snapshot": snapshot,
+        "verification": verification,
+        "checks": [check_row(c) for c in (verification or {}).get("checks") or []],
+        "runtimes": runtime_table((verification or {}).get("runtimes")),
+        "evidence": sorted(((facts or {}).get("evidence") or {}).items()),
+        "attributes": [(k, fmt_json(v)) for k, v in attributes],
+        "changes": changes,
+        "cards": [site.card(slug)] if slug else [],
+        "tag_slug": slug,
+    }
+
+
+def check_row(check: Any) -> dict[str, str]:
+    """A verifier check as name / status / detail text, whatever extra keys it carries."""
+    if not isinstance(check, dict):
+        return {"name": "check", "status": "", "detail": fmt_json(check)}
+    rest = {k: v for k, v in check.items() if k not in ("name", "id", "status", "verdict")}
+    detail = rest.pop("detail", None) or rest.pop("message", None)
+    extra = ", ".join(f"{k}={fmt_json(v)}" for k, v in sorted(rest.items()))
+    return {
+        "name": str(check.get("name") or check.get("id") or "check"),
+        "status": str(check.get("status") or check.get("verdict") or ""),
+        "detail": "; ".join(str(x) for x in (detail, extra) if x),
+    }
+
+
+def runtime_table(runtimes: Any) -> dict[str, Any] | None:
+    """Verification.runtimes as a table: one row per runtime, one column per reported key."""
+    if not isinstance(runtimes, dict) or not runtimes:
+        return None
+    columns = sorted({k for v in runtimes.values() if isinstance(v, dict) for k in v})
+    columns = columns or ["value"]
+    rows = []
+    for name, value in sorted(runtimes.items()):
+        cells = value if isinstance(value, dict) else {"value": value}
+        rows.append((name, [fmt_json(cells[c]) if c in cells else "—" for c in columns]))
+    return {"columns": columns, "rows": rows}
+
+
+def model_plots(
+    facts: dict[str, Any] | None, cache: dict[str, str | None], summary: RenderSummary
+) -> list[dict[str, Any]]:
+    """One frequency plot per distinct layer parameters, each computed once per render."""
+    from yarn_core.params import RopeParams
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    params_of: dict[str, RopeParams] = {}
+    for layer, data in sorted(((facts or {}).get("rope_parameters") or {}).items()):
+        if not isinstance(data, dict):
+            continue
+        params = RopeParams.from_dict(data)
+        fp = params.fingerprint()
+        groups[fp].append(layer)
+        params_of[fp] = params
+    plots = []
+    for fp, layers in groups.items():
+        if fp not in cache:
+            cache[fp] = _plot(params_of[fp], fp, summary)
+        svg = cache[fp]
+        plots.append({"layers": layers, "svg": Markup(svg) if svg else None, "params": fp})
+    return plots
+
+
+def _plot(params: Any, fp: str, summary: RenderSummary) -> str | None:
+    try:
+        series = frequency_series(params)
+    except (ValueError, NotImplementedError, ArithmeticError) as exc:
+        summary.plot_errors.append(f"{fp}: {exc}")
+        return None
+    summary.plots += 1
+    title = f"Per-dimension frequency scaling ({params.rope_type}, theta {params.theta:g})"
+    return frequency_svg(series, title=title, svg_id=f"plot-{fp}")
+
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
+    """JSON shards for the browser, plus a first page that works without JavaScript."""
+    shards = []
+    for number, start in enumerate(range(0, len(rows), SHARD_ROWS)):
+        name = f"data/catalog-{number:04d}.json"
+        chunk = [[_cell(r[c]) for c in COLUMNS] for r in rows[start : start + SHARD_ROWS]]
+        site.writer.write(name, json.dumps(chunk, separators=(",", ":"), ensure_ascii=True))
+        shards.append(name)
+    facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict")}
+    facets["family"] = counts(rows, "family")
+    index = {
+        "columns": list(COLUMNS),
+        "total": len(rows),
+        "shards": shards,
+        "page_rows": PAGE_ROWS,
+        "facets": facets,
+        "synonyms": synonyms(site),
+    }
+    site.writer.write("data/catalog.json", json.dumps(index, sort_keys=True, separators=(",", ":")))
+    site.page(
+        "catalog/index.html",
+        "catalog.html",
+        rows=rows[:PAGE_ROWS],
+        total=len(rows),
+        facets=facets,
+        page_rows=PAGE_ROWS,
+    )
+
+
+def _cell(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def synonyms(site: Site) -> dict[str, list[str]]:
+    """Search words (entry slugs, titles, aliases) -> the tags and families they stand for."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for entry in site.glossary.values():
+        values = set(entry.pe_tags) | set(entry.families)
+        if not values:
+            continue
+        for word in (entry.slug, entry.title.lower(), *entry.aka):
+            out[word] |= values
+    for alias, slug in alias_map(site.glossary).items():
+        entry = site.glossary[slug]
+        out[alias] |= set(entry.pe_tags) | set(entry.families)
+    return {k: sorted(v) for k, v in sorted(out.items()) if v}
+
+
+# -- tags and families --------------------------------------------------------------------------
+
+
+def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    """tags/ and families/: an index each, and one page per tag or family."""
+    for key, folder, entry_of in (
+        ("position_encoding", "tags", site.tag_entry),
+        ("family", "families", site.family_entry),
+    ):
+        members = _members(rows, key)
+        if key == "position_encoding":
+            for tag in site.tag_text:
+                members.setdefault(tag, [])
+        names = sorted(members, key=lambda k: (-len(members[k]), k))
+        listing = [
+            {"name": n, "count": len(members[n]), "linked": bool(KEY_RE.match(n))} for n in names
+        ]
+        site.page(f"{folder}/index.html", f"{folder}.html", groups=listing)
+        for name in names:
+            if not KEY_RE.match(name):
+                continue
+            slug = entry_of.get(name)
+            site.page(
+                f"{folder}/{name}.html",
+                "group.html",
+                kind=folder,
+                name=name,
+                definition=site.tag_text.get(name, "") if folder == "tags" else "",
+                count=len(members[name]),
+                models=members[name][:LIST_LIMIT],
+                limit=LIST_LIMIT,
+                cards=[site.card(slug)] if slug else [],
+                entry_slug=slug,
+            )
+
+
+def _members(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:  # rows are already in popularity order
+        if row[key] is not None:
+            out[row[key]].append(row)
+    return dict(out)
+
+
+# -- glossary -----------------------------------------------------------------------------------
+
+
+def glossary_pages(site: Site, rows: list[dict[str, Any]]) -> None:
+    """glossary/index.html, one page per entry, and a redirect page per alias."""
+    by_tag = _members(rows, "position_encoding")
+    by_family = _members(rows, "family")
+    layers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in site.glossary.values():
+        for layer in entry.layers:
+            others = [x for x in entry.layers if x != layer]
+            layers[layer].append({"entry": entry, "also": others})
+    site.page(
+        "glossary/index.html",
+        "glossary.html",
+        layers=sorted(layers.items()),
+        entries=list(site.glossary.values()),
+        aliases=alias_map(site.glossary),
+    )
+    for entry in site.glossary.values():
+        body, cards = glossary_html(site, entry, lambda slug: f"{slug}.html")
+        sections = [
+            _group_section("tags", tag, by_tag.get(tag, []), site.tag_text.get(tag, ""))
+            for tag in entry.pe_tags
+        ] + [_group_section("families", fam, by_family.get(fam, []), "") for fam in entry.families]
+        site.page(
+            f"glossary/{entry.slug}.html",
+            "entry.html",
+            entry=entry,
+            body=Markup(body),
+            cards=cards,
+            sections=sections,
+        )
+    for alias, slug in alias_map(site.glossary).items():
+        site.page(f"glossary/{alias}.html", "redirect.html", sitemap=False, target=f"{slug}.html")
+
+
+def _group_section(
+    kind: str, name: str, members: list[dict[str, Any]], definition: str
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": name,
+        "linked": bool(KEY_RE.match(name)),
+        "count": len(members),
+        "models": members[:ENTRY_LIMIT],
+        "definition": definition,
+    }
+
+
+# -- home and feeds -----------------------------------------------------------------------------
+
+
+def home_page(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    tags = counts(rows, "position_encoding")
+    bars = [(t, c, f"tags/{t}.html" if KEY_RE.match(t) else "catalog/") for t, c in tags]
+    chart = bar_chart_svg(bars, title="Models per position-encoding tag", svg_id="tag-chart")
+    site.page(
+        "index.html",
+        "home.html",
+        total=len(rows),
+        tags=tags,
+        families=counts(rows, "family"),
+        verdicts=counts(rows, "verdict"),
+        chart=Markup(chart),
+        changes=changes[:RECENT_CHANGES],
+        safe_ids={r["repo_id"] for r in rows if r["page"]},
+        entries=len(site.glossary),
+    )
+
+
+def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    """feeds/changes.{atom,rss}, plus one pair per tag and per family."""
+    base = site.config.base_url
+    by_repo = {r["repo_id"]: r for r in rows}
+    items: list[tuple[FeedItem, dict[str, Any] | None]] = []
+    for change in changes:
+        row = by_repo.get(change["repo_id"])
+        page = base + (model_path(change["repo_id"]) if row and row["page"] else "catalog/")
+        text = f"{change['field_path']}: {change['old_value']} → {change['new_value']}"
+        item = FeedItem(
+            uid=f"{page}#change-{change['id']}",
+            title=f"{change['repo_id']}: {change['field_path']} changed",
+            link=page,
+            summary=text + (f" (commit {change['commit_sha']})" if change["commit_sha"] else ""),
+            updated=change["changed_at"],
+        )
+        items.append((item, row))
+    root = site.writer.root
+    _feed(site, [i for i, _ in items], "changes", root, base, "catalog changes", base)
+    for key, folder in (("position_encoding", "tags"), ("family", "families")):
+        names = sorted({r[key] for r in rows if r[key] and KEY_RE.match(r[key])})
+        for name in names:
+            picked = [i for i, row in items if row is not None and row[key] == name]
+            page = f"{base}{folder}/{name}.html"
+            _feed(site, picked, f"{folder}/{name}", root, base, f"changes in {name}", page)
+
+
+def _feed(
+    site: Site, items: list[FeedItem], name: str, root: Any, base: str, what: str, page: str
+) -> None:
+    atom, rss = write_feeds(
+        items,
+        title=f"{site.config.title}: {what}",
+        description=f"Position-encoding changes ({what}) in the {site.config.title} catalog.",
+        page_url=page,
+        base_path=site.writer.path(f"feeds/{name}"),
+        feed_url=f"{base}feeds/{name}",
+        stamp=site.stamp,
+    )
+    for path in (atom, rss):
+        site.writer.summary.files += 1
+        site.writer.summary.bytes += path.stat().st_size
