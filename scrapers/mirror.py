@@ -295,6 +295,7 @@ class MirrorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
     def record(self, record: RequestRecord) -> None:
@@ -420,10 +421,10 @@ class _Handler(BaseHTTPRequestHandler):
         folder = self.server.folder
         entries = [e for rid in folder.repo_ids() if (e := folder.repo(rid)) is not None]
         entries = [e for e in entries if not e.private or self._authorized()]
-        author = (query.get("author") or [None])[0]
-        search = (query.get("search") or [None])[0]
-        pipeline = (query.get("pipeline_tag") or [None])[0]
-        gated = (query.get("gated") or [None])[0]
+        author = _first(query, "author")
+        search = _first(query, "search")
+        pipeline = _first(query, "pipeline_tag")
+        gated = _first(query, "gated")
         filters = query.get("filter", [])
         if author:
             entries = [e for e in entries if e.repo_id.split("/")[0].lower() == author.lower()]
@@ -435,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
             entries = [e for e in entries if e.gated == (gated.lower() == "true")]
         for tag in filters:
             entries = [e for e in entries if tag in _tag_set(e.meta)]
-        sort = (query.get("sort") or [None])[0]
+        sort = _first(query, "sort")
         if sort is not None:
             key = _SORT_KEYS.get(sort)
             if key is None:
@@ -572,6 +573,11 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.1)
         else:
             self.wfile.write(body)
+
+
+def _first(query: dict[str, list[str]], key: str) -> str | None:
+    values = query.get(key)
+    return values[0] if values else None
 
 
 def _tag_set(meta: dict[str, Any]) -> set[str]:

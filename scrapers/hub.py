@@ -1,0 +1,553 @@
+"""The Hub scrape: list, decide, download, store.
+
+1. **List** with the real client (`HfApi.list_models` with the `expand` fields we store), or ask
+   `model_info` for each repo of an explicit list, or (offline) read the local Hub cache.
+2. **Decide**: a repo whose listed sha equals the catalog's (`known_shas`) costs nothing more.
+3. **Download** `config.json` pinned to the listed sha, on a bounded pool of worker threads,
+   with retries (see `scrapers.download`).
+4. **Store** on the calling thread in batches, one transaction each, through
+   `registry.ingest.store_config` / `record_error`; a killed run keeps every committed batch and
+   the next run skips what landed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import ScrapeFailed
+from registry.ingest import (
+    MAX_CONFIG_BYTES,
+    HubMeta,
+    finish_run,
+    known_shas,
+    record_error,
+    start_run,
+    store_config,
+)
+from scrapers.download import Fetched, FetchFailed, Pacer, RetryPolicy, read_cached, with_retries
+from scrapers.hubtree import is_valid_repo_id
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+CONFIG_FILE = "config.json"
+# Listing properties the catalog stores (HubMeta) plus the sha that drives incremental runs.
+EXPAND = [
+    "sha",
+    "lastModified",
+    "downloads",
+    "likes",
+    "tags",
+    "pipeline_tag",
+    "gated",
+    "private",
+    "library_name",
+    "cardData",
+    "author",
+]
+SORTS = ("downloads", "likes", "last_modified", "created_at", "trending_score")
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """Where and how to reach the Hub; the CLI fills it from flags and HF_* variables."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    token: str | None = None  # never logged or stored
+    cache_dir: Path | None = None  # Hub cache (HF_HUB_CACHE); None: no cache
+    offline: bool = False  # HF_HUB_OFFLINE: no request at all, the cache only
+    timeout: float = 10.0  # seconds per request (connect and each read)
+    max_config_bytes: int = MAX_CONFIG_BYTES
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def redact(self, text: str) -> str:
+        """`text` with the token blanked out, for anything that may reach a log or the catalog."""
+        return text.replace(self.token, "***") if self.token else text
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which repos to scrape: a Hub query, or an explicit list of repo ids (`models`)."""
+
+    authors: tuple[str, ...] = ()
+    search: str | None = None
+    filters: tuple[str, ...] = ()
+    pipeline_tag: str | None = None
+    sort: str | None = None
+    limit: int | None = None
+    models: tuple[str, ...] | None = None
+
+
+@dataclass
+class ScrapeSummary:
+    """What a scrape did; `to_dict` is the `--json` shape."""
+
+    run_id: int | None = None
+    status: str = "running"
+    listed: int = 0
+    unchanged: int = 0
+    fetched: int = 0  # configs obtained: downloaded, or read from the Hub cache
+    cached: int = 0  # of those, read from the Hub cache without a request
+    new: int = 0
+    changed: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)  # repo, reason, detail
+
+    @property
+    def failed_total(self) -> int:
+        return sum(self.failed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "listed": self.listed,
+            "unchanged": self.unchanged,
+            "fetched": self.fetched,
+            "cached": self.cached,
+            "new": self.new,
+            "changed": self.changed,
+            "failed": dict(sorted(self.failed.items())),
+            "failed_total": self.failed_total,
+        }
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a scrape: a repo was listed (outcome `listed`) or finished."""
+
+    repo_id: str
+    outcome: str  # listed | unchanged | new | changed | failed:<reason>
+    listed: int
+    done: int
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One repo to consider: its id, listing metadata in Hub API shape (None: ask model_info)."""
+
+    repo_id: str
+    meta: dict[str, Any] | None
+    cached_path: Path | None = None  # offline: the cached config to read
+
+
+@dataclass
+class _Result:
+    repo_id: str
+    meta: dict[str, Any] | None
+    fetched: Fetched | None = None
+    reason: str | None = None
+    detail: str | None = None
+    unchanged: bool = False
+
+
+# --- listing -------------------------------------------------------------------------------------
+
+
+def make_api(options: HubOptions) -> HfApi:
+    """The real client, pointed at `options.endpoint` with the token passed explicitly."""
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=options.endpoint, token=options.token or False, library_name="ropedex")
+
+
+def info_to_api(info: Any) -> dict[str, Any]:
+    """A `ModelInfo` back in the Hub API's JSON shape (what `HubMeta.from_api` reads)."""
+    card = getattr(info, "card_data", None)
+    last_modified = getattr(info, "last_modified", None)
+    return {
+        "id": info.id,
+        "author": getattr(info, "author", None),
+        "sha": info.sha,
+        "lastModified": last_modified.isoformat() if last_modified is not None else None,
+        "downloads": info.downloads,
+        "likes": info.likes,
+        "tags": info.tags,
+        "pipeline_tag": info.pipeline_tag,
+        "gated": info.gated,
+        "private": info.private,
+        "library_name": info.library_name,
+        "cardData": card.to_dict() if card is not None else None,
+    }
+
+
+def list_repos(api: HfApi, selection: Selection) -> Iterator[Listed]:
+    """Repos matching `selection`, lazily (pages are fetched as they are consumed)."""
+    if selection.models is not None:
+        for repo_id in selection.models:
+            yield Listed(repo_id, None)
+        return
+    sort: Any = selection.sort
+    for author in selection.authors or (None,):
+        infos = api.list_models(
+            author=author,
+            search=selection.search,
+            filter=list(selection.filters) or None,
+            pipeline_tag=selection.pipeline_tag,
+            sort=sort,
+            limit=selection.limit,
+            expand=list(EXPAND),  # type: ignore[arg-type]
+        )
+        for info in infos:
+            yield Listed(info.id, info_to_api(info))
+
+
+def list_cached(cache_dir: Path | None, selection: Selection) -> Iterator[Listed]:
+    """Offline listing: repos in the Hub cache with a cached config.json (newest snapshot)."""
+    if selection.filters or selection.pipeline_tag or selection.sort:
+        raise ScrapeFailed(
+            "--filter, --pipeline-tag and --sort need the Hub; drop them or unset HF_HUB_OFFLINE."
+        )
+    if cache_dir is None or not cache_dir.is_dir():
+        raise ScrapeFailed(
+            f"Offline (HF_HUB_OFFLINE) and no Hub cache at {cache_dir}; run once online or "
+            "pass --cache-dir."
+        )
+    wanted = set(selection.models) if selection.models is not None else None
+    count = 0
+    for folder in sorted(cache_dir.glob("models--*--*")):
+        org, _, name = folder.name.removeprefix("models--").partition("--")
+        repo_id = f"{org}/{name}"
+        if not is_valid_repo_id(repo_id) or (wanted is not None and repo_id not in wanted):
+            continue
+        if selection.authors and org not in selection.authors:
+            continue
+        if selection.search and selection.search.lower() not in repo_id.lower():
+            continue
+        configs = [p for p in (folder / "snapshots").glob(f"*/{CONFIG_FILE}") if p.is_file()]
+        if not configs:
+            continue
+        newest = max(configs, key=lambda p: p.parent.stat().st_mtime)
+        yield Listed(repo_id, {"id": repo_id, "sha": newest.parent.name}, cached_path=newest)
+        count += 1
+        if selection.limit is not None and count >= selection.limit:
+            return
+
+
+def read_models_file(path: Path) -> tuple[str, ...]:
+    """Repo ids, one a line (blank lines and `#` comments skipped).
+
+    Raises:
+        ScrapeFailed: the file cannot be read or names an invalid repo id.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScrapeFailed(f"Cannot read the models file {path} ({exc}).") from None
+    ids: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        repo_id = line.split("#", 1)[0].strip()
+        if not repo_id:
+            continue
+        if not is_valid_repo_id(repo_id):
+            raise ScrapeFailed(
+                f"{path}:{number}: {repo_id[:100]!r} is not a repo id; write one ORG/NAME a line."
+            )
+        if repo_id not in ids:
+            ids.append(repo_id)
+    return tuple(ids)
+
+
+# --- deciding and downloading (worker threads) --------------------------------------------------
+
+
+class _Worker:
+    """What a worker thread needs: the client, options, the catalog's shas and a shared pacer."""
+
+    def __init__(self, api: HfApi | None, options: HubOptions, known: dict[str, str | None]):
+        self.api = api
+        self.options = options
+        self.known = known
+        self.pacer = Pacer()
+
+    def retrying(self, attempt: Callable[[], Any]) -> Any:
+        opts = self.options
+        return with_retries(attempt, policy=opts.retry, pacer=self.pacer, redact=opts.redact)
+
+    def process(self, item: Listed) -> _Result:
+        """Everything for one repo that may touch the network; never raises FetchFailed."""
+        meta = item.meta
+        try:
+            if meta is None:
+                meta = self.retrying(lambda: info_to_api(self._info(item.repo_id)))
+            sha = meta.get("sha")
+            if sha and self.known.get(item.repo_id) == sha:
+                return _Result(item.repo_id, meta, unchanged=True)
+            if item.cached_path is not None:
+                return _Result(item.repo_id, meta, fetched=self._read_offline(item, sha))
+            if meta.get("gated") and not self.options.token:
+                kind = meta.get("gated")
+                raise FetchFailed("gated", f"gated ({kind}); request access and set HF_TOKEN")
+            return _Result(item.repo_id, meta, fetched=self._download(item.repo_id, sha))
+        except FetchFailed as exc:
+            return _Result(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
+
+    def _info(self, repo_id: str) -> Any:
+        assert self.api is not None
+        return self.api.model_info(repo_id, expand=list(EXPAND))  # type: ignore[arg-type]
+
+    def _read_offline(self, item: Listed, sha: str | None) -> Fetched:
+        assert item.cached_path is not None
+        cap = self.options.max_config_bytes
+        try:
+            with open(item.cached_path, "rb") as fh:
+                raw = fh.read(cap + 1)
+        except OSError as exc:
+            raise FetchFailed("unreadable", f"cached config: {exc.strerror}") from None
+        return Fetched(raw, sha, None, from_cache=True)
+
+    def _download(self, repo_id: str, sha: str | None) -> Fetched:
+        from scrapers.download import get_file
+
+        opts = self.options
+        if opts.cache_dir is not None and sha:
+            cached = read_cached(opts.cache_dir, repo_id, CONFIG_FILE, sha, opts.max_config_bytes)
+            if isinstance(cached, FetchFailed):
+                raise cached
+            if cached is not None:
+                return cached
+        return self.retrying(
+            lambda: get_file(
+                repo_id,
+                CONFIG_FILE,
+                revision=sha or "main",
+                endpoint=opts.endpoint,
+                token=opts.token,
+                timeout=opts.timeout,
+                max_bytes=opts.max_config_bytes,
+                cache_dir=opts.cache_dir,
+            )
+        )
+
+
+# --- storing (calling thread) -------------------------------------------------------------------
+
+
+class _Store:
+    """Writes results in batches, one transaction per batch, and keeps the summary."""
+
+    def __init__(
+        self,
+        make: Callable[[], Session],
+        summary: ScrapeSummary,
+        progress: Progress | None,
+        redact: Callable[[str], str],
+    ) -> None:
+        self.make = make
+        self.summary = summary
+        self.progress = progress
+        self.redact = redact
+        self.done = 0
+
+    def skip_unchanged(self, repo_id: str) -> None:
+        self.summary.unchanged += 1
+        self._report(repo_id, "unchanged")
+
+    def write(self, batch: list[_Result]) -> None:
+        if not batch:
+            return
+        outcomes: list[tuple[str, str]] = []
+        with self.make() as session:
+            for result in batch:
+                outcomes.append((result.repo_id, self._store_one(session, result)))
+            session.commit()
+        for repo_id, outcome in outcomes:  # counted once the batch is durable
+            self._count(repo_id, outcome)
+
+    def _store_one(self, session: Session, result: _Result) -> str:
+        hub = HubMeta.from_api(result.meta) if result.meta is not None else None
+        if result.unchanged:
+            return "unchanged"
+        if result.fetched is None:
+            reason = result.reason or "unknown"
+            detail = self.redact(result.detail or "")
+            record_error(
+                session,
+                run_id=self.summary.run_id,
+                repo_id=result.repo_id,
+                reason=reason,
+                detail=detail,
+                hub=hub,
+            )
+            self.summary.errors.append((result.repo_id, reason, detail))
+            return f"failed:{reason}"
+        fetched = result.fetched
+        outcome = store_config(
+            session,
+            repo_id=result.repo_id,
+            raw=fetched.raw,
+            hub=hub,
+            run_id=self.summary.run_id,
+            etag=fetched.etag,
+            commit_sha=fetched.commit_sha or (hub.sha if hub is not None else None),
+        )
+        self.summary.fetched += 1
+        self.summary.cached += int(fetched.from_cache)
+        if outcome.status == "error":
+            reason = outcome.reason or "unknown"
+            self.summary.errors.append((result.repo_id, reason, outcome.detail or ""))
+            return f"failed:{reason}"
+        return outcome.status
+
+    def _count(self, repo_id: str, outcome: str) -> None:
+        if outcome.startswith("failed:"):
+            self.summary.failed[outcome.removeprefix("failed:")] += 1
+        elif outcome in ("new", "changed", "unchanged"):
+            setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
+        self._report(repo_id, outcome)
+
+    def _report(self, repo_id: str, outcome: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(ProgressEvent(repo_id, outcome, self.summary.listed, self.done))
+
+
+# --- the scrape ----------------------------------------------------------------------------------
+
+
+def _session_maker(target: Engine | Callable[[], Session]) -> Callable[[], Session]:
+    from sqlalchemy.engine import Engine
+
+    if isinstance(target, Engine):
+        from registry.db import session_factory
+
+        return session_factory(target)
+    return target
+
+
+def scrape(
+    target: Engine | Callable[[], Session],
+    options: HubOptions,
+    selection: Selection,
+    *,
+    workers: int = 8,
+    progress: Progress | None = None,
+    batch_size: int = 50,
+) -> ScrapeSummary:
+    """Bring the catalog in step with the Hub for `selection`; returns what happened.
+
+    `target` is an engine or a session factory. Per-model failures are recorded and counted;
+    the run goes on.
+
+    Raises:
+        ScrapeFailed: the listing itself failed (bad endpoint, offline with no cache, ...);
+            batches stored before that stay committed.
+    """
+    if workers < 1:
+        raise ScrapeFailed(f"--workers must be at least 1, not {workers}.")
+    make = _session_maker(target)
+    with make() as session:
+        run = start_run(session, "scrape")
+        known = known_shas(session)
+        session.commit()
+    summary = ScrapeSummary(run_id=run.id)
+    store = _Store(make, summary, progress, options.redact)
+    status, error = "failed", None
+    try:
+        if options.offline:
+            items: Iterable[Listed] = list_cached(options.cache_dir, selection)
+            api = None
+        else:
+            api = make_api(options)
+            items = list_repos(api, selection)
+        worker = _Worker(api, options, known)
+        error = _drive(items, worker, store, workers=workers, batch_size=batch_size)
+        status = "failed" if error else ("partial" if summary.failed_total else "ok")
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        summary.status = status
+        with make() as session:
+            finish_run(session, run, status=status, counts=summary.to_dict(), error=error)
+            session.commit()
+    if error:
+        raise ScrapeFailed(error)
+    return summary
+
+
+def _drive(
+    items: Iterable[Listed], worker: _Worker, store: _Store, *, workers: int, batch_size: int
+) -> str | None:
+    """List, decide, fan out downloads and store batches; returns the listing error, if any."""
+    summary = store.summary
+    seen: set[str] = set()
+    pending: set[Future[_Result]] = set()
+    ready: list[_Result] = []
+    error: str | None = None
+
+    def harvest(block: bool) -> None:
+        nonlocal pending
+        if not pending:
+            return
+        done, pending = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        ready.extend(f.result() for f in done)
+        if len(ready) >= batch_size:
+            store.write(ready)
+            ready.clear()
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrape")
+    try:
+        try:
+            for item in items:
+                if item.repo_id in seen:
+                    continue
+                seen.add(item.repo_id)
+                summary.listed += 1
+                sha = item.meta.get("sha") if item.meta is not None else None
+                if sha and worker.known.get(item.repo_id) == sha:
+                    store.skip_unchanged(item.repo_id)
+                    continue
+                pending.add(pool.submit(worker.process, item))
+                harvest(block=len(pending) >= workers * 4)
+        except ScrapeFailed:
+            raise
+        except Exception as exc:  # the listing failed: keep what was fetched, then report
+            error = _listing_error(exc, worker.options)
+        while pending:
+            harvest(block=True)
+        store.write(ready)
+        ready.clear()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return error
+
+
+def _listing_error(exc: Exception, options: HubOptions) -> str:
+    from scrapers.download import classify
+
+    try:
+        reason = classify(exc).reason
+    except Exception:
+        raise exc from None  # not a Hub or network failure: a bug, keep the traceback
+    text = options.redact(" ".join(str(exc).split()))[:300]
+    return (
+        f"Listing models at {options.endpoint} failed ({reason}: {text}); check --endpoint / "
+        "HF_ENDPOINT and the network, then rerun (stored models are kept)."
+    )
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """The Hub cache the client would use: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/..."""
+    env = environ
+    if env.get("HF_HUB_CACHE"):
+        return Path(env["HF_HUB_CACHE"]).expanduser()
+    if env.get("HUGGINGFACE_HUB_CACHE"):
+        return Path(env["HUGGINGFACE_HUB_CACHE"]).expanduser()
+    home = env.get("HF_HOME") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "huggingface",
+    )
+    return Path(home).expanduser() / "hub"
