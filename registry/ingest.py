@@ -673,6 +673,16 @@ def _session_maker(target: Engine | Callable[[], Session]) -> Callable[[], Sessi
     return target
 
 
+def check_tree_root(root: Path) -> Path:
+    """`root` as a Path. Raises BadInputDir when it is not a directory."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BadInputDir(
+            f"{root} is not a directory; pass a folder laid out as ORG/NAME/config.json."
+        )
+    return root
+
+
 def ingest_tree(
     target: Engine | Callable[[], Session],
     root: Path,
@@ -687,11 +697,7 @@ def ingest_tree(
     Raises:
         BadInputDir: `root` is not a readable directory.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise BadInputDir(
-            f"{root} is not a directory; pass a folder laid out as ORG/NAME/config.json."
-        )
+    root = check_tree_root(root)
     make = _session_maker(target)
     try:
         items = list(iter_tree(root))

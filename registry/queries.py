@@ -116,7 +116,7 @@ def _pe_values(tags: tuple[str, ...]) -> list[str]:
     values: list[str] = []
     for tag in tags:
         base = tag.removesuffix(NOPE_SUFFIX)
-        if base not in TAGS:
+        if base not in TAGS or (base != tag and not base.startswith("rope")):
             raise BadFilter(
                 f"Unknown position-encoding tag {tag!r}; known tags: {', '.join(sorted(TAGS))} "
                 f"(any rope tag may end in {NOPE_SUFFIX})."
@@ -221,7 +221,7 @@ def build_query(f: ModelFilter) -> Select[Any]:
         Model.last_modified,
         Model.sha,
     ]
-    stmt: Select[Any] = select(*[col(c) for c in columns]).select_from(Model)
+    stmt: Select[Any] = select(*[col(c) for c in columns]).select_from(Model)  # type: ignore[assignment]
     on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
     stmt = stmt.join(PositionFacts, on_facts, isouter=not needs_facts)
     on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)

@@ -1,0 +1,112 @@
+"""Rendering rows for people and scripts: a rich table, JSON (a list of flat objects) or CSV.
+
+These functions return values; only `registry.cli` writes them out. Model-supplied strings are
+untrusted: in tables they are shown as plain text (no rich markup) with control characters
+replaced, so a repo id cannot restyle or move the terminal cursor.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_text(value: Any) -> str:
+    """A cell as display text: JSON for lists and dicts, control characters replaced by `?`."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | tuple):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return _CONTROL.sub("?", str(value))
+
+
+def to_json(rows: Any) -> str:
+    """Pretty JSON text of rows (or any JSON-ready value); non-finite floats become null."""
+    return json.dumps(_finite(rows), indent=2, ensure_ascii=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """CSV text with a header row; lists and dicts become JSON text in their cell."""
+    names = list(columns or (rows[0].keys() if rows else ()))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(name)) for name in names])
+    return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def rows_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    formatters: dict[str, Callable[[Any], str]] | None = None,
+) -> Table:
+    """A rich Table of rows; every cell is plain text (markup in values is not interpreted)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    names = list(columns or (rows[0].keys() if rows else ()))
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for name in names:
+        numeric = bool(rows) and isinstance(rows[0].get(name), int | float)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    fmt = formatters or {}
+    for row in rows:
+        cells = [fmt.get(n, safe_text)(row.get(n)) for n in names]
+        table.add_row(*[Text(_CONTROL.sub("?", c)) for c in cells])
+    return table
+
+
+def pairs_table(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -> Table:
+    """A two-column key/value rich Table (plain text cells)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in pairs:
+        table.add_row(Text(safe_text(key)), Text(safe_text(value)))
+    return table
+
+
+def output_options(func: F) -> F:
+    """Add `--json` / `--csv` to a click command (parameters `json_` and `csv_`)."""
+    import click
+
+    func = click.option("--csv", "csv_", is_flag=True, help="Output CSV with a header row.")(func)
+    func = click.option("--json", "json_", is_flag=True, help="Output JSON.")(func)
+    return func
