@@ -155,15 +155,44 @@ def raw_type(block: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def split_blocks(raw: dict[str, Any] | None, layers: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The raw block of each layer type: nested per-layer dicts split, a flat block shared."""
-    if not isinstance(raw, dict):
+def block_type(block: dict[str, Any], params: RopeParams) -> str:
+    """The canonical rope type the block declares (the tagger's reading when it declares none)."""
+    written = raw_type(block)
+    if written is None or written in MODEL_LOCAL_TYPES:
+        return params.rope_type
+    if written == "yarn" and params.rope_type == "longrope":  # Phi-3 reads "yarn" as LongRoPE
+        return "longrope"
+    if written in LEGACY_TYPES:
+        return LEGACY_TYPES[written]
+    return written if written in TYPE_KEYS else params.rope_type
+
+
+def split_blocks(
+    raw: dict[str, Any] | None, layers: dict[str, RopeParams]
+) -> dict[str, dict[str, Any]]:
+    """The raw block of each layer type.
+
+    Nested per-layer dicts are split by layer name. A flat block belongs to the one layer type
+    whose resolved type it declares (Gemma 3 scales only its full-attention layers), else to the
+    primary layer type.
+    """
+    if not isinstance(raw, dict) or not layers:
         return {}
-    layer_names = list(layers)
-    nested = {k: v for k, v in raw.items() if isinstance(v, dict) and k in layer_names}
+    nested = {k: v for k, v in raw.items() if isinstance(v, dict) and k in layers}
     if nested:
         return nested
-    return dict.fromkeys(layer_names, raw)
+    for name, params in layers.items():
+        if params.rope_type == block_type(raw, params):
+            return {name: raw}
+    return {primary_layer(layers): raw}
+
+
+def primary_layer(layers: dict[str, RopeParams]) -> str:
+    """The layer type whose embedding carries the long context (full attention first)."""
+    for name in ("full_attention", "default", "main", "global", "attention"):
+        if name in layers:
+            return name
+    return next(iter(layers))
 
 
 # ---- schema ---------------------------------------------------------------------------------
@@ -209,26 +238,22 @@ def check_legacy_type(block: dict[str, Any], params: RopeParams, model_type: str
 def check_required_keys(block: dict[str, Any], params: RopeParams) -> Check:
     """C3: keys a rope type cannot work without (transformers and vLLM raise KeyError)."""
     cid = "C3-required-keys"
-    needed = REQUIRED_KEYS.get(params.rope_type, ())
-    if params.rope_type in ("dynamic", "ntk") and "alpha" in block:
+    kind = block_type(block, params)
+    needed = REQUIRED_KEYS.get(kind, ())
+    if kind in ("dynamic", "ntk") and "alpha" in block:
         needed = ()
     if not needed:
-        return _na(cid, f"rope type {params.rope_type!r} needs no scaling keys")
+        return _na(cid, f"rope type {kind!r} needs no scaling keys")
     missing = [k for k in needed if block.get(k) is None]
     if missing:
-        return Check(
-            cid,
-            "fail",
-            f"{params.rope_type} block lacks {', '.join(missing)}",
-            {"missing": missing},
-        )
-    return Check(cid, "pass", f"{params.rope_type} keys present: {', '.join(needed)}")
+        return Check(cid, "fail", f"{kind} block lacks {', '.join(missing)}", {"missing": missing})
+    return Check(cid, "pass", f"{kind} keys present: {', '.join(needed)}")
 
 
 def check_unknown_keys(block: dict[str, Any], params: RopeParams) -> Check:
     """C4: keys the rope type does not read (transformers logs "Unrecognized keys")."""
     cid = "C4-unknown-keys"
-    allowed = COMMON_KEYS | MROPE_KEYS | TYPE_KEYS.get(params.rope_type, frozenset())
+    allowed = COMMON_KEYS | MROPE_KEYS | TYPE_KEYS.get(block_type(block, params), frozenset())
     extra = sorted(str(k) for k in block if k not in allowed)
     unknown = [k for k in extra if k not in ENGINE_KEYS]
     engine = [k for k in extra if k in ENGINE_KEYS]
@@ -294,15 +319,16 @@ def check_factor(block: dict[str, Any], params: RopeParams) -> Check:
         return Check(cid, "fail", f"factor {value} is not positive", nums)
     if value < 1:
         return Check(cid, "fail", f"factor {value} < 1 shrinks the context", nums)
-    if value == 1 and params.rope_type in ("linear", "dynamic", "yarn", "llama3"):
-        return Check(cid, "warn", f"factor 1 makes {params.rope_type} scaling a no-op", nums)
+    kind = block_type(block, params)
+    if value == 1 and kind in ("linear", "dynamic", "yarn", "llama3") and "alpha" not in block:
+        return Check(cid, "warn", f"factor 1 makes {kind} scaling a no-op", nums)
     return Check(cid, "pass", f"factor {value:g}", nums)
 
 
 def check_beta_order(block: dict[str, Any], params: RopeParams) -> Check:
     """C8: `beta_fast > beta_slow > 0`; equal betas give a hard step instead of a ramp."""
     cid = "C8-beta-order"
-    if params.rope_type != "yarn":
+    if block_type(block, params) != "yarn":
         return _na(cid, "not YaRN")
     fast = block.get("beta_fast", params.beta_fast)
     slow = block.get("beta_slow", params.beta_slow)
@@ -455,7 +481,7 @@ def check_partial_rotary(block: dict[str, Any], params: RopeParams) -> Check:
 
 
 def _contexts(inp: VerifyInput, params: RopeParams) -> tuple[int | None, int | None]:
-    declared = inp.declared_context or params.max_position_embeddings
+    declared = params.max_position_embeddings or inp.declared_context
     original = params.original_max_position_embeddings or inp.original_context
     return declared, original
 
@@ -500,7 +526,7 @@ def check_original_context(block: dict[str, Any], inp: VerifyInput, params: Rope
     original = written if written is not None else top_level
     if original is None:
         original = inp.original_context
-    declared = inp.declared_context or params.max_position_embeddings
+    declared = params.max_position_embeddings or inp.declared_context
     nums = {"original": original, "declared": declared}
     if original is None:
         msg = (
@@ -516,7 +542,7 @@ def check_original_context(block: dict[str, Any], inp: VerifyInput, params: Rope
 def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str | None) -> Check:
     """C10: DeepSeek-style `mscale`/`mscale_all_dim` and the softmax correction they rely on."""
     cid = "C10-mscale-pair"
-    if params.rope_type != "yarn":
+    if block_type(block, params) != "yarn":
         return _na(cid, "not YaRN")
     mscale, all_dim = block.get("mscale"), block.get("mscale_all_dim")
     if mscale is None and all_dim is None:
@@ -525,11 +551,17 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
     assert factor is not None
     nums: dict[str, Any] = {"mscale": mscale, "mscale_all_dim": all_dim, "model_type": model_type}
     if not (is_number(mscale) and is_number(all_dim)) or not (mscale and all_dim):
-        msg = (
-            f"mscale {mscale!r} / mscale_all_dim {all_dim!r}: not both truthy, so transformers "
-            "and vLLM ignore them while SGLang tests presence"
-        )
-        return Check(cid, "warn", msg, nums)
+        # transformers/vLLM need both truthy, SGLang both present (rope-scaling.md 0.3 #6).
+        plain = yarn_mscale(factor)
+        sglang = plain
+        if is_number(mscale) and is_number(all_dim):
+            sglang = yarn_mscale(factor, mscale) / yarn_mscale(factor, all_dim)
+        nums.update(transformers=plain, sglang=sglang)
+        pair = f"mscale {mscale!r} / mscale_all_dim {all_dim!r}"
+        if not math.isclose(plain, sglang):
+            msg = f"{pair}: transformers uses {plain:.4g}, SGLang {sglang:.4g} on cos/sin"
+            return Check(cid, "warn", msg, nums)
+        return Check(cid, "pass", f"{pair} not both set: every runtime uses {plain:.4g}", nums)
     cos_sin = yarn_mscale(factor, mscale) / yarn_mscale(factor, all_dim)
     softmax = yarn_mscale(factor, all_dim) ** 2
     nums.update(cos_sin_factor=cos_sin, softmax_multiplier=softmax)
@@ -552,7 +584,7 @@ def check_dynamic(inp: VerifyInput, params: RopeParams) -> Check:
     cid = "C16-dynamic"
     if params.rope_type != "dynamic":
         return _na(cid, "not dynamic NTK")
-    declared = inp.declared_context or params.max_position_embeddings
+    declared = params.max_position_embeddings or inp.declared_context
     factor = params.factor
     if not declared or not is_number(factor) or factor is None or factor < 1:
         return _na(cid, "declared context or factor unknown")

@@ -19,6 +19,7 @@ from yarn_core.checks import (
     SOFTMAX_MSCALE_MODEL_TYPES,
     Check,
     merge_layers,
+    primary_layer,
     rope_layers,
     static_checks,
     worst,
@@ -66,8 +67,8 @@ class VerifyInput:
     torch_dtype: str | None = None
     declared_context: int | None = None  # max_position_embeddings (or alias)
     original_context: int | None = None  # trained, pre-extension context
-    # Config facts outside the rope block, by key: a top-level original_max_position_embeddings
-    # (Phi-3), sliding_window, attention_chunk_size.
+    # Config facts outside the rope block, by key, e.g. a top-level
+    # original_max_position_embeddings (Phi-3).
     extra_keys: dict[str, Any] = field(default_factory=dict)
 
 
@@ -171,7 +172,6 @@ class Frequencies:
     plain: torch.Tensor  # (D/2,) unscaled
     declared: int | None  # the context the config declares
     original: int | None  # the trained context L
-    reach: int | None  # longest relative distance this layer type attends over
     device: torch.device
 
     @classmethod
@@ -185,14 +185,14 @@ class Frequencies:
         if not (math.isfinite(params.theta) and params.theta > 1):
             raise ValueError(f"rope_theta {params.theta!r} must be a finite number > 1")
         res = resolve(params, "transformers")
-        declared = inp.declared_context or params.max_position_embeddings
+        declared = params.max_position_embeddings or inp.declared_context
         original = res.original_context if params.rope_type != "default" else None
         original = original or params.original_max_position_embeddings or inp.original_context
         scaled = inv_freq(params, seq_len=declared, dtype=torch.float64, device=dev)
         plain = inv_freq(unscaled(params), dtype=torch.float64, device=dev)
         if not bool(torch.isfinite(scaled).all()) or not bool((scaled > 0).all()):
             raise ValueError("inverse frequencies are not finite and positive")
-        return cls(params, res, scaled, plain, declared, original, reach(inp, layer, declared), dev)
+        return cls(params, res, scaled, plain, declared, original, dev)
 
     @property
     def ratio(self) -> torch.Tensor:
@@ -208,24 +208,6 @@ def unscaled(params: RopeParams) -> RopeParams:
     if params.rope_type == "proportional":
         return replace(params, factor=None)
     return replace(params, rope_type="default", factor=None)
-
-
-def reach(inp: VerifyInput, layer: str, declared: int | None) -> int | None:
-    """Longest relative distance a layer type sees: the declared context, or its window."""
-    window: int | None = None
-    if "sliding" in layer or "local" in layer:
-        window = _positive_int(inp.extra_keys.get("sliding_window"))
-    elif "chunk" in layer:
-        window = _positive_int(inp.extra_keys.get("attention_chunk_size"))
-    if window and declared:
-        return min(window, declared)
-    return declared
-
-
-def _positive_int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return None
 
 
 def _band_edges(f: Frequencies) -> tuple[float, float] | None:
@@ -303,20 +285,22 @@ def check_monotone_blend(f: Frequencies) -> Check:
 def check_angle_coverage(f: Frequencies) -> Check:
     """P4: at the declared context no slow pair rotates further than it did in training."""
     cid = "P4-angle-coverage"
-    if not f.original or not f.reach:
+    if not f.original or not f.declared:
         return Check(cid, "not-applicable", "trained or declared context unknown")
-    if f.reach <= f.original:
-        msg = f"reach {f.reach} within the trained context {f.original}"
-        return Check(cid, "pass", msg, {"reach": f.reach, "original": f.original})
+    if f.declared <= f.original:
+        msg = f"declared {f.declared} within the trained context {f.original}"
+        return Check(cid, "pass", msg, {"declared": f.declared, "original": f.original})
     slow = [j for j, t in enumerate(f.plain) if f.original * float(t) < 2 * math.pi]
-    nums: dict[str, Any] = {"reach": f.reach, "original": f.original, "slow_pairs": len(slow)}
+    nums: dict[str, Any] = {"declared": f.declared, "original": f.original, "slow_pairs": len(slow)}
     if not slow:
         msg = "every pair completed a full turn in training; all phases were seen"
         return Check(cid, "pass", msg, nums)
-    ratios = [f.reach * float(f.scaled[j]) / (f.original * float(f.plain[j])) for j in slow]
+    ratios = [f.declared * float(f.scaled[j]) / (f.original * float(f.plain[j])) for j in slow]
     top = max(ratios)
     nums["max_angle_ratio"] = top
-    msg = f"slowest pairs reach {top:.4g}x their trained angle at {f.reach} (trained {f.original})"
+    msg = (
+        f"slowest pairs reach {top:.4g}x their trained angle at {f.declared} (trained {f.original})"
+    )
     if top <= COVERAGE_WARN:
         return Check(cid, "pass", msg, nums)
     kind = f.params.rope_type if f.resolved.applies_scaling else "default"
@@ -363,12 +347,12 @@ def check_range_rounding(f: Frequencies) -> Check:
     return Check(cid, "pass", f"range {in64} in float32 and float64", nums)
 
 
-def sample_positions(reach: int, original: int | None) -> list[int]:
-    """A few positions: the start, around the trained context, and the end of the reach."""
-    picks = {0, 1, 2, reach // 2, reach - 2, reach - 1}
-    if original and original < reach:
+def sample_positions(end: int, original: int | None) -> list[int]:
+    """A few positions: the start, around the trained context, and the declared end."""
+    picks = {0, 1, 2, end // 2, end - 2, end - 1}
+    if original and original < end:
         picks |= {original - 1, original}
-    return sorted(p for p in picks if 0 <= p < reach)
+    return sorted(p for p in picks if 0 <= p < end)
 
 
 def cos_sin_checks(f: Frequencies, dtype_name: str) -> list[Check]:
@@ -378,7 +362,7 @@ def cos_sin_checks(f: Frequencies, dtype_name: str) -> list[Check]:
     from yarn_core.rope import apply_rotary, cos_sin
 
     dtype = getattr(torch, dtype_name)
-    end = f.reach or f.declared or f.original or 4096
+    end = f.declared or f.declared or f.original or 4096
     p = f.params
     positions = torch.tensor(sample_positions(end, f.original), dtype=torch.float64)
     cos, sin = cos_sin(
@@ -398,7 +382,7 @@ def cos_sin_checks(f: Frequencies, dtype_name: str) -> list[Check]:
 
 
 def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin: Any) -> Check:
-    """P9: q.k for offset d at the end of the reach matches the same offset at the start."""
+    """P9: q.k for offset d at the declared end matches the same offset at the start."""
     import torch
 
     cid = "P9-relative-invariance"
@@ -436,14 +420,6 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
 
 
 # ---- cross-runtime matrix -------------------------------------------------------------------
-
-
-def primary_layer(layers: dict[str, RopeParams]) -> str:
-    """The layer type whose embedding carries the long context (full attention first)."""
-    for name in ("full_attention", "default", "global", "attention"):
-        if name in layers:
-            return name
-    return next(iter(layers))
 
 
 def _arch_softmax(params: RopeParams, res: Resolved, model_type: str | None) -> float:
