@@ -454,6 +454,305 @@ def site_serve(port: int, directory: Path) -> None:
         server.server_close()
 
 
+# --- static site: `ropedex render`, `ropedex serve` --------------------------------------------
+
+DEFAULT_SITE_OUT = Path("site") / "_build"
+
+
+@cli.command(name="render")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_SITE_OUT,
+    show_default=True,
+    help="Output folder (replaced whole once the new site is ready).",
+)
+@click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
+@click.pass_context
+def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
+    """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
+
+    \b
+    Example:
+        ropedex render --out site/_build
+    """
+    from registry.render import render_site
+
+    summary = render_site(_open(ctx, readonly=True), out, base_url=base_url)
+    click.echo(
+        f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
+        f"{summary.plots:,} frequency plots) into {summary.out_dir}: "
+        f"{summary.files:,} files, {summary.bytes / 1e6:.1f} MB"
+    )
+    for repo_id in summary.refused:
+        click.echo(f"listed without a page (unsafe repo id): {repo_id!r}", err=True)
+    for problem in summary.plot_errors:
+        click.echo(f"no frequency plot for rope parameters {problem}", err=True)
+
+
+@cli.command(name="serve")
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_SITE_OUT,
+    show_default=True,
+    help="Rendered site to serve.",
+)
+def site_serve(port: int, directory: Path) -> None:
+    """Preview the rendered site on http://127.0.0.1 (loopback only; Ctrl-C stops).
+
+    \b
+    Example:
+        ropedex render && ropedex serve --port 8000
+    """
+    from registry.serve import make_server
+
+    server = make_server(directory, port)
+    bound = server.server_address[1]
+    click.echo(f"Serving {directory} on http://127.0.0.1:{bound}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+# --- Hub scraper and loopback mirror: `ropedex scrape`, `ropedex mirror` ------------------------
+
+
+def _env_true(name: str) -> bool:
+    import os
+
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@cli.command(name="mirror")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=0, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--latency-ms", default=0.0, show_default=True, help="Delay added per request.")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="Inject faults, repeatable: 503:rate=0.1, 429:retry-after=2, drop:repo=ORG/NAME, "
+    "truncate:times=1, slow:bytes-per-second=512 (keys: rate, times, kind, repo, path).",
+)
+@click.option("--page-size", default=100, show_default=True, help="Models per listing page.")
+@click.option("--quiet", is_flag=True, help="Do not log each request.")
+def mirror_serve(
+    directory: Path,
+    host: str,
+    port: int,
+    latency_ms: float,
+    faults: tuple[str, ...],
+    page_size: int,
+    quiet: bool,
+) -> None:
+    """Serve a Hub-like folder (ORG/NAME/config.json [+ hub.json]) over the Hub's HTTP API.
+
+    Point huggingface_hub or `ropedex scrape` at it with HF_ENDPOINT or --endpoint. Tokens
+    listed (comma-separated) in ROPEDEX_MIRROR_TOKENS may read gated and private repos.
+
+    \b
+    Example:
+        ropedex mirror hub-tree/ --port 8080 --latency-ms 30
+        HF_ENDPOINT=http://127.0.0.1:8080 ropedex scrape
+    """
+    import os
+
+    from registry.output import safe_text
+    from scrapers.faults import FaultPlan, parse_fault
+    from scrapers.mirror import RequestRecord, make_server
+
+    try:
+        plan = FaultPlan(latency_ms=latency_ms, faults=[parse_fault(s) for s in faults])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    tokens = [t for t in os.environ.get("ROPEDEX_MIRROR_TOKENS", "").split(",") if t]
+
+    def log(record: RequestRecord) -> None:
+        click.echo(safe_text(f"{record.status} {record.method} {record.path}"), err=True)
+
+    try:
+        server = make_server(
+            directory,
+            faults=plan,
+            host=host,
+            port=port,
+            tokens=tokens,
+            page_size=page_size,
+            on_request=None if quiet else log,
+        )
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
+    click.echo(f"Serving {directory} as a Hub on {server.base_url} (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@cli.command(name="scrape")
+@click.option("--author", "authors", multiple=True, help="Hub user or organisation, repeatable.")
+@click.option("--search", help="Substring of the repo id.")
+@click.option("--filter", "filters", multiple=True, help="Hub tag to match, repeatable.")
+@click.option("--pipeline-tag", help="Task, e.g. text-generation.")
+@click.option(
+    "--sort",
+    type=click.Choice(["downloads", "likes", "last_modified", "created_at", "trending_score"]),
+    help="Listing order (the Hub sorts descending).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Most models to list (per --author).")
+@click.option(
+    "--models",
+    "models_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with one repo id a line, instead of a Hub query.",
+)
+@click.option("--endpoint", help="Hub URL for this run (default: HF_ENDPOINT, else the Hub).")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Hub cache (default: HF_HUB_CACHE, else HF_HOME/hub).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the Hub cache.")
+@click.option("--offline", is_flag=True, help="No network; read the Hub cache (HF_HUB_OFFLINE).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", default=5, show_default=True, help="Retries of 5xx and timeouts.")
+@click.option("--backoff", default=1.0, show_default=True, help="First retry wait, doubling.")
+@click.option("--batch-size", default=50, show_default=True, help="Configs per transaction.")
+@click.option("--json", "json_", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def hub_scrape(
+    ctx: click.Context,
+    authors: tuple[str, ...],
+    search: str | None,
+    filters: tuple[str, ...],
+    pipeline_tag: str | None,
+    sort: str | None,
+    limit: int | None,
+    models_file: Path | None,
+    endpoint: str | None,
+    workers: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+    offline: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    batch_size: int,
+    json_: bool,
+) -> None:
+    """Bring the catalog in step with the Hub: list, fetch changed config.json files, store.
+
+    Only repos whose commit sha changed since the last run are downloaded, pinned to that sha.
+    Reads HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and HF_HUB_CACHE like huggingface_hub does.
+    Exit status 1 when any model failed (each failure is recorded with its reason).
+
+    \b
+    Example:
+        ropedex scrape --author Qwen --author meta-llama --limit 200
+        ropedex scrape --models repos.txt --json
+        ropedex scrape --endpoint http://127.0.0.1:8080
+    """
+    import os
+
+    from huggingface_hub import get_token
+
+    from scrapers.download import RetryPolicy
+    from scrapers.hub import (
+        DEFAULT_ENDPOINT,
+        HubOptions,
+        Selection,
+        default_cache_dir,
+        read_models_file,
+        scrape,
+    )
+
+    hub_endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    options = HubOptions(
+        endpoint=hub_endpoint,
+        token=get_token() or None,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir(os.environ)),
+        offline=offline or _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"),
+        timeout=timeout,
+        retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
+    )
+    selection = Selection(
+        authors=authors,
+        search=search,
+        filters=filters,
+        pipeline_tag=pipeline_tag,
+        sort=sort,
+        limit=limit,
+        models=read_models_file(models_file) if models_file is not None else None,
+    )
+    engine = _open(ctx, create=True)
+    with _scrape_progress(options.redact) as progress:
+        summary = scrape(
+            engine, options, selection, workers=workers, progress=progress, batch_size=batch_size
+        )
+    _report_scrape(summary, json_)
+    if summary.failed_total:
+        ctx.exit(1)
+
+
+def _scrape_progress(redact: Any) -> Any:
+    """A context manager yielding the progress callback: a bar on a terminal, log lines else."""
+    from contextlib import contextmanager
+
+    from registry.output import safe_text
+
+    console = _console(stderr=True)
+
+    @contextmanager
+    def bar() -> Any:
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as prog:
+            task = prog.add_task("scrape", total=None)
+
+            def update(event: Any) -> None:
+                prog.update(task, completed=event.done, total=max(event.listed, event.done))
+
+            yield update
+
+    @contextmanager
+    def lines() -> Any:
+        def log(event: Any) -> None:
+            text = f"[{event.done}/{event.listed}] {event.outcome} {event.repo_id}"
+            click.echo(safe_text(redact(text)), err=True)
+
+        yield log
+
+    return bar() if console.is_terminal else lines()
+
+
+def _report_scrape(summary: Any, json_: bool) -> None:
+    from registry.output import safe_text, to_json
+
+    if json_:
+        click.echo(to_json(summary.to_dict()))
+        return
+    for repo_id, reason, detail in summary.errors:
+        click.echo(safe_text(f"{repo_id}: {reason}: {detail}"), err=True)
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(summary.failed.items()))
+    click.echo(
+        f"Scrape run {summary.run_id} ({summary.status}): listed {summary.listed}, "
+        f"unchanged {summary.unchanged}, fetched {summary.fetched} "
+        f"({summary.cached} from the Hub cache), new {summary.new}, changed {summary.changed}, "
+        f"failed {summary.failed_total}" + (f" ({failed})." if failed else ".")
+    )
+
+
 def main() -> None:
     cli(prog_name="ropedex")
 
