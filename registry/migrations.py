@@ -24,10 +24,18 @@ def _column_ddl(conn: Connection, column: Column) -> str:
     from sqlalchemy.schema import CreateColumn
 
     ddl = str(CreateColumn(column).compile(dialect=conn.dialect))
+    if column.server_default is not None:
+        return ddl
+    default = column.default
+    arg = getattr(default, "arg", None) if default is not None and default.is_scalar else None
+    if isinstance(arg, bool | int | float | str):
+        # Existing rows take the column's Python default, so NOT NULL can stay.
+        literal = str(int(arg)) if isinstance(arg, bool) else repr(arg)
+        if isinstance(arg, str):
+            literal = "'" + arg.replace("'", "''") + "'"
+        return f"{ddl} DEFAULT {literal}"
     # SQLite cannot add a NOT NULL column without a default; existing rows get NULL instead.
-    if column.server_default is None:
-        ddl = ddl.replace(" NOT NULL", "")
-    return ddl
+    return ddl.replace(" NOT NULL", "")
 
 
 def _add_missing(conn: Connection, table: Table) -> None:
