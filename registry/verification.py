@@ -1,0 +1,188 @@
+"""Verify the catalog: run the verifier once per distinct verification fingerprint, store verdicts.
+
+Models that share every input of the verifier (resolved rope parameters, raw block, model type,
+dtype) share one `verify_fingerprint` and therefore one `Verification` row, so the cost grows
+with the number of distinct fingerprints, not with the number of models. The verifier reads the
+stored facts (`PositionFacts.rope_parameters`, `details.raw_rope`, ...), never the config text,
+which may be stripped from a committed catalog.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from registry.models import PositionFacts
+    from scrapers.result import TagResult
+    from yarn_core.params import RopeParams
+    from yarn_core.verify import Verdict, VerifyInput
+
+Progress = Callable[[int, int], None]  # (done, total)
+BATCH = 200  # verdicts committed together, so an interrupted run keeps what it finished
+_EXTRA_KEYS = ("original_max_position_embeddings",)
+
+
+@dataclass
+class VerifySummary:
+    """What `verify_catalog` did."""
+
+    checked: int = 0  # fingerprints verified in this run
+    skipped_existing: int = 0  # fingerprints that already had a verdict (not re-run)
+    by_verdict: dict[str, int] = field(default_factory=dict)
+    device: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "skipped_existing": self.skipped_existing,
+            "by_verdict": dict(sorted(self.by_verdict.items())),
+            "device": self.device,
+        }
+
+
+def _extra_keys(evidence: dict[str, Any] | None) -> dict[str, Any]:
+    """Config facts outside the rope block that the checks read, from the tagger's evidence."""
+    out: dict[str, Any] = {}
+    for path, value in (evidence or {}).items():
+        key = str(path).rsplit(".", 1)[-1]
+        if key in _EXTRA_KEYS:
+            out[key] = value
+    return out
+
+
+def input_from_tag(tag: TagResult) -> VerifyInput:
+    """The verifier's input for a fresh tagger result."""
+    from yarn_core.verify import VerifyInput
+
+    return VerifyInput(
+        rope=dict(tag.rope),
+        raw_rope=tag.raw_rope,
+        raw_rope_path=tag.raw_rope_path,
+        model_type=tag.model_type,
+        torch_dtype=tag.torch_dtype,
+        declared_context=tag.declared_context,
+        original_context=tag.original_context,
+        extra_keys=_extra_keys(tag.evidence),
+    )
+
+
+def verify_tag(tag: TagResult, *, device: str = "auto") -> Verdict:
+    """Verify one tagged config."""
+    from yarn_core.verify import verify
+
+    return verify(input_from_tag(tag), device=device)
+
+
+def _rope_from_json(data: Any) -> dict[str, RopeParams | None]:
+    from yarn_core.params import RopeParams
+
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(k): (RopeParams.from_dict(v) if isinstance(v, dict) else None) for k, v in data.items()
+    }
+
+
+def input_from_facts(facts: PositionFacts) -> VerifyInput:
+    """The verifier's input rebuilt from stored facts (no config text needed)."""
+    from yarn_core.verify import VerifyInput
+
+    details = facts.details or {}
+    raw = details.get("raw_rope")
+    return VerifyInput(
+        rope=_rope_from_json(facts.rope_parameters),
+        raw_rope=raw if isinstance(raw, dict) else None,
+        raw_rope_path=_str_or_none(details.get("raw_rope_path")),
+        model_type=_str_or_none(details.get("model_type")),
+        torch_dtype=facts.torch_dtype,
+        declared_context=facts.declared_context,
+        original_context=facts.original_context,
+        extra_keys=_extra_keys(facts.evidence),
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]:
+    """One facts row per distinct fingerprint of the current snapshots still to verify, and the
+    number of fingerprints skipped because they already have a verdict."""
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from registry.models import Model, PositionFacts, Verification
+
+    first_id = func.min(PositionFacts.id)
+    stmt = (
+        select(PositionFacts.verify_fingerprint, first_id)
+        .join(Model, col(Model.snapshot_id) == col(PositionFacts.snapshot_id))
+        .where(col(PositionFacts.verify_fingerprint).is_not(None))
+        .group_by(PositionFacts.verify_fingerprint)
+        .order_by(PositionFacts.verify_fingerprint)
+    )
+    rows = list(session.exec(stmt).all())
+    done = set(session.exec(select(Verification.fingerprint)).all())
+    todo = [fid for fp, fid in rows if force or fp not in done]
+    skipped = 0 if force else sum(1 for fp, _ in rows if fp in done)
+    facts = session.exec(select(PositionFacts).where(col(PositionFacts.id).in_(todo))).all()
+    ordered = sorted(facts, key=lambda f: f.verify_fingerprint or "")
+    return ordered, skipped
+
+
+def store_verdict(session: Session, fingerprint: str, verdict: Verdict) -> None:
+    """Insert or replace the Verification row of one fingerprint."""
+    from sqlmodel import select
+
+    from registry.models import Verification
+
+    row = session.exec(select(Verification).where(Verification.fingerprint == fingerprint)).first()
+    data = verdict.to_dict()
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    if row is None:
+        row = Verification(
+            fingerprint=fingerprint, verdict="", device="", core_version="", verified_at=now
+        )
+    row.verdict = verdict.verdict
+    row.checks = data["checks"]
+    row.runtimes = data["runtimes"]
+    row.device = verdict.device
+    row.core_version = verdict.core_version
+    row.verified_at = now
+    session.add(row)
+
+
+def verify_catalog(
+    session: Session,
+    *,
+    device: str = "auto",
+    force: bool = False,
+    progress: Progress | None = None,
+) -> VerifySummary:
+    """Verify every distinct fingerprint without a verdict (all of them with `force`).
+
+    Commits every `BATCH` verdicts and at the end.
+    """
+    from yarn_core.rope import resolve_device
+    from yarn_core.verify import verify
+
+    dev = str(resolve_device(device))
+    todo, skipped = pending(session, force=force)
+    counts: Counter[str] = Counter()
+    for done, facts in enumerate(todo, start=1):
+        verdict = verify(input_from_facts(facts), device=dev)
+        assert facts.verify_fingerprint is not None
+        store_verdict(session, facts.verify_fingerprint, verdict)
+        counts[verdict.verdict] += 1
+        if done % BATCH == 0:
+            session.commit()
+        if progress is not None:
+            progress(done, len(todo))
+    session.commit()
+    return VerifySummary(len(todo), skipped, dict(counts), dev)
