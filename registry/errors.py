@@ -53,3 +53,11 @@ class LockHeld(CatalogError):
 
 class RenderError(CatalogError):
     """The site could not be rendered (bad glossary entry, unknown [[slug]], unsafe output dir)."""
+
+
+class BadFollowFile(CatalogError):
+    """The nightly job's follow file cannot be used."""
+
+
+class DeviceUnavailable(CatalogError):
+    """`--device cuda` was asked for on a machine without a usable CUDA device."""
