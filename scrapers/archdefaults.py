@@ -703,6 +703,18 @@ REMOTE_ROPE_DEFAULTS: dict[str, dict[str, Any]] = {
 MODEL_TYPE_ALIASES: dict[str, str] = {
     "Emu3": "emu3",
     "diff_llama": "diffllama",
+    "exaone4_5_text": "exaone4",
+}
+
+# `architectures[0]` of a sub-config that names no model_type -> the model type it loads as.
+ARCHITECTURE_TYPES: dict[str, str] = {
+    "DeepseekV2ForCausalLM": "deepseek_v2",
+    "DeepseekV3ForCausalLM": "deepseek_v3",
+    "LlamaForCausalLM": "llama",
+    "Qwen2ForCausalLM": "qwen2",
+    "MistralForCausalLM": "mistral",
+    "InternLM2ForCausalLM": "internlm2",
+    "Phi3ForCausalLM": "phi3",
 }
 
 # mRoPE section sizes the modeling code assumes when the config gives none, and whether the

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scrapers.archdefaults import MODEL_TYPE_ALIASES, WRAPPER_TEXT
+from scrapers.archdefaults import (
+    ARCHITECTURE_TYPES,
+    MODEL_TYPE_ALIASES,
+    MROPE_DEFAULTS,
+    WRAPPER_TEXT,
+)
 from scrapers.configread import as_str
 
 TEXT_KEYS = ("text_config", "llm_config", "language_config", "language_model_config")
@@ -44,6 +49,9 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
     for key in TEXT_KEYS:
         sub = root.get(key)
         if isinstance(sub, dict) and _looks_like_lm(sub):
+            if not _has_lm_keys(sub):  # a bare name: the wrapper's own keys describe the LM
+                merged = {k: v for k, v in root.items() if not isinstance(v, dict)}
+                return [Stack("", {**merged, **sub}, _sub_type(sub, root_type), "text")]
             return [Stack(key, sub, _sub_type(sub, root_type), "text")]
     encoder, decoder = root.get("encoder"), root.get("decoder")
     if isinstance(encoder, dict) and isinstance(decoder, dict):
@@ -51,6 +59,9 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
             Stack("encoder", encoder, _stack_type(encoder, root_type), "encoder"),
             Stack("decoder", decoder, _stack_type(decoder, root_type), "decoder"),
         ]
+    flat_text = WRAPPER_TEXT.get(root_type or "")
+    if flat_text in MROPE_DEFAULTS and "auto_map" not in root:
+        return [Stack("", root, flat_text, "text")]  # a flat Qwen2-VL style config
     return [Stack("", root, root_type, "text")]
 
 
@@ -58,6 +69,10 @@ def _sub_type(sub: dict[str, Any], root_type: str | None) -> str | None:
     own = normal_model_type(sub.get("model_type"))
     if own is not None:
         return own
+    names = sub.get("architectures")
+    if isinstance(names, list) and names and isinstance(names[0], str):
+        if names[0] in ARCHITECTURE_TYPES:
+            return ARCHITECTURE_TYPES[names[0]]
     return WRAPPER_TEXT.get(root_type or "", root_type)
 
 
@@ -68,6 +83,13 @@ def _stack_type(sub: dict[str, Any], root_type: str | None) -> str | None:
     if own == "t5gemma2_encoder" and isinstance(sub.get("text_config"), dict):
         return normal_model_type(sub["text_config"].get("model_type")) or "t5gemma2_text"
     return own or root_type
+
+
+def _has_lm_keys(sub: dict[str, Any]) -> bool:
+    return any(
+        key in sub
+        for key in ("hidden_size", "max_position_embeddings", "rope_theta", "rope_parameters")
+    )
 
 
 def _looks_like_lm(sub: dict[str, Any]) -> bool:

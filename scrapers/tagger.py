@@ -388,6 +388,8 @@ def _head_dim(reader: Reader) -> int:
         ("hidden_size", "n_head"),
         ("d_model", "n_heads"),
         ("d_model", "encoder_attention_heads"),
+        ("hidden_size", "decoder_num_attention_heads"),
+        ("hidden_size", "encoder_num_attention_heads"),
     )
     for width_key, heads_key in pairs:
         width, heads = as_int(reader.raw(width_key)), as_int(reader.raw(heads_key))
@@ -437,7 +439,12 @@ def _find_block(
         reader.note("rotary", rotary)
         return block, "rotary", False
     if mt == "qwen" and reader.flag("use_dynamic_ntk"):
-        return {"rope_type": "dynamic"}, None, True
+        block: dict[str, Any] = {"rope_type": "dynamic"}
+        trained = as_int(reader.raw("seq_length"))
+        if trained:
+            reader.note("seq_length", trained)
+            block["original_max_position_embeddings"] = trained
+        return block, None, True
     return None, None, False
 
 
@@ -503,11 +510,16 @@ def _legacy_layers(
             continue
         merged = dict(spec)
         full = layer_type != "sliding_attention"
-        theta = _legacy_layer_theta(reader, full)
+        theta = _legacy_layer_theta(reader, mt, layer_type)
         if theta is not None:
             merged["rope_theta"] = theta
-        if block is not None and (full or mt not in arch.SCALING_FULL_ONLY):
-            merged.update({k: v for k, v in block.items() if k != "rope_theta" or full})
+        if block is not None and _takes_scaling(mt, layer_type):
+            legacy = dict(block)
+            if "type" in legacy and "rope_type" not in legacy:
+                legacy["rope_type"] = legacy["type"]
+            merged.update({k: v for k, v in legacy.items() if k != "rope_theta" or full})
+            if mt == "deepseek_v4" and merged.get("rope_type") == "yarn":
+                merged.setdefault("attention_factor", 1.0)  # V4 never rescales cos/sin
         lctx = _layer_ctx(reader, ctx, mt, layer_type)
         params = build_params(merged, lctx, reader, layer_type)
         if isinstance(params, str):
@@ -516,12 +528,22 @@ def _legacy_layers(
     return out
 
 
-def _legacy_layer_theta(reader: Reader, full: bool) -> float | None:
-    keys = (
-        ("rope_theta", "global_rope_theta")
-        if full
-        else ("rope_local_base_freq", "local_rope_theta", "rope_theta_local")
-    )
+def _takes_scaling(mt: str | None, layer_type: str) -> bool:
+    """Whether a flat legacy scaling block applies to `layer_type` of this architecture."""
+    if mt == "deepseek_v4":
+        return layer_type == "compress"  # YaRN only on the compressed-attention layers
+    return layer_type == "full_attention" or mt not in arch.SCALING_FULL_ONLY
+
+
+def _legacy_layer_theta(reader: Reader, mt: str | None, layer_type: str) -> float | None:
+    if mt == "deepseek_v4":
+        keys: tuple[str, ...] = (
+            ("compress_rope_theta",) if layer_type == "compress" else ("rope_theta",)
+        )
+    elif layer_type != "sliding_attention":
+        keys = ("rope_theta", "global_rope_theta")
+    else:
+        keys = ("rope_local_base_freq", "local_rope_theta", "rope_theta_local")
     for key in keys:
         value = reader.num(key)
         if value is not None and value > 0:
@@ -587,7 +609,7 @@ def _sliding_only_nope(
 
 
 def _primary(rope: dict[str, RopeParams | None]) -> RopeParams | None:
-    for key in ("full_attention", "default", "main", "global"):
+    for key in ("full_attention", "default", "compress", "global", "main"):
         params = rope.get(key)
         if params is not None:
             return params
