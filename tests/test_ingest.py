@@ -1,0 +1,475 @@
+"""Storing configs: validation, snapshots, change rows, per-model errors, Hub-like trees."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from registry.db import open_engine, session_factory
+from registry.errors import BadInputDir
+from registry.ingest import (
+    MAX_CONFIG_BYTES,
+    NONFINITE_WARNING,
+    ConfigRejected,
+    HubMeta,
+    finish_run,
+    ingest_tree,
+    known_shas,
+    parse_config,
+    record_error,
+    retag_all,
+    start_run,
+    store_config,
+)
+from registry.models import (
+    Change,
+    ConfigSnapshot,
+    FetchError,
+    Model,
+    PositionFacts,
+    ScrapeRun,
+)
+from scrapers.result import TagResult
+from tests.conftest import corpus_configs, load_corpus_config
+
+COUNTED = (Model, ConfigSnapshot, PositionFacts, Change, FetchError)
+
+
+@pytest.fixture(name="engine")
+def engine_fixture(tmp_path: Path) -> Any:
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(name="session")
+def session_fixture(engine: Any) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session
+
+
+def _counts(session: Session) -> dict[str, int]:
+    return {t.__name__: session.exec(select(func.count()).select_from(t)).one() for t in COUNTED}
+
+
+def _config_bytes(config: dict[str, Any]) -> bytes:
+    return json.dumps(config, indent=2).encode()
+
+
+def _model(session: Session, repo_id: str) -> Model:
+    model = session.exec(select(Model).where(Model.repo_id == repo_id)).one()
+    return model
+
+
+# --- Hub metadata -------------------------------------------------------------------------------
+
+
+def test_hub_meta_from_the_hubs_json_shape() -> None:
+    meta = HubMeta.from_api(
+        {
+            "id": "org/model",
+            "sha": "a" * 40,
+            "lastModified": "2025-01-02T03:04:05.000Z",
+            "downloads": 1234,
+            "likes": 56,
+            "tags": ["transformers", "license:apache-2.0", "base_model:finetune:meta/base"],
+            "pipeline_tag": "text-generation",
+            "gated": "manual",
+            "private": False,
+            "library_name": "transformers",
+            "author": "org",
+        }
+    )
+    assert meta.sha == "a" * 40
+    assert meta.last_modified == "2025-01-02T03:04:05.000Z"
+    assert (meta.downloads, meta.likes) == (1234, 56)
+    assert meta.gated == "manual"
+    assert meta.license == "apache-2.0"
+    assert meta.base_model == "meta/base"
+    assert meta.library_name == "transformers"
+    assert meta.pipeline_tag == "text-generation"
+
+
+def test_hub_meta_card_data_wins_over_tags() -> None:
+    meta = HubMeta.from_api(
+        {
+            "cardData": {"license": ["mit"], "base_model": "a/b"},
+            "tags": ["license:other", "base_model:c/d"],
+            "gated": False,
+        }
+    )
+    assert (meta.license, meta.base_model, meta.gated) == ("mit", "a/b", None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "text",
+        {"downloads": "many", "likes": True, "tags": "x", "gated": 3, "sha": 5, "cardData": []},
+    ],
+)
+def test_hub_meta_tolerates_wrong_types(payload: Any) -> None:
+    meta = HubMeta.from_api(payload)
+    assert meta.downloads is None and meta.likes is None and meta.sha is None
+    assert meta.tags == [] and meta.gated is None and meta.license is None
+
+
+# --- validating bytes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid-json"),
+        (b"", "invalid-json"),
+        (b"[1, 2]", "not-object"),
+        (b'"a string"', "not-object"),
+        (b"42", "not-object"),
+        (b'{"model_type": "caf\xe9"}', "not-utf8"),
+        (b"[" * 100_000 + b"]" * 100_000, "invalid-json"),
+        (b'{"a": "' + b"x" * MAX_CONFIG_BYTES + b'"}', "too-large"),
+    ],
+)
+def test_parse_config_rejects_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(ConfigRejected) as info:
+        parse_config(raw)
+    assert info.value.reason == reason
+    assert info.value.detail
+
+
+def test_parse_config_accepts_bom_and_nonfinite_literals() -> None:
+    parsed = parse_config(b'\xef\xbb\xbf{"rope_theta": NaN, "x": Infinity}')
+    assert parsed.nonfinite
+    assert parsed.config["x"] == float("inf")
+
+
+def test_nonfinite_numbers_are_stored_as_valid_json(session: Session) -> None:
+    def passthrough(config: dict[str, Any]) -> TagResult:
+        # a tagger that copies the numbers as they are, to exercise the storage rules
+        return TagResult(
+            position_encoding="rope-yarn",
+            rope_theta=config["rope_theta"],
+            scaling_params={"factor": config["factor"]},
+            evidence={"rope_theta": config["rope_theta"]},
+        )
+
+    raw = b'{"model_type": "llama", "rope_theta": Infinity, "factor": NaN}'
+    out = store_config(session, repo_id="o/inf", raw=raw, hub=None, run_id=None, tagger=passthrough)
+    session.commit()
+    facts = session.exec(select(PositionFacts)).one()
+    assert out.status == "new"
+    assert NONFINITE_WARNING in (facts.warnings or [])
+    assert facts.rope_theta is None
+    snapshot = session.exec(select(ConfigSnapshot)).one()
+    assert snapshot.config_text == raw.decode()  # the raw text is kept verbatim
+    conn = session.connection()
+    row = conn.exec_driver_sql("SELECT scaling_params, evidence FROM position_facts").one()
+
+    def strict(literal: str) -> Any:
+        pytest.fail(f"non-standard JSON literal {literal}")
+
+    assert json.loads(row[0], parse_constant=strict) == {"factor": "NaN"}
+    assert json.loads(row[1], parse_constant=strict) == {"rope_theta": "Infinity"}
+
+
+# --- storing configs ----------------------------------------------------------------------------
+
+
+def test_new_then_unchanged_then_changed_with_change_rows(session: Session) -> None:
+    config = load_corpus_config("deepseek-ai/DeepSeek-V3")
+    first = store_config(
+        session, repo_id="o/m", raw=_config_bytes(config), hub=None, run_id=None, commit_sha="s1"
+    )
+    session.commit()
+    again = store_config(
+        session, repo_id="o/m", raw=_config_bytes(config), hub=None, run_id=None, commit_sha="s1"
+    )
+    session.commit()
+    assert (first.status, again.status) == ("new", "unchanged")
+    before = _counts(session)
+
+    changed = dict(config, rope_scaling=dict(config["rope_scaling"], factor=80))
+    out = store_config(
+        session, repo_id="o/m", raw=_config_bytes(changed), hub=None, run_id=None, commit_sha="s2"
+    )
+    session.commit()
+    assert out.status == "changed"
+    after = _counts(session)
+    assert after["ConfigSnapshot"] == before["ConfigSnapshot"] + 1
+    assert after["PositionFacts"] == before["PositionFacts"] + 1
+    rows = session.exec(select(Change).order_by(Change.field_path)).all()
+    by_path = {c.field_path: c for c in rows}
+    assert "scaling_factor" in by_path
+    assert "rope_parameters.default.factor" in by_path
+    assert json.loads(by_path["scaling_factor"].old_value or "null") == 40
+    assert json.loads(by_path["scaling_factor"].new_value or "null") == 80
+    assert {c.commit_sha for c in rows} == {"s2"}
+    assert set(out.changed_fields) == set(by_path)
+    model = _model(session, "o/m")
+    assert model.snapshot_id == out.snapshot_id and model.sha == "s2"
+
+
+def test_tag_change_is_recorded_under_position_encoding(session: Session) -> None:
+    config = {"model_type": "llama", "max_position_embeddings": 8192, "rope_theta": 500000.0}
+    store_config(session, repo_id="o/m", raw=_config_bytes(config), hub=None, run_id=None)
+    scaled = dict(config, rope_scaling={"rope_type": "linear", "factor": 4.0})
+    store_config(session, repo_id="o/m", raw=_config_bytes(scaled), hub=None, run_id=None)
+    session.commit()
+    paths = {c.field_path: c for c in session.exec(select(Change)).all()}
+    assert json.loads(paths["position_encoding"].old_value or "") == "rope"
+    assert json.loads(paths["position_encoding"].new_value or "") == "rope-linear"
+
+
+def test_popularity_counters_never_make_change_rows(session: Session) -> None:
+    raw = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    hub1 = HubMeta(sha="s1", downloads=10, likes=1)
+    hub2 = HubMeta(sha="s1", downloads=99_999, likes=500)
+    store_config(session, repo_id="o/m", raw=raw, hub=hub1, run_id=None)
+    out = store_config(session, repo_id="o/m", raw=raw, hub=hub2, run_id=None)
+    session.commit()
+    assert out.status == "unchanged"
+    assert _counts(session)["Change"] == 0
+    model = _model(session, "o/m")
+    assert (model.downloads, model.likes) == (99_999, 500)
+
+
+def test_same_bytes_at_a_new_commit_is_a_new_snapshot_without_changes(session: Session) -> None:
+    raw = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None, commit_sha="s1")
+    out = store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None, commit_sha="s2")
+    session.commit()
+    assert out.status == "changed" and out.changed_fields == []
+    assert _counts(session)["ConfigSnapshot"] == 2
+    assert known_shas(session) == {"o/m": "s2"}
+
+
+def test_reverting_to_an_old_snapshot_reuses_it(session: Session) -> None:
+    a = _config_bytes({"model_type": "llama", "max_position_embeddings": 4096})
+    b = _config_bytes({"model_type": "llama", "max_position_embeddings": 8192})
+    for raw in (a, b, a):
+        store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None, commit_sha="s")
+    session.commit()
+    assert _counts(session)["ConfigSnapshot"] == 2
+    changes = session.exec(select(Change).where(Change.field_path == "declared_context")).all()
+    assert [(c.old_value, c.new_value) for c in changes] == [("4096", "8192"), ("8192", "4096")]
+
+
+def test_bad_bytes_keep_the_previous_good_snapshot(session: Session) -> None:
+    good = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    first = store_config(session, repo_id="o/m", raw=good, hub=None, run_id=None)
+    run = start_run(session, "scrape")
+    bad = store_config(session, repo_id="o/m", raw=b"{oops", hub=None, run_id=run.id)
+    session.commit()
+    assert bad.status == "error" and bad.reason == "invalid-json"
+    model = _model(session, "o/m")
+    assert model.snapshot_id == first.snapshot_id
+    assert model.status == "error" and (model.error or "").startswith("invalid-json")
+    error = session.exec(select(FetchError)).one()
+    assert (error.repo_id, error.reason, error.run_id) == ("o/m", "invalid-json", run.id)
+    # a good fetch afterwards clears the error state
+    again = store_config(session, repo_id="o/m", raw=good, hub=None, run_id=None)
+    assert again.status == "unchanged" and _model(session, "o/m").status == "ok"
+
+
+def test_a_failing_tagger_keeps_the_bytes_and_records_an_error(session: Session) -> None:
+    def broken(_config: dict[str, Any]) -> TagResult:
+        raise RuntimeError("boom")
+
+    raw = _config_bytes({"model_type": "llama"})
+    out = store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None, tagger=broken)
+    session.commit()
+    assert out.snapshot_id is not None
+    assert session.exec(select(FetchError)).one().reason == "tagger-error"
+    assert retag_all(session) == 1  # the real tagger fills the missing facts later
+    session.commit()
+    assert session.exec(select(PositionFacts)).one().position_encoding == "rope"
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [("gated", "gated"), ("missing-config", "missing"), ("http-500", "error")],
+)
+def test_record_error_sets_model_status(session: Session, reason: str, status: str) -> None:
+    run = start_run(session, "scrape")
+    record_error(session, run_id=run.id, repo_id="o/g", reason=reason, detail="x")
+    finish_run(session, run, status="partial", counts={"error": 1})
+    session.commit()
+    assert _model(session, "o/g").status == status
+    stored = session.get(ScrapeRun, run.id)
+    assert stored is not None and stored.status == "partial" and stored.ended_at
+    assert stored.counts == {"error": 1}
+    assert known_shas(session) == {"o/g": None}
+
+
+def test_every_tag_result_field_is_stored(session: Session) -> None:
+    config = load_corpus_config("deepseek-ai/DeepSeek-V3")
+    store_config(session, repo_id="o/m", raw=_config_bytes(config), hub=None, run_id=None)
+    session.commit()
+    from scrapers.tagger import tag_config
+
+    expected = tag_config(config).to_dict()
+    facts = session.exec(select(PositionFacts)).one()
+    stored = {**(facts.details or {}), **facts.model_dump()}
+    for key, value in expected.items():
+        assert key in stored, key
+        assert json.dumps(stored[key], sort_keys=True) == json.dumps(value, sort_keys=True), key
+    assert facts.verify_fingerprint == expected["verify_fingerprint"]
+
+
+def test_retag_updates_facts_in_place_when_the_tagger_version_changes(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None)
+    session.commit()
+    assert retag_all(session) == 0
+    import scrapers.result
+
+    monkeypatch.setattr(scrapers.result, "TAGGER_VERSION", scrapers.result.TAGGER_VERSION + 1)
+    assert retag_all(session) == 1
+    session.commit()
+    facts = session.exec(select(PositionFacts)).all()
+    assert len(facts) == 1 and facts[0].tagger_version == scrapers.result.TAGGER_VERSION
+
+
+# --- Hub-like trees -----------------------------------------------------------------------------
+
+
+def test_whole_corpus_ingests_without_error_and_reingest_writes_nothing(
+    engine: Any, hub_tree: Path
+) -> None:
+    first = ingest_tree(engine, hub_tree)
+    assert first.errors == []
+    assert first.counts["new"] == len(corpus_configs())
+    with session_factory(engine)() as session:
+        before = _counts(session)
+        assert before["Model"] == len(corpus_configs())
+        assert before["PositionFacts"] == before["Model"]
+    second = ingest_tree(engine, hub_tree)
+    assert second.counts["unchanged"] == len(corpus_configs())
+    with session_factory(engine)() as session:
+        assert _counts(session) == before
+        runs = session.exec(select(ScrapeRun)).all()
+    assert [r.status for r in runs] == ["ok", "ok"]
+
+
+def _write(root: Path, repo_id: str, content: bytes | dict[str, Any]) -> Path:
+    folder = root / repo_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.json"
+    path.write_bytes(content if isinstance(content, bytes) else _config_bytes(content))
+    return path
+
+
+def test_bad_files_become_per_model_errors_while_good_configs_land(
+    engine: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "tree"
+    good = {
+        "good/llama": load_corpus_config("openai/gpt-oss-20b"),
+        "good/deepseek": load_corpus_config("deepseek-ai/DeepSeek-V3"),
+    }
+    for repo_id, config in good.items():
+        _write(root, repo_id, config)
+    _write(root, "bad/invalid-json", b'{"model_type": "llama",')
+    _write(root, "bad/array", b"[1, 2, 3]")
+    _write(root, "bad/latin1", '{"model_type": "caf\u00e9"}'.encode("latin-1"))
+    with open(_write(root, "bad/huge", b'{"pad": "'), "ab") as fh:  # 50 MB
+        fh.write(b"x" * (50 * 1024 * 1024) + b'"}')
+    (root / "bad/dir-config/config.json").mkdir(parents=True)  # unreadable: a directory
+    (root / "bad/broken-link").mkdir(parents=True)
+    os.symlink(root / "nowhere.json", root / "bad/broken-link/config.json")
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"model_type": "llama"}')
+    (root / "bad/escape").mkdir(parents=True)
+    os.symlink(outside, root / "bad/escape/config.json")
+    (root / "bad/hub-only").mkdir(parents=True)
+    (root / "bad/hub-only/hub.json").write_text('{"downloads": 5}')
+    _write(root, "-bad/x", {"model_type": "llama"})  # not a valid repo id: skipped, no row
+
+    summary = ingest_tree(engine, root, batch_size=3)
+    expected = {
+        "bad/invalid-json": "invalid-json",
+        "bad/array": "not-object",
+        "bad/latin1": "not-utf8",
+        "bad/huge": "too-large",
+        "bad/dir-config": "unreadable",
+        "bad/broken-link": "unreadable",
+        "bad/escape": "unsafe-path",
+        "bad/hub-only": "missing-config",
+    }
+    assert {e.repo_id: e.reason for e in summary.errors if e.status == "error"} == expected
+    assert [e.repo_id for e in summary.errors if e.status == "skipped"] == ["-bad/x"]
+    assert summary.counts["new"] == len(good)
+    with session_factory(engine)() as session:
+        errors = {e.repo_id: e.reason for e in session.exec(select(FetchError))}
+        assert errors == expected
+        for repo_id in good:
+            model = _model(session, repo_id)
+            assert model.status == "ok" and model.snapshot_id is not None
+        hub_only = _model(session, "bad/hub-only")
+        assert (hub_only.status, hub_only.downloads) == ("missing", 5)
+        assert session.exec(select(Model).where(Model.repo_id == "-bad/x")).first() is None
+        run = session.exec(select(ScrapeRun)).one()
+        assert run.status == "partial" and run.counts and run.counts["error"] == len(expected)
+
+
+def test_hub_json_metadata_is_stored(engine: Any, tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    _write(root, "org/m", load_corpus_config("openai/gpt-oss-20b"))
+    hub = {"sha": "abc", "downloads": 7, "likes": 2, "tags": ["license:mit"], "gated": "auto"}
+    (root / "org/m/hub.json").write_text(json.dumps(hub))
+    ingest_tree(engine, root)
+    with session_factory(engine)() as session:
+        model = _model(session, "org/m")
+        snapshot = session.get(ConfigSnapshot, model.snapshot_id)
+    assert (model.sha, model.downloads, model.likes, model.license, model.gated) == (
+        "abc",
+        7,
+        2,
+        "mit",
+        "auto",
+    )
+    assert model.family == "gpt-oss" and model.model_type == "gpt_oss"
+    assert snapshot is not None and snapshot.commit_sha == "abc"
+
+
+def test_changed_file_in_a_tree_becomes_a_snapshot_and_changes(engine: Any, tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    config = load_corpus_config("openai/gpt-oss-20b")
+    path = _write(root, "openai/gpt-oss-20b", config)
+    ingest_tree(engine, root)
+    config["rope_theta"] = 300000
+    path.write_bytes(_config_bytes(config))
+    summary = ingest_tree(engine, root)
+    assert summary.counts["changed"] == 1
+    with session_factory(engine)() as session:
+        paths = {c.field_path for c in session.exec(select(Change))}
+        assert _counts(session)["ConfigSnapshot"] == 2
+    assert {"rope_theta", "rope_parameters.default.theta"} <= paths
+
+
+def test_ingest_tree_refuses_a_file_or_missing_dir(engine: Any, tmp_path: Path) -> None:
+    with pytest.raises(BadInputDir, match="ORG/NAME/config.json"):
+        ingest_tree(engine, tmp_path / "missing")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(BadInputDir):
+        ingest_tree(engine, tmp_path / "f")
+
+
+def test_progress_is_reported_per_config(engine: Any, tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    for name in ("a", "b", "c"):
+        _write(root, f"org/{name}", {"model_type": "gpt2", "n_positions": 1024})
+    seen: list[tuple[int, int, str]] = []
+    ingest_tree(engine, root, progress=lambda d, t, r: seen.append((d, t, r)))
+    assert seen == [(1, 3, "org/a"), (2, 3, "org/b"), (3, 3, "org/c")]
