@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from yarn_core.params import RopeParams
 from yarn_core.scaling import DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, dynamic_base, yarn_mscale
@@ -144,7 +144,7 @@ def _na(check_id: str, why: str) -> Check:
     return Check(check_id, "not-applicable", why)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A finite int or float (bool excluded)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -550,6 +550,8 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
     factor = params.factor if is_number(params.factor) else 1.0
     assert factor is not None
     nums: dict[str, Any] = {"mscale": mscale, "mscale_all_dim": all_dim, "model_type": model_type}
+    if any(v is not None and not (is_number(v) and v >= 0) for v in (mscale, all_dim)):
+        return Check(cid, "fail", "mscale / mscale_all_dim must be numbers >= 0", nums)
     if not (is_number(mscale) and is_number(all_dim)) or not (mscale and all_dim):
         # transformers/vLLM need both truthy, SGLang both present (rope-scaling.md 0.3 #6).
         plain = yarn_mscale(factor)

@@ -84,14 +84,17 @@ class Verdict:
     reason: str | None = None  # why, for n/a
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "checks": [c.to_dict() for c in self.checks],
-            "runtimes": self.runtimes,
-            "device": self.device,
-            "core_version": self.core_version,
-        }
+        """JSON-ready dict (non-finite numbers become None)."""
+        return json_ready(
+            {
+                "verdict": self.verdict,
+                "reason": self.reason,
+                "checks": [c.to_dict() for c in self.checks],
+                "runtimes": self.runtimes,
+                "device": self.device,
+                "core_version": self.core_version,
+            }
+        )
 
     def check(self, check_id: str) -> Check | None:
         """The check with this id (or id prefix such as "C8"), if it ran."""
@@ -99,6 +102,17 @@ class Verdict:
             if c.id == check_id or c.id.split("-", 1)[0] == check_id:
                 return c
         return None
+
+
+def json_ready(value: Any) -> Any:
+    """`value` with tuples as lists and NaN/infinity as None, so strict JSON can hold it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def verify(inp: VerifyInput, *, device: str = "auto") -> Verdict:
