@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -260,6 +260,7 @@ class RequestRecord:
     repo_id: str | None
     status: int
     authorized: bool  # an Authorization header was sent
+    at: float = field(default_factory=time.monotonic)  # when the answer was done
 
 
 class BadRequest(Exception):
@@ -340,6 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         parts = [unquote(p) for p in split.path.split("/")[1:]]
         self._kind, self._repo, self._status = "other", None, 0
+        self._recorded = False
         try:
             if parts[:2] == ["api", "models"] and not head:
                 if len(parts) == 2 or parts[2:] == [""]:
@@ -367,16 +369,24 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            self.server.record(
-                RequestRecord(
-                    self.command,
-                    split.path,
-                    self._kind,
-                    self._repo,
-                    self._status,
-                    "Authorization" in self.headers,
-                )
+            self._record()
+
+    def _record(self) -> None:
+        """Count this request once, before its body goes out (so a client never sees an answer
+        the counters do not hold yet)."""
+        if getattr(self, "_recorded", False):
+            return
+        self._recorded = True
+        self.server.record(
+            RequestRecord(
+                self.command,
+                urlsplit(self.path).path,
+                self._kind,
+                self._repo,
+                self._status,
+                "Authorization" in self.headers,
             )
+        )
 
     def _delay_or_fault(self, filename: str | None = None) -> bool:
         """Sleep the plan's latency; answer with a fault when one fires (True: answered)."""
@@ -389,6 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self._fault
         if fault.action == "drop":
             self._status = -1
+            self._record()
             self.close_connection = True
         elif fault.action == "ratelimit":
             self._send_ratelimited(fault)
@@ -557,6 +568,7 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        self._record()
         self.end_headers()
         if head:
             return
