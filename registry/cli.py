@@ -597,29 +597,9 @@ def hub_scrape(
         ropedex scrape --models repos.txt --json
         ropedex scrape --endpoint http://127.0.0.1:8080
     """
-    import os
+    from scrapers.hub import Selection, read_models_file, scrape
 
-    from huggingface_hub import get_token
-
-    from scrapers.download import RetryPolicy
-    from scrapers.hub import (
-        DEFAULT_ENDPOINT,
-        HubOptions,
-        Selection,
-        default_cache_dir,
-        read_models_file,
-        scrape,
-    )
-
-    hub_endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-    options = HubOptions(
-        endpoint=hub_endpoint,
-        token=get_token() or None,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir(os.environ)),
-        offline=offline or _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"),
-        timeout=timeout,
-        retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
-    )
+    options = _hub_options(endpoint, cache_dir, no_cache, offline, timeout, retries, backoff)
     selection = Selection(
         authors=authors,
         search=search,
@@ -637,6 +617,34 @@ def hub_scrape(
     _report_scrape(summary, json_)
     if summary.failed_total:
         ctx.exit(1)
+
+
+def _hub_options(
+    endpoint: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    offline: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+) -> Any:
+    """HubOptions from flags and the HF_* variables, read the way huggingface_hub reads them."""
+    import os
+
+    from huggingface_hub import get_token
+
+    from scrapers.download import RetryPolicy
+    from scrapers.hub import DEFAULT_ENDPOINT, HubOptions, default_cache_dir
+
+    hub_endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    return HubOptions(
+        endpoint=hub_endpoint,
+        token=get_token() or None,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir(os.environ)),
+        offline=offline or _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"),
+        timeout=timeout,
+        retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
+    )
 
 
 def _scrape_progress(redact: Any) -> Any:
@@ -836,6 +844,95 @@ def _verify_lines(done: int, total: int) -> None:
     """Plain progress lines on stderr (every 100 fingerprints and at the end)."""
     if done % 100 == 0 or done == total:
         click.echo(f"verified {done}/{total}", err=True)
+
+
+# --- numerical core: `ropedex rope` ------------------------------------------------------------
+
+_CONVENTIONS = (
+    "transformers",
+    "transformers-4.50",
+    "transformers-4.55",
+    "vllm",
+    "sglang",
+    "llama.cpp",
+    "deepseek",
+)  # yarn_core.conventions.CONVENTIONS (checked by tests), repeated to keep --help light
+
+
+@cli.command(name="rope")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--layer-type", help="Only this layer type (full_attention, sliding_attention...).")
+@click.option(
+    "--convention",
+    type=click.Choice(_CONVENTIONS),
+    default="transformers",
+    show_default=True,
+    help="Runtime whose documented behaviour to reproduce.",
+)
+@click.option("--json", "json_", is_flag=True, help="One JSON object per layer type (JSON Lines).")
+def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, json_: bool) -> None:
+    """Inverse frequencies, attention scaling and YaRN / Llama 3 bands of config.json files.
+
+    One row per layer type whose rope parameters differ; a config without RoPE gives one row with
+    rope_type null and the reason. Exit status 1 when any input could not be read or parsed.
+
+    \b
+    Example:
+        ropedex rope path/to/config.json --convention vllm --json
+    """
+    from scrapers.tagger import tag_file
+    from yarn_core.report import rope_rows
+
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for path in paths:
+        result, readable = tag_file(path)
+        failed = failed or not readable
+        rows.extend(
+            rope_rows(
+                path,
+                result.rope,
+                layer_type=layer_type,
+                convention=convention,
+                reason=result.reason or f"position encoding: {result.position_encoding}",
+            )
+        )
+    if json_:
+        emit_jsonl(rows)
+    else:
+        _print_rope_rows(rows)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
+    """Readable blocks: a summary line, bands and notes, then the full inv_freq list."""
+    for row in rows:
+        head = f"{row['path']} [{row['layer_type'] or '-'}]"
+        if row["rope_type"] is None:
+            click.echo(f"{head}: no RoPE ({row['reason']})")
+            continue
+        click.echo(
+            f"{head}: {row['rope_type']}, rotary_dim {row['rotary_dim']} of {row['head_dim']}, "
+            f"{row['pairing']} pairs, theta {row['theta']:g}, factor {row['factor']:g}, "
+            f"attention scaling {row['attention_scaling']:.10g} ({row['convention']})"
+        )
+        for key in ("yarn_bands", "llama3_bands"):
+            if row[key]:
+                parts = ", ".join(
+                    f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in row[key].items()
+                )
+                click.echo(f"  {key.replace('_', ' ')}: {parts}")
+        if row["softmax_multiplier"] != 1.0:
+            click.echo(f"  softmax multiplier: {row['softmax_multiplier']:.10g}")
+        for note in row["notes"] or ():
+            click.echo(f"  note: {note}")
+        if row["reason"]:
+            click.echo(f"  error: {row['reason']}")
+        if row["inv_freq"]:
+            values = " ".join(f"{v:.10e}" for v in row["inv_freq"])
+            click.echo(f"  inv_freq ({len(row['inv_freq'])}): {values}")
 
 
 def main() -> None:

@@ -6,13 +6,17 @@ result into a tensor, and the CLI and the site read it directly.
 
 from __future__ import annotations
 
+from typing import Any
+
 from yarn_core.conventions import Resolved, resolve
 from yarn_core.params import RopeParams
 from yarn_core.scaling import (
+    correction_dim,
     correction_range,
     default_inv_freq,
     dynamic_base,
     llama3_inv_freq,
+    llama3_wavelengths,
     longrope_inv_freq,
     ntk_alpha_base,
     yarn_inv_freq,
@@ -116,3 +120,48 @@ def frequency_ratio(params: RopeParams, convention: str = "transformers") -> lis
     else:
         plain = default_inv_freq(params.theta, params.rotary_dim)
     return [s / p for s, p in zip(scaled, plain, strict=True)]
+
+
+def yarn_bands(params: RopeParams, convention: str = "transformers") -> dict[str, Any]:
+    """YaRN ramp: correction range, raw (untruncated) dims and the pair counts of each band."""
+    res = resolve(params, convention)
+    if params.rope_type != "yarn" or res.original_context is None:
+        return {}
+    low, high = yarn_range(params, res)
+    pairs = params.rotary_dim // 2
+    extrapolated = sum(1 for j in range(pairs) if j <= low)
+    interpolated = sum(1 for j in range(pairs) if j >= high)
+    return {
+        "applies": res.applies_scaling,
+        "factor": res.factor,
+        "original_context": res.original_context,
+        "low": low,
+        "high": high,
+        "raw_low": correction_dim(
+            res.beta_fast, params.rotary_dim, params.theta, res.original_context
+        ),
+        "raw_high": correction_dim(
+            res.beta_slow, params.rotary_dim, params.theta, res.original_context
+        ),
+        "truncate": res.truncate,
+        "extrapolated_pairs": extrapolated,
+        "blended_pairs": pairs - extrapolated - interpolated,
+        "interpolated_pairs": interpolated,
+    }
+
+
+def llama3_bands(params: RopeParams) -> dict[str, Any]:
+    """Llama 3 wavelength edges and the pair counts kept, blended and divided by the factor."""
+    if params.rope_type != "llama3":
+        return {}
+    low_wavelen, high_wavelen = llama3_wavelengths(params)
+    ratios = frequency_ratio(params)
+    kept = sum(1 for r in ratios if r == 1.0)
+    divided = sum(1 for r in ratios if params.factor and abs(r * params.factor - 1.0) < 1e-12)
+    return {
+        "low_freq_wavelen": low_wavelen,
+        "high_freq_wavelen": high_wavelen,
+        "kept_pairs": kept,
+        "blended_pairs": len(ratios) - kept - divided,
+        "divided_pairs": divided,
+    }

@@ -12,14 +12,11 @@ Reference: Su et al., "RoFormer" (arXiv 2104.09864), Eq. 34.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from yarn_core.conventions import resolve
-from yarn_core.frequencies import frequency_ratio, inverse_frequencies, yarn_range
+from yarn_core.frequencies import frequency_ratio, inverse_frequencies, llama3_bands, yarn_bands
 from yarn_core.params import PAIRINGS, RopeParams
-from yarn_core.scaling import correction_dim, llama3_wavelengths
 
 __all__ = [
     "apply_rotary",
@@ -196,32 +193,75 @@ def apply_rotary(
     """Rotate the first `rotary_dim` channels of x (..., seq, head_dim); the rest pass through.
 
     cos/sin are (seq, rotary_dim) (or anything broadcasting to x[..., :rotary_dim]) in the
-    pairing's layout. Works in x's dtype, writing into `out` (a fresh tensor by default) without
-    rotate-half temporaries. `out` must not overlap x.
+    pairing's layout. Works in x's dtype and writes into `out` (a fresh tensor by default, which
+    must not overlap x) without rotate-half temporaries. On CPU a contiguous x with a (seq, D)
+    table is processed in cache-sized blocks of rows.
     """
     rot = rotary_dim if rotary_dim is not None else cos.shape[-1]
     if rot % 2 or rot > x.shape[-1] or cos.shape[-1] != rot:
         raise ValueError(
             f"rotary_dim {rot} must be even, at most head_dim {x.shape[-1]}, and match cos"
         )
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
     result = torch.empty_like(x) if out is None else out
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    seq = x.shape[-2] if x.dim() >= 2 else 1
+    blockable = (
+        cos.dim() == 2 and cos.shape[0] == seq and x.is_contiguous() and result.is_contiguous()
+    )
+    if not blockable:
+        _rotate(x, cos, sin, result, pairing, rot)
+        return result
+    rows = x.reshape(-1, x.shape[-1])  # (N * seq, head_dim)
+    out_rows = result.view(-1, x.shape[-1])  # (N * seq, head_dim)
+    step, start = _block_rows(x, seq), 0
+    while start < rows.shape[0]:
+        pos = start % seq  # cos row of the block's first row
+        n = min(step, seq - pos, rows.shape[0] - start)
+        _rotate(
+            rows[start : start + n],
+            cos[pos : pos + n],
+            sin[pos : pos + n],
+            out_rows[start : start + n],
+            pairing,
+            rot,
+        )
+        start += n
+    return result
+
+
+_CPU_BLOCK_BYTES = 4 << 20  # rows per block sized to stay in the last-level cache
+
+
+def _block_rows(x: torch.Tensor, seq: int) -> int:
+    """Rows per block: all of them on accelerators, about 4 MiB of x on CPU."""
+    if x.device.type != "cpu":
+        return max(x.numel() // max(x.shape[-1], 1), 1)
+    return max(_CPU_BLOCK_BYTES // (x.shape[-1] * x.element_size()), 1)
+
+
+def _rotate(
+    x: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    out: torch.Tensor,
+    pairing: str,
+    rot: int,
+) -> None:
+    """out = rotation of x by (cos, sin), four fused multiply(-add) passes, no temporaries."""
     if pairing == "half":
-        h = rot // 2
-        first, second = (slice(0, h), slice(h, rot))
-    elif pairing == "interleaved":
-        first, second = (slice(0, rot, 2), slice(1, rot, 2))
+        first, second = slice(0, rot // 2), slice(rot // 2, rot)
     else:
-        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+        first, second = slice(0, rot, 2), slice(1, rot, 2)
     a, b = x[..., first], x[..., second]  # (..., seq, D/2) each
-    out_a, out_b = result[..., first], result[..., second]
+    out_a, out_b = out[..., first], out[..., second]
     torch.mul(a, cos[..., first], out=out_a)  # a cos
     out_a.addcmul_(b, sin[..., first], value=-1)  # a cos - b sin
     torch.mul(b, cos[..., second], out=out_b)  # b cos
     out_b.addcmul_(a, sin[..., second])  # b cos + a sin
     if rot < x.shape[-1]:
-        result[..., rot:].copy_(x[..., rot:])  # pass-through channels
-    return result
+        out[..., rot:].copy_(x[..., rot:])  # pass-through channels
 
 
 def apply_rotary_qk(
@@ -238,48 +278,3 @@ def apply_rotary_qk(
     q_out = apply_rotary(q, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
     k_out = apply_rotary(k, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
     return q_out, k_out
-
-
-def yarn_bands(params: RopeParams, convention: str = "transformers") -> dict[str, Any]:
-    """YaRN ramp: correction range, raw (untruncated) dims and the pair counts of each band."""
-    res = resolve(params, convention)
-    if params.rope_type != "yarn" or res.original_context is None:
-        return {}
-    low, high = yarn_range(params, res)
-    pairs = params.rotary_dim // 2
-    extrapolated = sum(1 for j in range(pairs) if j <= low)
-    interpolated = sum(1 for j in range(pairs) if j >= high)
-    return {
-        "applies": res.applies_scaling,
-        "factor": res.factor,
-        "original_context": res.original_context,
-        "low": low,
-        "high": high,
-        "raw_low": correction_dim(
-            res.beta_fast, params.rotary_dim, params.theta, res.original_context
-        ),
-        "raw_high": correction_dim(
-            res.beta_slow, params.rotary_dim, params.theta, res.original_context
-        ),
-        "truncate": res.truncate,
-        "extrapolated_pairs": extrapolated,
-        "blended_pairs": pairs - extrapolated - interpolated,
-        "interpolated_pairs": interpolated,
-    }
-
-
-def llama3_bands(params: RopeParams) -> dict[str, Any]:
-    """Llama 3 wavelength edges and the pair counts kept, blended and divided by the factor."""
-    if params.rope_type != "llama3":
-        return {}
-    low_wavelen, high_wavelen = llama3_wavelengths(params)
-    ratios = frequency_ratio(params)
-    kept = sum(1 for r in ratios if r == 1.0)
-    divided = sum(1 for r in ratios if params.factor and abs(r * params.factor - 1.0) < 1e-12)
-    return {
-        "low_freq_wavelen": low_wavelen,
-        "high_freq_wavelen": high_wavelen,
-        "kept_pairs": kept,
-        "blended_pairs": len(ratios) - kept - divided,
-        "divided_pairs": divided,
-    }

@@ -1,0 +1,86 @@
+"""Rows of `ropedex rope`: per layer type, the frequencies and magnitudes a runtime would use.
+
+Plain math only (no torch), so the command starts instantly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yarn_core.conventions import resolve
+from yarn_core.frequencies import (
+    UnsupportedRope,
+    inverse_frequencies,
+    llama3_bands,
+    yarn_bands,
+)
+from yarn_core.params import RopeParams
+
+
+def rope_rows(
+    path: str,
+    rope: dict[str, RopeParams | None],
+    *,
+    layer_type: str | None = None,
+    convention: str = "transformers",
+    reason: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per layer type of one config (one `rope_type: None` row when it has no RoPE).
+
+    `layer_type` keeps only that layer type; an unknown name gives one row saying so.
+    """
+    if layer_type is not None:
+        if layer_type not in rope:
+            known = ", ".join(sorted(rope)) or "none"
+            why = f"no layer type {layer_type!r} (this config has: {known})"
+            return [_empty(path, layer_type, why)]
+        rope = {layer_type: rope[layer_type]}
+    rows = [
+        _row(path, name, params, convention)
+        if params is not None
+        else _empty(path, name, "no rotary embedding on this layer type (NoPE)")
+        for name, params in rope.items()
+    ]
+    return rows or [_empty(path, None, reason or "no rotary position embedding")]
+
+
+def _empty(path: str, layer_type: str | None, reason: str) -> dict[str, Any]:
+    return {
+        "path": path,
+        "layer_type": layer_type,
+        "rope_type": None,
+        "rotary_dim": None,
+        "inv_freq": None,
+        "attention_scaling": None,
+        "reason": reason,
+    }
+
+
+def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dict[str, Any]:
+    res = resolve(params, convention)
+    row: dict[str, Any] = {
+        "path": path,
+        "layer_type": layer_type,
+        "rope_type": params.rope_type,
+        "rotary_dim": params.rotary_dim,
+        "head_dim": params.head_dim,
+        "pairing": params.pairing,
+        "theta": params.theta,
+        "convention": convention,
+        "applies_scaling": res.applies_scaling,
+        "factor": res.factor,
+        "inv_freq": None,
+        "attention_scaling": res.attention_scaling,
+        "softmax_multiplier": res.softmax_multiplier,
+        "served_context": res.served_context,
+        "yarn_bands": yarn_bands(params, convention) or None,
+        "llama3_bands": llama3_bands(params) or None,
+        "mrope_section": list(params.mrope_section) if params.mrope_section else None,
+        "notes": list(res.notes) or None,
+        "reason": None,
+    }
+    try:
+        row["inv_freq"] = inverse_frequencies(params, convention, resolved=res)
+    except UnsupportedRope as exc:
+        row["reason"] = str(exc)
+    return row
