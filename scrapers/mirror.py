@@ -636,7 +636,9 @@ def serve_in_thread(
     server = make_server(
         root, faults=faults, host=host, port=port, tokens=tokens, page_size=page_size
     )
-    thread = threading.Thread(target=server.serve_forever, name="hub-mirror", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="hub-mirror", daemon=True
+    )
     thread.start()
     try:
         yield server, server.base_url

@@ -1,0 +1,358 @@
+"""The Hub scrape end to end: real huggingface_hub client, loopback mirror, real SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli
+from registry.db import open_engine, session_factory
+from registry.models import Change, ConfigSnapshot, FetchError, Model, ScrapeRun
+from scrapers.download import RetryPolicy
+from scrapers.hub import HubOptions, ProgressEvent, Selection, scrape
+from scrapers.mirror import serve_in_thread
+from tests.conftest import REPO_ROOT, corpus_configs
+
+FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05)
+
+
+def small_tree(root: Path, count: int = 6) -> list[str]:
+    """The first `count` corpus configs as a Hub-like tree under `root`; returns the repo ids."""
+    ids = []
+    for repo_id, source in corpus_configs()[:count]:
+        (root / repo_id).mkdir(parents=True)
+        shutil.copyfile(source, root / repo_id / "config.json")
+        ids.append(repo_id)
+    return ids
+
+
+def options(url: str, **kwargs: Any) -> HubOptions:
+    return HubOptions(endpoint=url, retry=kwargs.pop("retry", FAST), **kwargs)
+
+
+def rows(engine: Any, table: Any) -> list[Any]:
+    from sqlmodel import select
+
+    with session_factory(engine)() as session:
+        return list(session.exec(select(table)))
+
+
+def current_configs(engine: Any) -> dict[str, bytes]:
+    """Repo id -> raw bytes of its current snapshot."""
+    snaps = {s.id: s for s in rows(engine, ConfigSnapshot)}
+    return {
+        m.repo_id: (snaps[m.snapshot_id].config_text or "").encode("utf-8")
+        for m in rows(engine, Model)
+        if m.snapshot_id is not None
+    }
+
+
+def test_full_scrape_lands_every_corpus_config_then_a_rerun_downloads_nothing(
+    hub_tree: Path, tmp_path: Path
+) -> None:
+    expected = {repo_id: path.read_bytes() for repo_id, path in corpus_configs()}
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(hub_tree) as (server, url):
+        first = scrape(engine, options(url), Selection(), workers=8)
+        first_gets = server.counts["get"]
+        first_heads = server.counts["head"]
+        server.reset_counts()
+        second = scrape(engine, options(url), Selection(), workers=8)
+        second_counts = dict(server.counts)
+    stored = current_configs(engine)
+    assert set(stored) == set(expected)
+    for repo_id, raw in expected.items():  # text is stored decoded; compare as JSON documents
+        assert json.loads(stored[repo_id]) == json.loads(raw), repo_id
+    assert (first.listed, first.new, first.fetched, first.failed_total) == (459, 459, 459, 0)
+    assert first_gets == 459 and first_heads == 0  # one request per new model, plus listing
+    assert (second.listed, second.unchanged, second.fetched, second.new) == (459, 459, 0, 0)
+    assert set(second_counts) == {"list"}  # zero downloads, zero model_info calls
+    runs = rows(engine, ScrapeRun)
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert runs[1].counts is not None and runs[1].counts["unchanged"] == 459
+
+
+def test_snapshots_are_pinned_to_the_listed_commit(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 3)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root) as (server, url):
+        scrape(engine, options(url), Selection())
+        from huggingface_hub import HfApi
+
+        shas = {i: HfApi(endpoint=url, token=False).model_info(i).sha for i in ids}
+        paths = {r.path for r in server.requests if r.kind == "get"}
+    assert paths == {f"/{i}/resolve/{shas[i]}/config.json" for i in ids}
+    assert {s.repo_id: s.commit_sha for s in rows(engine, ConfigSnapshot)} == shas
+    assert all(s.etag and len(s.etag) == 40 for s in rows(engine, ConfigSnapshot))
+
+
+def test_changed_and_added_configs_are_picked_up(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 5)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    edited = next(
+        i for i in ids if "rope_theta" in json.loads((root / i / "config.json").read_text())
+    )
+    config = json.loads((root / edited / "config.json").read_text())
+    old_theta = config["rope_theta"]
+    with serve_in_thread(root) as (server, url):
+        scrape(engine, options(url), Selection())
+        config["rope_theta"] = old_theta * 4
+        (root / edited / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        added_id, added_src = corpus_configs()[10]
+        (root / added_id).mkdir(parents=True)
+        shutil.copyfile(added_src, root / added_id / "config.json")
+        server.reset_counts()
+        summary = scrape(engine, options(url), Selection())
+        fetched = {r.repo_id for r in server.requests if r.kind == "get"}
+    assert (summary.listed, summary.unchanged, summary.changed, summary.new) == (6, 4, 1, 1)
+    assert fetched == {edited, added_id}
+    snaps = [s for s in rows(engine, ConfigSnapshot) if s.repo_id == edited]
+    assert len(snaps) == 2
+    changes = [c for c in rows(engine, Change) if c.repo_id == edited]
+    theta = [c for c in changes if c.field_path == "rope_theta"]
+    assert len(theta) == 1
+    assert json.loads(theta[0].old_value or "null") == old_theta
+    assert json.loads(theta[0].new_value or "null") == old_theta * 4
+    assert theta[0].run_id == summary.run_id
+
+
+def test_selection_reaches_the_hub_query(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 8)
+    authors = sorted({i.split("/")[0] for i in ids})[:2]
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root) as (_server, url):
+        by_author = scrape(engine, options(url), Selection(authors=tuple(authors)))
+        limited = scrape(engine, options(url), Selection(limit=3))
+        listed_file = scrape(engine, options(url), Selection(models=(ids[-1], "nobody/there")))
+    assert by_author.listed == sum(1 for i in ids if i.split("/")[0] in authors)
+    assert limited.listed == 3
+    assert listed_file.listed == 2
+    assert dict(listed_file.failed) == {"not-found": 1}
+    errors = [e for e in rows(engine, FetchError) if e.repo_id == "nobody/there"]
+    assert [e.reason for e in errors] == ["not-found"]
+
+
+def test_gated_repos_are_recorded_not_fetched_without_a_token(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 3)
+    (root / ids[0] / "hub.json").write_text(json.dumps({"gated": "manual"}), encoding="utf-8")
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root, tokens=["hf_granted"]) as (server, url):
+        anonymous = scrape(engine, options(url), Selection())
+        anonymous_gets = server.downloads(ids[0])
+        refused = scrape(engine, options(url, token="hf_refused"), Selection())
+        refused_gets = server.downloads(ids[0]) - anonymous_gets
+        granted = scrape(engine, options(url, token="hf_granted"), Selection())
+    assert dict(anonymous.failed) == {"gated": 1} and anonymous_gets == 0
+    assert dict(refused.failed) == {"gated": 1} and refused_gets == 1  # 403, never retried
+    assert granted.new == 1 and granted.failed_total == 0
+    model = next(m for m in rows(engine, Model) if m.repo_id == ids[0])
+    assert model.gated == "manual" and model.status == "ok"
+    assert [e.reason for e in rows(engine, FetchError)] == ["gated", "gated"]
+
+
+def test_the_hub_cache_is_shared_with_huggingface_hub_and_serves_offline(tmp_path: Path) -> None:
+    from huggingface_hub import hf_hub_download
+
+    root = tmp_path / "hub"
+    ids = small_tree(root, 4)
+    cache = tmp_path / "cache"
+    online = open_engine(str(tmp_path / "online.db"))
+    with serve_in_thread(root) as (server, url):
+        scrape(online, options(url, cache_dir=cache), Selection())
+        sha = rows(online, ConfigSnapshot)[0].commit_sha
+        repo = rows(online, ConfigSnapshot)[0].repo_id
+        server.reset_counts()
+        again = scrape(
+            open_engine(str(tmp_path / "second.db")), options(url, cache_dir=cache), Selection()
+        )
+        second_gets = server.counts["get"]
+    offline_db = open_engine(str(tmp_path / "offline.db"))
+    offline = scrape(
+        offline_db, HubOptions(endpoint=url, cache_dir=cache, offline=True), Selection()
+    )
+    cached = hf_hub_download(
+        repo, "config.json", revision=sha, cache_dir=cache, local_files_only=True
+    )
+    assert again.new == 4 and again.cached == 4 and second_gets == 0
+    assert offline.new == 4 and offline.cached == 4
+    assert current_configs(offline_db) == current_configs(online)
+    assert Path(cached).read_bytes() == (root / repo / "config.json").read_bytes()
+    assert set(current_configs(offline_db)) == set(ids)
+
+
+def test_an_interrupted_scrape_keeps_committed_batches_and_a_rerun_finishes(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 12)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+
+    def stop_after_five(event: ProgressEvent) -> None:
+        if event.done == 5:
+            raise KeyboardInterrupt
+
+    with serve_in_thread(root) as (server, url):
+        with pytest.raises(KeyboardInterrupt):
+            scrape(
+                engine, options(url), Selection(), workers=1, batch_size=2, progress=stop_after_five
+            )
+        landed = set(current_configs(engine))
+        server.reset_counts()
+        rerun = scrape(engine, options(url), Selection(), workers=2, batch_size=2)
+        refetched = {r.repo_id for r in server.requests if r.kind == "get"}
+    assert 4 <= len(landed) < len(ids)
+    assert refetched == set(ids) - landed
+    assert rerun.unchanged == len(landed) and rerun.new == len(ids) - len(landed)
+    assert [r.status for r in rows(engine, ScrapeRun)] == ["interrupted", "ok"]
+
+
+def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "ROPEDEX_"))}
+    env.update(HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_TELEMETRY="1", **extra)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+def test_a_killed_scrape_leaves_a_consistent_catalog(tmp_path: Path) -> None:
+    from scrapers.faults import FaultPlan
+
+    root = tmp_path / "hub"
+    ids = small_tree(root, 30)
+    db = tmp_path / "catalog.db"
+    with serve_in_thread(root, faults=FaultPlan(latency_ms=40)) as (server, url):
+        cmd = [sys.executable, "-m", "registry", "--db", str(db), "scrape", "--endpoint", url]
+        proc = subprocess.Popen(
+            [*cmd, "--workers", "2", "--batch-size", "3", "--no-cache"],
+            env=_cli_env(tmp_path),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("[10/"):
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        time.sleep(0.1)
+        engine = open_engine(str(db))
+        with engine.connect() as conn:
+            from sqlalchemy import text
+
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        landed = set(current_configs(engine))
+        server.reset_counts()
+        rerun = scrape(engine, options(url), Selection())
+        refetched = {r.repo_id for r in server.requests if r.kind == "get"}
+    assert 9 <= len(landed) < len(ids)
+    assert refetched == set(ids) - landed
+    assert rerun.new == len(ids) - len(landed) and rerun.failed_total == 0
+    assert set(current_configs(engine)) == set(ids)
+
+
+def test_the_token_never_leaks(tmp_path: Path) -> None:
+    from scrapers.faults import Fault, FaultPlan
+
+    token = "hf_" + hashlib.sha256(b"ropedex-test").hexdigest()[:34]
+    root = tmp_path / "hub"
+    ids = small_tree(root, 5)
+    (root / ids[0] / "hub.json").write_text(json.dumps({"gated": "auto"}), encoding="utf-8")
+    (root / ids[1] / "hub.json").write_text(json.dumps({"private": True}), encoding="utf-8")
+    (root / ids[2] / "config.json").write_text("{not json", encoding="utf-8")
+    plan = FaultPlan(faults=[Fault("status", status=500, repo=ids[3], kind="get")])
+    db = tmp_path / "catalog.db"
+    with serve_in_thread(root, faults=plan, tokens=[token]) as (server, url):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "registry",
+                "--db",
+                str(db),
+                "scrape",
+                "--endpoint",
+                url,
+                "--backoff",
+                "0.01",
+                "--retries",
+                "1",
+            ],
+            env=_cli_env(tmp_path, HF_TOKEN=token, HF_DEBUG="1"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        authorized = all(r.authorized for r in server.requests)
+    assert done.returncode == 1, done.stderr  # the 500 and the bad JSON are failures
+    assert authorized  # the token was really used: the gated and private repos landed
+    engine = open_engine(str(db))
+    assert {ids[0], ids[1], ids[4]} <= set(current_configs(engine))
+    assert {e.reason for e in rows(engine, FetchError)} == {"invalid-json", "http-500"}
+    for blob in (done.stdout, done.stderr):
+        assert token not in blob
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+def test_cli_json_summary_exit_status_and_endpoint_override(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 3)
+    models = tmp_path / "models.txt"
+    models.write_text(f"# wanted\n{ids[0]}\n\n{ids[1]}\nmissing/repo\n", encoding="utf-8")
+    runner = CliRunner()
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": str(tmp_path / "cache")}
+    db = str(tmp_path / "catalog.db")
+    with serve_in_thread(root) as (_server, url):
+        first = runner.invoke(
+            cli,
+            [
+                "--db",
+                db,
+                "scrape",
+                "--endpoint",
+                url,
+                "--models",
+                str(models),
+                "--json",
+                "--backoff",
+                "0.01",
+            ],
+            env=env,
+        )
+        second = runner.invoke(cli, ["--db", db, "scrape", "--endpoint", url, "--json"], env=env)
+    out = json.loads(first.stdout)
+    assert first.exit_code == 1
+    assert {k: out[k] for k in ("listed", "new", "unchanged", "fetched", "changed")} == {
+        "listed": 3,
+        "new": 2,
+        "unchanged": 0,
+        "fetched": 2,
+        "changed": 0,
+    }
+    assert out["failed"] == {"not-found": 1}
+    again = json.loads(second.stdout)
+    assert second.exit_code == 0
+    assert (again["listed"], again["unchanged"], again["new"], again["failed"]) == (3, 2, 1, {})
+
+
+def test_cli_rejects_a_bad_models_file(tmp_path: Path) -> None:
+    bad = tmp_path / "models.txt"
+    bad.write_text("good/repo\n../../etc/passwd\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "c.db"), "scrape", "--models", str(bad)]
+    )
+    assert result.exit_code == 1
+    assert "models.txt:2" in result.output and "Traceback" not in result.output
