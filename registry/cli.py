@@ -935,6 +935,129 @@ def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
             click.echo(f"  inv_freq ({len(row['inv_freq'])}): {values}")
 
 
+# --- nightly job: `ropedex nightly` --------------------------------------------------------------
+
+
+@cli.command(name="nightly")
+@click.option("--offline", is_flag=True, help="Skip the scrape: re-tag, verify, render only.")
+@click.option(
+    "--follow",
+    "follow_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Follow file of [[select]] Hub queries (default: registry/follow.toml).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site/_build"),
+    show_default=True,
+    help="Where the site is written (swapped in whole).",
+)
+@click.option("--base-url", help="Absolute site URL for feeds and the sitemap.")
+@click.option("--endpoint", help="Hub URL for this run (default: HF_ENDPOINT, else the Hub).")
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Hub cache (default: HF_HUB_CACHE, else HF_HOME/hub).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the Hub cache.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", default=5, show_default=True, help="Retries of 5xx and timeouts.")
+@click.option("--backoff", default=1.0, show_default=True, help="First retry wait, doubling.")
+@DEVICE_OPTION
+@click.option("--json", "json_", is_flag=True, help="Print the run summary as one JSON object.")
+@click.pass_context
+def nightly_run(
+    ctx: click.Context,
+    offline: bool,
+    follow_file: Path | None,
+    out_dir: Path,
+    base_url: str | None,
+    endpoint: str | None,
+    workers: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    device: str,
+    json_: bool,
+) -> None:
+    """The main job: scrape (incremental) -> tag -> verify new fingerprints -> render + feeds.
+
+    One run at a time (a lock beside the catalog). Exit status: 0 ok, 1 partial (some models or
+    a stage failed; the catalog keeps every good row), 3 failed, 75 another run holds the lock.
+
+    \b
+    Example:
+        ropedex nightly --offline
+        ropedex nightly --follow my-follow.toml --out /srv/ropedex/public --json
+    """
+    from registry.errors import LockHeld
+    from registry.nightly import (
+        DEFAULT_FOLLOW,
+        EXIT_LOCKED,
+        job_lock,
+        load_follow,
+        lock_path_for,
+        render_stage,
+        retag_stage,
+        run_stages,
+        scrape_stage,
+        verify_stage,
+    )
+
+    follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    db = ctx.obj["db"]
+    try:
+        with job_lock(lock_path_for(db)):
+            engine = _open(ctx, create=True)
+            scrape = None
+            if not offline:
+                options = _hub_options(
+                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff
+                )
+                if options.offline:
+                    offline = True
+                else:
+                    scrape = scrape_stage(engine, options, follow, workers=workers)
+            stages = [
+                ("scrape", scrape),
+                ("tag", retag_stage(engine)),
+                ("verify", verify_stage(engine, device=_verify_device(device))),
+                ("render", render_stage(engine, out_dir, base_url=base_url)),
+            ]
+            summary = run_stages(engine, stages, on_stage=None if json_ else _echo_stage)
+    except LockHeld as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    if json_:
+        click.echo(json.dumps(summary.to_dict(), sort_keys=False, default=str))
+    else:
+        click.echo(
+            f"Nightly run {summary.run_id}: {summary.status}"
+            + (" (offline: no scrape)" if offline else "")
+            + f"; site in {out_dir}"
+        )
+    ctx.exit(summary.exit_code)
+
+
+def _echo_stage(report: Any) -> None:
+    from registry.output import safe_text
+
+    counts = ", ".join(
+        f"{k} {v}" for k, v in report.counts.items() if isinstance(v, int | float | str)
+    )
+    line = f"{report.name}: {report.status} in {report.seconds:.1f}s" + (
+        f" ({counts})" if counts else ""
+    )
+    if report.error:
+        line += f"; {report.error}"
+    click.echo(safe_text(line), err=True)
+
+
 def main() -> None:
     cli(prog_name="ropedex")
 

@@ -1,0 +1,313 @@
+"""The nightly job: scrape -> tag -> verify -> render, safely, with a summary stored in the catalog.
+
+`run_nightly` receives its stages as callables (the CLI composes the real ones), so each stage can
+be exercised alone and the orchestration is the same offline and online. Safety:
+
+- one run at a time: `JobLock` holds an exclusive `flock` on a file beside the catalog; a second
+  run fails at once with `LockHeld` (exit status `EXIT_LOCKED`);
+- every stage commits its own batches, so a run killed at any point leaves a consistent catalog and
+  the next run finishes the work (runs left `running` by a killed job are marked `interrupted`);
+- the site is rendered into a temporary folder and swapped in with a rename.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import BadFollowFile, LockHeld
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from scrapers.hub import HubOptions, Selection
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # the run finished, some models or stages failed
+EXIT_FAILED = 3  # nothing useful was done
+EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
+
+DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
+_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit"}
+_SORTS = {"downloads", "likes", "last_modified", "created_at", "trending_score"}
+
+
+def load_follow(path: Path) -> list[dict[str, Any]]:
+    """Read a follow file (TOML, `[[select]]` blocks).
+
+    Raises:
+        BadFollowFile: unreadable, not TOML, or a block with unknown keys or wrong types.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadFollowFile(f"Cannot read follow file {path}: {exc}") from None
+    blocks = data.get("select")
+    if not isinstance(blocks, list) or not blocks:
+        raise BadFollowFile(f"{path} has no [[select]] block; see registry/follow.toml")
+    selections = []
+    for number, block in enumerate(blocks, 1):
+        unknown = set(block) - _SELECT_KEYS
+        if unknown:
+            raise BadFollowFile(
+                f"{path}: [[select]] #{number} has unknown keys {sorted(unknown)}; "
+                f"allowed: {sorted(_SELECT_KEYS)}"
+            )
+        limit = block.get("limit")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise BadFollowFile(f"{path}: [[select]] #{number}: limit must be a positive integer")
+        for key in _SELECT_KEYS - {"limit"}:
+            if key in block and not isinstance(block[key], str):
+                raise BadFollowFile(f"{path}: [[select]] #{number}: {key} must be a string")
+        if block.get("sort") not in (None, *_SORTS):
+            raise BadFollowFile(
+                f"{path}: [[select]] #{number}: sort must be one of {sorted(_SORTS)}"
+            )
+        selections.append(dict(block))
+    return selections
+
+
+def to_selection(block: dict[str, Any]) -> Selection:
+    """A follow-file block as the scraper's listing query."""
+    from scrapers.hub import Selection
+
+    return Selection(
+        authors=(block["author"],) if block.get("author") else (),
+        search=block.get("search"),
+        filters=(block["filter"],) if block.get("filter") else (),
+        pipeline_tag=block.get("pipeline_tag"),
+        sort=block.get("sort"),
+        limit=block.get("limit"),
+    )
+
+
+def lock_path_for(db: str) -> Path:
+    """The lock file of a catalog: beside a SQLite file, else in the working directory."""
+    from registry.db import db_url
+
+    url = db_url(db)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0] + ".lock")
+    return Path("ropedex-nightly.lock")
+
+
+@contextmanager
+def job_lock(path: Path) -> Iterator[None]:
+    """Exclusive, non-blocking lock; the kernel releases it when the process dies (kill -9 too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise LockHeld(
+                f"Another ropedex nightly run holds {path} (pid {holder}); it will finish on its "
+                "own, or wait and run again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class StageReport:
+    name: str
+    status: str  # ok | partial | failed | skipped
+    seconds: float
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class NightlySummary:
+    run_id: int | None
+    status: str  # ok | partial | failed
+    stages: list[StageReport]
+
+    @property
+    def exit_code(self) -> int:
+        return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(self.status, EXIT_FAILED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "stages": [asdict(s) for s in self.stages],
+        }
+
+
+# A stage returns (status, counts); it raises only on a failure that stops it entirely.
+Stage = Callable[[int], tuple[str, dict[str, Any]]]
+
+
+def mark_interrupted(engine: Engine) -> int:
+    """Runs still `running` while we hold the lock were killed; say so. Returns how many."""
+    from sqlmodel import Session, select
+
+    from registry.models import ScrapeRun
+
+    with Session(engine) as session:
+        stale = session.exec(select(ScrapeRun).where(ScrapeRun.status == "running")).all()
+        for run in stale:
+            run.status = "interrupted"
+            run.error = "the process ended before the run finished"
+            session.add(run)
+        session.commit()
+        return len(stale)
+
+
+def run_stages(
+    engine: Engine,
+    stages: list[tuple[str, Stage | None]],
+    *,
+    on_stage: Callable[[StageReport], None] | None = None,
+) -> NightlySummary:
+    """Run each stage in order under one run row; a failed stage does not stop the later ones
+    unless it is the first (nothing to verify or render without a catalog)."""
+    from sqlmodel import Session
+
+    from registry.ingest import finish_run, start_run
+
+    mark_interrupted(engine)
+    with Session(engine) as session:
+        run = start_run(session, "nightly")
+        session.commit()
+        run_id = run.id
+    assert run_id is not None
+    reports: list[StageReport] = []
+    for name, stage in stages:
+        if stage is None:
+            report = StageReport(name, "skipped", 0.0)
+        else:
+            started = time.perf_counter()
+            try:
+                status, counts = stage(run_id)
+                report = StageReport(name, status, time.perf_counter() - started, counts)
+            except Exception as exc:  # a stage failure is recorded, the run goes on
+                report = StageReport(
+                    name, "failed", time.perf_counter() - started, error=_one_line(exc)
+                )
+        reports.append(report)
+        if on_stage is not None:
+            on_stage(report)
+    statuses = {r.status for r in reports if r.status != "skipped"}
+    if statuses <= {"ok"}:
+        overall = "ok"
+    elif statuses == {"failed"}:
+        overall = "failed"
+    else:
+        overall = "partial"
+    with Session(engine) as session:
+        from registry.models import ScrapeRun
+
+        run_row = session.get(ScrapeRun, run_id)
+        assert run_row is not None
+        counts = {
+            r.name: {"status": r.status, "seconds": round(r.seconds, 3), **r.counts}
+            for r in reports
+        }
+        errors = "; ".join(f"{r.name}: {r.error}" for r in reports if r.error)
+        finish_run(session, run_row, status=overall, counts=counts, error=errors or None)
+        session.commit()
+    return NightlySummary(run_id, overall, reports)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text.splitlines()[0][:500] if text else type(exc).__name__
+
+
+# --- the stages --------------------------------------------------------------------------------
+
+
+def scrape_stage(
+    engine: Engine, options: HubOptions, follow: list[dict[str, Any]], *, workers: int
+) -> Stage:
+    """Scrape each follow block in turn; a repo listed by several blocks is fetched once (the
+    second listing finds its sha already stored)."""
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from scrapers.hub import scrape
+
+        totals: dict[str, Any] = {"listed": 0, "unchanged": 0, "fetched": 0, "new": 0}
+        totals.update({"changed": 0, "failed": 0, "scrape_runs": []})
+        failed_blocks = 0
+        for block in follow:
+            try:
+                summary = scrape(engine, options, to_selection(block), workers=workers)
+            except Exception as exc:  # ScrapeFailed: this listing failed, try the next
+                failed_blocks += 1
+                totals.setdefault("errors", []).append(options.redact(_one_line(exc)))
+                continue
+            for key in ("listed", "unchanged", "fetched", "new", "changed"):
+                totals[key] += getattr(summary, key)
+            totals["failed"] += summary.failed_total
+            totals["scrape_runs"].append(summary.run_id)
+        if failed_blocks == len(follow):
+            raise RuntimeError("every listing failed: " + "; ".join(totals.get("errors", [])))
+        partial = failed_blocks or totals["failed"]
+        return ("partial" if partial else "ok"), totals
+
+    return stage
+
+
+def retag_stage(engine: Engine) -> Stage:
+    """Re-tag stored configs whose facts came from an older tagger."""
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from sqlmodel import Session
+
+        from registry.ingest import retag_all
+
+        with Session(engine) as session:
+            retagged = retag_all(session)
+            session.commit()
+        return "ok", {"retagged": retagged}
+
+    return stage
+
+
+def verify_stage(engine: Engine, *, device: str) -> Stage:
+    """Verify each rope fingerprint that has no verdict yet."""
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from sqlmodel import Session
+
+        from registry.verification import verify_catalog
+
+        with Session(engine) as session:
+            summary = verify_catalog(session, device=device)
+            session.commit()
+        return "ok", summary.to_dict()
+
+    return stage
+
+
+def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) -> Stage:
+    """Render the site (and its feeds) into a temporary folder, swapped in whole."""
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from registry.render import render_site
+
+        summary = render_site(engine, out_dir, base_url=base_url)
+        counts = {
+            "models": summary.models,
+            "pages": summary.pages,
+            "files": summary.files,
+            "bytes": summary.bytes,
+            "plot_errors": len(summary.plot_errors),
+        }
+        return ("partial" if summary.plot_errors else "ok"), counts
+
+    return stage
