@@ -427,7 +427,7 @@ def _find_block(
     for key in ("rope_parameters", "rope_scaling"):
         value = reader.raw(key)
         if isinstance(value, dict) and value:
-            reader.evidence[reader.path(key)] = "<rope block>"
+            reader.note(key, value)
             return value, key, False
         if key in reader.config and value is not None and not isinstance(value, dict):
             res.warnings.append(f"{reader.path(key)} is not an object; ignored")
@@ -439,12 +439,12 @@ def _find_block(
         reader.note("rotary", rotary)
         return block, "rotary", False
     if mt == "qwen" and reader.flag("use_dynamic_ntk"):
-        block: dict[str, Any] = {"rope_type": "dynamic"}
+        dynamic: dict[str, Any] = {"rope_type": "dynamic"}
         trained = as_int(reader.raw("seq_length"))
         if trained:
             reader.note("seq_length", trained)
-            block["original_max_position_embeddings"] = trained
-        return block, None, True
+            dynamic["original_max_position_embeddings"] = trained
+        return dynamic, None, True
     return None, None, False
 
 

@@ -1,0 +1,70 @@
+"""`ropedex tag` and `ropedex tags` through click's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from registry.cli import cli
+from scrapers.vocabulary import TAGS
+from tests.conftest import corpus_configs
+
+REQUIRED = (
+    "path",
+    "position_encoding",
+    "rope_theta",
+    "rotary_dim",
+    "scaling_type",
+    "scaling_factor",
+    "original_context",
+    "declared_context",
+    "effective_context",
+    "evidence",
+    "warnings",
+)
+
+
+def test_tag_json_lines_for_corpus_files() -> None:
+    paths = [str(p) for _, p in corpus_configs()[:25]]
+    out = CliRunner().invoke(cli, ["tag", "--json", *paths])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(line) for line in out.output.splitlines()]
+    assert [r["path"] for r in rows] == paths
+    for row in rows:
+        assert set(REQUIRED) <= set(row)
+        assert row["position_encoding"] in TAGS
+
+
+def test_bad_inputs_give_unknown_rows_and_exit_1(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"model_type": "llama", "rope_theta": 500000.0}), encoding="utf-8")
+    missing = tmp_path / "missing.json"
+    out = CliRunner().invoke(cli, ["tag", "--json", str(broken), str(good), str(missing)])
+    assert out.exit_code == 1
+    assert "Traceback" not in out.output
+    rows = [json.loads(line) for line in out.output.splitlines()]
+    assert [r["position_encoding"] for r in rows] == ["unknown", "rope", "unknown"]
+    assert "JSON" in rows[0]["reason"] and "read" in rows[2]["reason"]
+    assert rows[1]["rope_theta"] == 500000.0
+
+
+def test_tag_table_output(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "bloom"}), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["tag", str(config)])
+    assert out.exit_code == 0
+    assert "alibi" in out.output
+
+
+def test_tags_lists_the_vocabulary() -> None:
+    out = CliRunner().invoke(cli, ["tags", "--json"])
+    assert out.exit_code == 0
+    rows = [json.loads(line) for line in out.output.splitlines()]
+    assert {r["tag"] for r in rows} == set(TAGS)
+    assert all(r["definition"] for r in rows)
+    plain = CliRunner().invoke(cli, ["tags"])
+    assert "rope-yarn" in plain.output

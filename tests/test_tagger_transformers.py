@@ -1,0 +1,109 @@
+"""Differential check: the tagger against transformers' own config loading and rope init.
+
+For every corpus config that transformers loads natively (no remote code), the rope type,
+theta and factor the tagger resolves must equal what transformers puts in `rope_parameters`,
+and for scaled rope types the inverse-frequency table that transformers' init function builds
+must have `rotary_dim / 2` entries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from typing import Any
+
+import pytest
+
+from scrapers.tagger import tag_config
+from scrapers.vocabulary import is_rope_tag
+from tests.conftest import corpus_configs
+
+# Architectures where the config class alone does not show what the model computes, each with
+# the reason (these are labelled in tests/data/tagger/labels.tsv instead).
+NOT_COMPARABLE = {
+    "deepseek_v4": "the class rewrites a flat block into main/compress labels",
+    "hunyuan_v1_dense": "dynamic + alpha is renamed inside the modeling code",
+    "cohere2": "RoPE only on sliding layers is decided in the modeling code",
+    "afmoe": "RoPE only on sliding layers is decided in the modeling code",
+    "fuyu": "5.24 ignores the wrapper's rope_theta (25000) once text_config is present",
+}
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def _load_cached(repo_id: str, config: dict[str, Any]) -> Any | None:
+    if repo_id not in _LOADED:
+        _LOADED[repo_id] = _load(config)
+    return _LOADED[repo_id]
+
+
+def _load(config: dict[str, Any]) -> Any | None:
+    from transformers import CONFIG_MAPPING
+
+    model_type = config.get("model_type")
+    if "auto_map" in config or model_type not in CONFIG_MAPPING:
+        return None
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return CONFIG_MAPPING[model_type].from_dict(dict(config))
+    except Exception:  # transformers refuses some older hub configs; nothing to compare then
+        return None
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _cases() -> list[tuple[str, dict[str, Any]]]:
+    cases = []
+    for repo_id, path in corpus_configs():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        if "auto_map" in config or config.get("model_type") in NOT_COMPARABLE:
+            continue
+        cases.append((repo_id, config))
+    return cases
+
+
+CASES = _cases()
+
+
+def _text(loaded: Any) -> Any:
+    text = loaded.get_text_config(decoder=True)
+    return text if getattr(text, "rope_parameters", None) else None
+
+
+@pytest.mark.parametrize(("repo_id", "config"), CASES, ids=[r for r, _ in CASES])
+def test_rope_matches_transformers(repo_id: str, config: dict[str, Any]) -> None:
+    result = tag_config(config)
+    loaded = _load_cached(repo_id, config)
+    text = _text(loaded) if loaded is not None else None
+    if text is None or not is_rope_tag(result.position_encoding):
+        return
+    if getattr(text, "model_type", None) in NOT_COMPARABLE:
+        return
+    params = text.rope_parameters
+    layer = None
+    if all(isinstance(v, dict) for v in params.values()):
+        layer = "full_attention" if "full_attention" in params else next(iter(params))
+        params = params[layer]
+    ours = result.rope.get(layer or "default") or next(p for p in result.rope.values() if p)
+    expected_type = params.get("rope_type", "default")
+    assert ours.rope_type == expected_type, (ours.rope_type, expected_type)
+    assert math.isclose(ours.theta, float(params["rope_theta"]), rel_tol=1e-9)
+    if params.get("factor") is not None and expected_type != "default":
+        assert ours.factor is not None
+        assert math.isclose(ours.factor, float(params["factor"]), rel_tol=1e-9)
+    if expected_type in ("linear", "dynamic", "yarn", "llama3", "longrope"):
+        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+        init = ROPE_INIT_FUNCTIONS[expected_type]
+        inv_freq, _ = init(text, "cpu", layer_type=layer) if layer else init(text, "cpu")
+        assert inv_freq.shape[-1] * 2 == ours.rotary_dim
+
+
+def test_enough_configs_are_compared() -> None:
+    loaded = [r for r, c in CASES if _load_cached(r, c) is not None]
+    assert len(loaded) >= 150
