@@ -1,0 +1,48 @@
+"""Tag the whole corpus many times on one core; report configs/s against json.loads of the same texts.
+
+Run: .venv/bin/python benchmarks/bench_tagger.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "configs"
+
+
+def rate(work: list, fn, rounds: int) -> float:  # type: ignore[type-arg]
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for item in work:
+            fn(item)
+    return rounds * len(work) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    from scrapers.tagger import tag_config
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=50)
+    rounds = parser.parse_args().rounds
+    texts = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.json"))]
+    configs = [json.loads(t) for t in texts]
+    rate(configs, tag_config, 2)  # warm-up
+    tagging = rate(configs, tag_config, rounds)
+    parsing = rate(texts, json.loads, rounds)
+    copying = rate(configs, copy.deepcopy, max(rounds // 5, 1))
+    print(f"corpus: {len(configs)} configs, {rounds} rounds")
+    print(f"tag_config:     {tagging:10.0f} configs/s")
+    print(
+        f"json.loads:     {parsing:10.0f} configs/s  (tagging / parsing = {tagging / parsing:.2f})"
+    )
+    print(
+        f"copy.deepcopy:  {copying:10.0f} configs/s  (tagging / deepcopy = {tagging / copying:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
