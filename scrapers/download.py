@@ -104,7 +104,7 @@ def classify(exc: BaseException) -> _Decision:
     )
 
     if isinstance(exc, FetchFailed):
-        return _Decision(exc.reason, retry=exc.reason == "truncated")
+        return _Decision(exc.reason, retry=exc.reason in ("truncated", "timeout"))
     if isinstance(exc, GatedRepoError):
         return _Decision("gated", retry=False)
     if isinstance(exc, DisabledRepoError):
@@ -306,7 +306,7 @@ def get_file(
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise FetchFailed("too-large", f"{declared} bytes, more than {max_bytes}")
-        raw = _read_body(response, max_bytes)
+        raw = _read_body(response, max_bytes, deadline=time.monotonic() + timeout)
         received = response.num_bytes_downloaded
         if declared is not None and declared.isdigit() and received != int(declared):
             raise FetchFailed("truncated", f"got {received} of {declared} bytes")
@@ -318,8 +318,9 @@ def get_file(
     return fetched
 
 
-def _read_body(response: httpx2.Response, max_bytes: int) -> bytes:
-    """The body, decoded, at most `max_bytes`; a connection that breaks mid-body is `truncated`."""
+def _read_body(response: httpx2.Response, max_bytes: int, *, deadline: float) -> bytes:
+    """The body, decoded, at most `max_bytes`; a connection that breaks mid-body is `truncated`
+    and a body still trickling in at `deadline` is a `timeout`."""
     import httpx2
 
     chunks: list[bytes] = []
@@ -329,6 +330,8 @@ def _read_body(response: httpx2.Response, max_bytes: int) -> bytes:
             size += len(chunk)
             if size > max_bytes:
                 raise FetchFailed("too-large", f"more than {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise FetchFailed("timeout", f"body still arriving after {size} bytes")
             chunks.append(chunk)
     except (httpx2.RemoteProtocolError, httpx2.ReadError) as exc:
         got = response.num_bytes_downloaded

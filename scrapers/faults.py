@@ -23,7 +23,7 @@ class Fault:
 
     `kind` limits it to one request kind (see REQUEST_KINDS); `repo` and `path` to one repo id and
     one file (exact matches). `rate` is the chance it fires on a matching request; `times` caps how
-    often it fires (None: no cap).
+    often it fires (None: no cap); `after` lets the first matching requests through.
     """
 
     action: str  # one of ACTIONS
@@ -35,7 +35,9 @@ class Fault:
     path: str | None = None
     rate: float = 1.0
     times: int | None = None
+    after: int = 0  # let this many matching requests through first
     fired: int = 0  # how often it has fired so far
+    seen: int = 0  # matching requests so far
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -72,6 +74,9 @@ class FaultPlan:
             for fault in self.faults:
                 if not fault.matches(kind, repo, path):
                     continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
                 if fault.rate < 1.0 and self._rng.random() >= fault.rate:
                     continue
                 fault.fired += 1
@@ -79,14 +84,14 @@ class FaultPlan:
         return None
 
 
-_INT_KEYS = {"status", "retry_after", "bytes_per_second", "times"}
+_INT_KEYS = {"status", "retry_after", "bytes_per_second", "times", "after"}
 
 
 def parse_fault(spec: str) -> Fault:
     """Parse `ACTION[:key=value]...`, e.g. `503:rate=0.1`, `429:retry-after=2`, `drop:repo=a/b`.
 
     A number as the action means `status` with that code (429 means `ratelimit`). Keys: rate,
-    times, kind, repo, path, retry-after, bytes-per-second.
+    times, after, kind, repo, path, retry-after, bytes-per-second.
     """
     head, *pairs = spec.split(":")
     kwargs: dict[str, object] = {}
