@@ -1,4 +1,4 @@
-"""Tag the whole corpus many times on one core; report configs/s against json.loads of the same texts.
+"""Tag the whole corpus many times on one core; report configs/s against json.loads of it.
 
 Run: .venv/bin/python benchmarks/bench_tagger.py [--rounds N]
 """

@@ -674,7 +674,6 @@ def _summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
 
 
 def _scaling_params(params: RopeParams) -> dict[str, Any]:
-    data = params.to_dict()
     keep = (
         "factor",
         "original_max_position_embeddings",
@@ -690,7 +689,8 @@ def _scaling_params(params: RopeParams) -> dict[str, Any]:
         "long_factor",
         "alpha",
     )
-    return {k: data[k] for k in keep if data.get(k) is not None}
+    out = {k: getattr(params, k) for k in keep if getattr(params, k) is not None}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 def _original_context(
