@@ -480,22 +480,22 @@ def check_partial_rotary(block: dict[str, Any], params: RopeParams) -> Check:
 # ---- consistency ----------------------------------------------------------------------------
 
 
-def _contexts(inp: VerifyInput, params: RopeParams) -> tuple[int | None, int | None]:
-    declared = params.max_position_embeddings or inp.declared_context
-    original = params.original_max_position_embeddings or inp.original_context
-    return declared, original
+def written_original(block: dict[str, Any], inp: VerifyInput) -> Any:
+    """The trained context as the config wrote it: in the rope block, else at the top level."""
+    value = block.get("original_max_position_embeddings")
+    return value if value is not None else inp.extra_keys.get("original_max_position_embeddings")
 
 
-def check_factor_vs_context(inp: VerifyInput, params: RopeParams) -> Check:
+def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: RopeParams) -> Check:
     """C6: factor against declared / original context (consistent, static YaRN, other)."""
     cid = "C6-factor-vs-context"
     if params.rope_type not in ("yarn", "linear", "llama3"):
         return _na(cid, f"no context ratio to check for {params.rope_type!r}")
-    declared, original = _contexts(inp, params)
+    declared = params.max_position_embeddings or inp.declared_context
+    original = written_original(block, inp)
     factor = params.factor
-    if not declared or not original or not is_number(factor):
-        return _na(cid, "declared context, original context or factor unknown")
-    assert factor is not None
+    if not declared or not is_number(original) or original <= 0 or not is_number(factor):
+        return _na(cid, "declared context, written original context or factor unknown")
     ratio = declared / original
     nums = {"factor": factor, "declared": declared, "original": original, "ratio": ratio}
     if params.rope_type == "llama3":
@@ -521,11 +521,9 @@ def check_original_context(block: dict[str, Any], inp: VerifyInput, params: Rope
     cid = "C7-original-context"
     if params.rope_type not in ("yarn", "llama3", "longrope"):
         return _na(cid, f"{params.rope_type!r} does not read the original context")
-    written = block.get("original_max_position_embeddings")
-    top_level = inp.extra_keys.get("original_max_position_embeddings")
-    original = written if written is not None else top_level
-    if original is None:
-        original = inp.original_context
+    if not block:
+        return _na(cid, "no rope block in the config (model-type defaults)")
+    original = written_original(block, inp)
     declared = params.max_position_embeddings or inp.declared_context
     nums = {"original": original, "declared": declared}
     if original is None:
@@ -653,7 +651,7 @@ def static_checks(inp: VerifyInput) -> list[Check]:
         add(layer, check_llama3_bands(params))
         add(layer, check_longrope_lists(params))
         add(layer, check_mrope_sections(params))
-        add(layer, check_factor_vs_context(inp, params))
+        add(layer, check_factor_vs_context(block, inp, params))
         add(layer, check_original_context(block, inp, params))
         add(layer, check_dynamic(inp, params))
     merged = [merge_layers(per_layer) for per_layer in results.values()]

@@ -498,6 +498,8 @@ def _agreement(
             what.append("scaling " + ("on" if row["applies_scaling"] else "off"))
         if _rel(row["logit_multiplier"], ref["logit_multiplier"]) > 1e-6:
             what.append(f"logits x{row['logit_multiplier']:.4g}")
+        if any("raises" in note for note in row["notes"]):
+            what.append("refuses the config")
         other = freqs[conv]
         if other is None or ref_freq is None:
             what.append("cannot build")
