@@ -142,8 +142,8 @@ def bar_chart_svg(
     bars: list[tuple[str, int, str]], *, title: str, svg_id: str, bar_h: int = 22
 ) -> str:
     """Horizontal bars (label, count, href); each label links and shows its count as text."""
-    label_w, count_w, width = 190, 64, WIDTH
-    height = TOP + bar_h * len(bars) + 8
+    label_w, count_w, width = 150, 56, 480
+    height = bar_h * len(bars) + 8
     top = max((count for _, count, _ in bars), default=1) or 1
     span = width - label_w - count_w - RIGHT
     parts = [
@@ -152,7 +152,7 @@ def bar_chart_svg(
         f'<title id="{escape(svg_id)}-t">{escape(title)}</title>',
     ]
     for row, (label, count, href) in enumerate(bars):
-        y = TOP + row * bar_h
+        y = 4 + row * bar_h
         w = span * count / top
         parts.append(
             f'<a href="{escape(href)}"><text class="bar-label" x="{label_w - 8}" '

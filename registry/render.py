@@ -153,6 +153,7 @@ def make_environment(site_dir: Path) -> Environment:
     )
     env.filters["num"] = fmt_num
     env.filters["as_json"] = fmt_json
+    env.tests["page_key"] = lambda value: isinstance(value, str) and bool(KEY_RE.match(value))
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": True}
     return env
 

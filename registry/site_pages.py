@@ -214,10 +214,7 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
         ("position_encoding", "tags", site.tag_entry),
         ("family", "families", site.family_entry),
     ):
-        members = _members(rows, key)
-        if key == "position_encoding":
-            for tag in site.tag_text:
-                members.setdefault(tag, [])
+        members = groups(site, rows, key)
         names = sorted(members, key=lambda k: (-len(members[k]), k))
         listing = [
             {"name": n, "count": len(members[n]), "linked": bool(KEY_RE.match(n))} for n in names
@@ -239,6 +236,18 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
                 cards=[site.card(slug)] if slug else [],
                 entry_slug=slug,
             )
+
+
+def groups(site: Site, rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """Tag or family -> its models; vocabulary tags and glossary subjects appear even if empty."""
+    members = _members(rows, key)
+    if key == "position_encoding":
+        known = [*site.tag_text, *site.tag_entry]
+    else:
+        known = list(site.family_entry)
+    for name in known:
+        members.setdefault(name, [])
+    return members
 
 
 def _members(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
@@ -340,7 +349,7 @@ def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]])
     root = site.writer.root
     _feed(site, [i for i, _ in items], "changes", root, base, "catalog changes", base)
     for key, folder in (("position_encoding", "tags"), ("family", "families")):
-        names = sorted({r[key] for r in rows if r[key] and KEY_RE.match(r[key])})
+        names = sorted(n for n in groups(site, rows, key) if KEY_RE.match(n))
         for name in names:
             picked = [i for i, row in items if row is not None and row[key] == name]
             page = f"{base}{folder}/{name}.html"

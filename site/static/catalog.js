@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var FILTERS = ["position_encoding", "scaling_type", "verdict", "family"];
+  var PAGE_KEY = /^[a-z0-9][a-z0-9+._-]{0,79}$/;  // tags and families with a page (KEY_RE)
   var index = null;
   var rows = [];
   var col = {};
@@ -82,8 +83,9 @@
     }
     tr.appendChild(first);
     var pe = document.createElement("td");
-    pe.appendChild(link("../tags/" + encodeURIComponent(r[col.position_encoding]) + ".html",
-      r[col.position_encoding], "tag"));
+    var tag = r[col.position_encoding];
+    pe.appendChild(PAGE_KEY.test(tag) ? link("../tags/" + encodeURIComponent(tag) + ".html", tag,
+      "tag") : el("span", tag, "tag"));
     tr.appendChild(pe);
     cell(tr, r[col.rope_theta], true);
     cell(tr, r[col.scaling_type]);
@@ -96,8 +98,8 @@
       v.textContent = "";
       v.appendChild(el("span", r[col.verdict], "verdict v-" + r[col.verdict]));
     }
-    var fam = cell(tr, null);
-    if (r[col.family]) {
+    var fam = cell(tr, r[col.family]);
+    if (r[col.family] && PAGE_KEY.test(r[col.family])) {
       fam.textContent = "";
       fam.appendChild(link("../families/" + encodeURIComponent(r[col.family]) + ".html",
         r[col.family]));
