@@ -1,0 +1,160 @@
+"""The verifier on real configs: consistent ones do not fail, every corpus config gets a verdict,
+and the evidence agrees with transformers' own rope code."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli
+from registry.verification import verify_tag
+from scrapers.tagger import tag_config
+from tests.conftest import corpus_configs, load_corpus_config
+from yarn_core.checks import STATUSES
+
+GOOD = Path(__file__).parent / "data" / "verify" / "good"
+
+CONSISTENT = [
+    "deepseek-ai/DeepSeek-V3",
+    "deepseek-ai/DeepSeek-R1",
+    "deepseek-ai/DeepSeek-V2-Lite-Chat",
+    "openai/gpt-oss-20b",
+    "openai/gpt-oss-120b",
+    "meta-llama/Meta-Llama-3.1-8B",
+    "meta-llama/Llama-3.2-3B",
+    "Qwen/Qwen3-8B",
+    "Qwen/Qwen2.5-VL-3B-Instruct",
+    "moonshotai/Kimi-K2-Instruct",
+    "mistralai/Ministral-3-8B-Instruct-2512",
+    "mistralai/Mistral-Small-4-119B-2603",
+    "google/gemma-4-31B",
+    "google/medgemma-27b-it",
+    "openbmb/MiniCPM-V-4",
+]
+
+
+@pytest.mark.parametrize("repo_id", CONSISTENT)
+def test_consistent_real_configs_do_not_fail(repo_id: str) -> None:
+    verdict = verify_tag(tag_config(load_corpus_config(repo_id)), device="cpu")
+    failed = [f"{c.id}: {c.message}" for c in verdict.checks if c.status == "fail"]
+    assert verdict.verdict in ("pass", "warn"), failed
+
+
+@pytest.mark.parametrize("path", sorted(GOOD.glob("*.json")), ids=lambda p: p.stem)
+def test_model_card_style_configs_do_not_fail(path: Path) -> None:
+    verdict = verify_tag(tag_config(json.loads(path.read_text())), device="cpu")
+    assert verdict.verdict in ("pass", "warn")
+
+
+def test_deepseek_v3_passes_with_the_softmax_correction() -> None:
+    verdict = verify_tag(tag_config(load_corpus_config("deepseek-ai/DeepSeek-V3")), device="cpu")
+    assert verdict.verdict == "pass"
+    row = verdict.runtimes["transformers"]
+    # DeepSeek-V3: cos/sin ratio 1, softmax m(40, 1)^2 (rope-scaling.md TV3).
+    assert row["attention_scaling"] == 1.0
+    assert row["softmax_multiplier"] == pytest.approx((0.1 * math.log(40) + 1) ** 2, rel=1e-12)
+    assert verdict.runtimes["deepseek"]["softmax_multiplier"] == pytest.approx(
+        row["softmax_multiplier"], rel=1e-12
+    )
+
+
+def test_gpt_oss_flags_llama_cpp_rounding() -> None:
+    verdict = verify_tag(tag_config(load_corpus_config("openai/gpt-oss-20b")), device="cpu")
+    x1 = verdict.check("X1")
+    assert x1 is not None and x1.status == "warn"
+    assert "llama.cpp" in x1.numbers["differ"]
+
+
+def test_check_every_corpus_config() -> None:
+    """Acceptance: `ropedex check` returns a verdict for every corpus config, without error."""
+    pairs = corpus_configs()
+    paths = [str(p) for _, p in pairs]
+    result = CliRunner().invoke(cli, ["check", "--json", "--device", "cpu", *paths])
+    assert result.exit_code == 0, result.output[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in rows] == paths
+    for row in rows:
+        assert row["verdict"] in ("pass", "warn", "fail", "n/a")
+        ids = [c["id"] for c in row["checks"]]
+        assert len(ids) == len(set(ids))
+        statuses = {c["status"] for c in row["checks"]}
+        assert statuses <= set(STATUSES)
+        if row["verdict"] == "fail":
+            assert "fail" in statuses
+        if row["verdict"] == "n/a":
+            assert row["reason"] and not row["checks"]
+        else:
+            assert set(row["runtimes"]) >= {"transformers", "vllm", "sglang", "llama.cpp"}
+    assert sum(r["verdict"] != "n/a" for r in rows) > 200
+
+
+def test_check_reports_a_broken_file_and_goes_on(tmp_path: Path) -> None:
+    bad = tmp_path / "config.json"
+    bad.write_text("{not json", encoding="utf-8")
+    good = GOOD / "qwen3_yarn_model_card.json"
+    result = CliRunner().invoke(cli, ["check", "--device", "cpu", str(bad), str(good)])
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.stderr
+    assert "qwen3_yarn_model_card.json: WARN" in result.stdout
+
+
+def test_check_text_output_lists_problems() -> None:
+    path = Path(__file__).parent / "data" / "verify" / "beta_reversed.json"
+    result = CliRunner().invoke(cli, ["check", "--device", "cpu", str(path)])
+    assert result.exit_code == 0
+    assert "FAIL" in result.stdout and "C8-beta-order" in result.stdout
+
+
+# ---- differential: the evidence against transformers' rope initialisation --------------------
+
+DIFFERENTIAL = [
+    ("deepseek-ai/DeepSeek-V3", None),
+    ("deepseek-ai/DeepSeek-V2-Lite-Chat", None),
+    ("openai/gpt-oss-20b", None),
+    ("meta-llama/Meta-Llama-3.1-8B", None),
+    ("arcee-ai/AFM-4.5B", None),
+    ("mistralai/Ministral-3-8B-Instruct-2512", "text_config"),
+    ("mistralai/Mistral-Small-4-119B-2603", "text_config"),
+    ("google/medgemma-27b-it", "text_config"),
+    ("OpenGVLab/InternVL3-8B-hf", "text_config"),
+]
+
+
+def _transformers_rope(config: dict[str, Any], sub: str | None) -> tuple[list[float], float, int]:
+    """(inv_freq, attention factor, rotary width) from transformers for the long-context layer."""
+    from transformers import AutoConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    data = dict(config[sub] if sub else config)
+    cfg = AutoConfig.for_model(data.pop("model_type"), **data)
+    params = cfg.rope_parameters
+    layer = "full_attention" if "full_attention" in params else None
+    params = params[layer] if layer else params
+    inv, attention = ROPE_INIT_FUNCTIONS[params["rope_type"]](cfg, "cpu", layer_type=layer)
+    return [float(x) for x in inv], float(attention), 2 * len(inv)
+
+
+@pytest.mark.parametrize(("repo_id", "sub"), DIFFERENTIAL, ids=[r for r, _ in DIFFERENTIAL])
+def test_evidence_matches_transformers(repo_id: str, sub: str | None) -> None:
+    config = load_corpus_config(repo_id)
+    inv, attention, dim = _transformers_rope(config, sub)
+    tag = tag_config(config)
+    verdict = verify_tag(tag, device="cpu")
+    assert verdict.runtimes["transformers"]["attention_scaling"] == pytest.approx(attention)
+    primary = tag.rope.get("full_attention") or tag.rope.get("default")
+    assert primary is not None
+    theta, factor = primary.theta, primary.factor or 1.0
+    ratio = [f * theta ** (2 * j / dim) for j, f in enumerate(inv)]  # scaled / unscaled
+    kept = sum(1 for r in ratio if abs(r - 1) < 1e-5)
+    divided = sum(1 for r in ratio if abs(r * factor - 1) < 1e-5)
+    p1, p2 = verdict.check("P1"), verdict.check("P2")
+    assert p1 is not None and p2 is not None
+    if p1.status != "not-applicable":
+        assert p1.numbers["pairs"] == kept
+        assert p2.numbers["pairs"] == divided
+    assert verdict.verdict != "fail"
