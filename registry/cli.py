@@ -1044,6 +1044,56 @@ def nightly_run(
     ctx.exit(summary.exit_code)
 
 
+@cli.command(name="publish-db")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def nightly_publish_db(ctx: click.Context, dest: Path) -> None:
+    """Copy the catalog to DEST without raw config texts (facts and evidence stay), compacted.
+
+    This is how the committed catalog.db is made; see README "Rebuilding catalog.db".
+
+    \b
+    Example:
+        ropedex --db work.db publish-db catalog.db
+    """
+    from registry.db import db_url
+    from registry.errors import BadDatabaseURL
+    from registry.nightly import publish_copy
+
+    _open(ctx, create=False).dispose()  # a clear error when the catalog is missing or too new
+    url = db_url(ctx.obj["db"])
+    if not url.startswith("sqlite:///"):
+        raise BadDatabaseURL("publish-db copies SQLite catalogs only; pass --db PATH.")
+    source = Path(url.removeprefix("sqlite:///"))
+    if dest.resolve() == source.resolve():
+        raise BadDatabaseURL("publish-db needs a destination other than the catalog itself.")
+    counts = publish_copy(source, dest)
+    click.echo(
+        f"Wrote {dest}: {counts['models']} models, {counts['stripped_configs']} config texts "
+        f"stripped, {counts['bytes']} bytes."
+    )
+
+
+@cli.command(name="hubtree")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+def nightly_hubtree(corpus: Path, out: Path) -> None:
+    """Lay out a corpus (configs/*.json + manifest.tsv) as a Hub-like tree for `mirror`/`ingest`.
+
+    \b
+    Example:
+        ropedex hubtree ../shared/corpus /tmp/hub && ropedex mirror /tmp/hub --port 8080
+    """
+    from registry.errors import BadInputDir
+    from scrapers.hubtree import build_hub_tree
+
+    try:
+        entries = build_hub_tree(corpus, out)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BadInputDir(f"Cannot lay out {corpus} as a Hub tree: {exc}") from None
+    click.echo(f"Wrote {len(entries)} repos under {out}.")
+
+
 def _echo_stage(report: Any) -> None:
     from registry.output import safe_text
 

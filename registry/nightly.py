@@ -311,3 +311,34 @@ def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) 
         return ("partial" if summary.plot_errors else "ok"), counts
 
     return stage
+
+
+# --- the published catalog ---------------------------------------------------------------------
+
+
+def publish_copy(source: Path, dest: Path) -> dict[str, int]:
+    """Copy a SQLite catalog to `dest` without the raw config texts (the derived facts, evidence
+    values and provenance stay), compacted; the copy replaces `dest` atomically."""
+    import sqlite3
+
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(tmp) as out:
+        src.backup(out)
+    conn = sqlite3.connect(tmp)
+    try:
+        stripped = conn.execute(
+            "UPDATE config_snapshots SET config_text = NULL WHERE config_text IS NOT NULL"
+        ).rowcount
+        conn.commit()
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("VACUUM")
+        models = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        (check,) = conn.execute("PRAGMA integrity_check").fetchone()
+    finally:
+        conn.close()
+    if check != "ok":
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"integrity check of the copy failed: {check}")
+    os.replace(tmp, dest)
+    return {"models": models, "stripped_configs": stripped, "bytes": dest.stat().st_size}
