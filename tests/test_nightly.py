@@ -302,3 +302,44 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
     assert "interrupted" in statuses and "running" not in statuses
     assert (tmp_path / "s2" / "index.html").is_file()
     assert not list(tmp_path.glob("s2.*")), "no half-written site folder is left beside the site"
+
+
+def test_publish_db_strips_config_texts_and_keeps_facts(tmp_path: Path) -> None:
+    tree = tmp_path / "hub"
+    make_tree(tree, extra=2)
+    work, published = tmp_path / "work.db", tmp_path / "published.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(work), "ingest", str(tree)]).exit_code == 0
+    result = runner.invoke(cli, ["--db", str(work), "publish-db", str(published)])
+    assert result.exit_code == 0, result.output
+    assert table(published, "SELECT COUNT(*) FROM config_snapshots WHERE config_text IS NOT NULL")
+    assert table(published, "SELECT COUNT(config_text) FROM config_snapshots") == [(0,)]
+    assert table(work, "SELECT COUNT(config_text) FROM config_snapshots")[0][0] > 0
+    assert canonical(published) == canonical(work)
+    same = runner.invoke(cli, ["--db", str(work), "publish-db", str(work)])
+    assert same.exit_code == 1 and "destination other than" in same.output
+
+
+def test_committed_catalog_is_current_and_carries_no_config_text() -> None:
+    """catalog.db is rebuilt by docs/deploy/rebuild-catalog.sh whenever the tagger changes."""
+    from registry.models import SCHEMA_VERSION
+    from scrapers.result import TAGGER_VERSION
+
+    db = REPO_ROOT / "catalog.db"
+    uri = f"file:{db}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        assert int(version[0]) == SCHEMA_VERSION
+        assert conn.execute("SELECT COUNT(config_text) FROM config_snapshots").fetchone() == (0,)
+        models = conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
+        assert models == len(corpus_configs())
+        stale = conn.execute(
+            "SELECT COUNT(*) FROM position_facts WHERE tagger_version != ?", (TAGGER_VERSION,)
+        ).fetchone()[0]
+        assert stale == 0, "catalog.db was tagged by an older tagger: rebuild it"
+        unverified = conn.execute(
+            "SELECT COUNT(DISTINCT f.verify_fingerprint) FROM position_facts f "
+            "LEFT JOIN verifications v ON v.fingerprint = f.verify_fingerprint "
+            "WHERE f.verify_fingerprint IS NOT NULL AND v.id IS NULL"
+        ).fetchone()[0]
+        assert unverified == 0
