@@ -14,6 +14,13 @@ _MAX_INT = 1 << 53  # larger integers are not meaningful lengths or dims
 
 def as_float(value: Any) -> float | None:
     """A finite float, or None. Numeric strings are accepted."""
+    kind = type(value)
+    if kind is float:
+        return value if value - value == 0.0 else None  # NaN and infinities fail this
+    if kind is int:
+        return float(value) if -_MAX_INT <= value <= _MAX_INT else None
+    if value is None or kind is dict or kind is list:
+        return None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -33,6 +40,8 @@ def as_float(value: Any) -> float | None:
 
 def as_int(value: Any) -> int | None:
     """An integer-valued number (1024, 1024.0, "1024"), or None."""
+    if type(value) is int:
+        return value if -_MAX_INT <= value <= _MAX_INT else None
     number = as_float(value)
     if number is None or number != int(number) or abs(number) > _MAX_INT:
         return None
@@ -55,6 +64,16 @@ def as_str(value: Any) -> str | None:
 
 def jsonable(value: Any, depth: int = 0) -> Any:
     """A copy safe to serialise: bounded depth and length, no NaN, string keys."""
+    kind = type(value)
+    if kind is int or kind is bool or value is None:
+        return value if kind is not int or -_MAX_INT <= value <= _MAX_INT else str(value)
+    if kind is str and len(value) <= 2000:
+        return value
+    if kind is float:
+        return value if value - value == 0.0 else None
+    if kind is list and depth <= 8 and len(value) <= 1024:
+        if all(type(v) is float and v - v == 0.0 for v in value):
+            return list(value)
     if depth > 8:
         return "<nested too deeply>"
     if value is None or isinstance(value, bool | str):
@@ -85,9 +104,10 @@ class Reader:
         self.prefix = prefix
         self.evidence = evidence
         self.warnings = warnings
+        self._lead = prefix + "." if prefix else ""
 
     def path(self, *keys: str) -> str:
-        return ".".join(([self.prefix] if self.prefix else []) + list(keys))
+        return self._lead + ".".join(keys)
 
     def has(self, key: str) -> bool:
         return key in self.config

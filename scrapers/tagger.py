@@ -91,7 +91,7 @@ def _tag_stack(stack: Stack) -> TagResult:
     declared = _declared(reader, mt)
     res.declared_context = declared
     res.sliding_window = _sliding_window(reader)
-    layer_types = reader.raw("layer_types")
+    layer_types = reader.config.get("layer_types")
     if isinstance(layer_types, list) and all(isinstance(t, str) for t in layer_types):
         res.layer_pattern = [str(t) for t in layer_types[:4096]]
     tag = _switch(reader, mt, res)
@@ -157,7 +157,7 @@ def _switch(reader: Reader, mt: str | None, res: TagResult) -> str | None:
     if (
         mt == "olmo_hybrid"
         and reader.has("rope_parameters")
-        and reader.raw("rope_parameters") is None
+        and reader.config.get("rope_parameters") is None
     ):
         reader.note("rope_parameters", None)
         return "nope-hybrid"
@@ -169,7 +169,7 @@ def _switch(reader: Reader, mt: str | None, res: TagResult) -> str | None:
             "use_shared_relative_position_bias"
         )
         return "relative-bias" if rel else "learned-absolute"
-    pet = as_str(reader.raw("position_embedding_type"))
+    pet = as_str(reader.config.get("position_embedding_type"))
     if pet is not None and (mt in arch.FAMILY or mt == "esm" or arch.rope_defaults(mt) is None):
         tag = PET_TAGS.get(pet.lower())
         if tag is not None:
@@ -209,8 +209,8 @@ def _baichuan(reader: Reader, res: TagResult) -> str:
 def _speech_pet(reader: Reader, mt: str) -> str:
     default = "relative" if mt == "wav2vec2-conformer" else "relative_key"
     if reader.has("position_embeddings_type"):
-        value = as_str(reader.raw("position_embeddings_type"))
-        reader.note("position_embeddings_type", reader.raw("position_embeddings_type"))
+        value = as_str(reader.config.get("position_embeddings_type"))
+        reader.note("position_embeddings_type", reader.config.get("position_embeddings_type"))
     else:
         value = default
     if value is None:
@@ -228,17 +228,17 @@ def _guess_from_keys(reader: Reader) -> str | None:
         "relative_attention_max_distance"
     ):
         reader.note(
-            "relative_attention_max_distance", reader.raw("relative_attention_max_distance")
+            "relative_attention_max_distance", reader.config.get("relative_attention_max_distance")
         )
         return "relative-bias"
     if reader.flag("alibi", record=False):
         reader.note("alibi", True)
         return "alibi"
     if reader.has("num_conv_pos_embeddings"):
-        reader.note("num_conv_pos_embeddings", reader.raw("num_conv_pos_embeddings"))
+        reader.note("num_conv_pos_embeddings", reader.config.get("num_conv_pos_embeddings"))
         return "conv-position"
     if reader.has("axial_pos_shape"):
-        reader.note("axial_pos_shape", reader.raw("axial_pos_shape"))
+        reader.note("axial_pos_shape", reader.config.get("axial_pos_shape"))
         return "axial-learned"
     return None
 
@@ -259,7 +259,7 @@ def _declared(reader: Reader, mt: str | None) -> int | None:
 def _usable(reader: Reader, mt: str | None, declared: int | None) -> int | None:
     if declared is None or mt not in arch.PADDING_OFFSET:
         return declared
-    pad = as_int(reader.raw("pad_token_id"))
+    pad = as_int(reader.config.get("pad_token_id"))
     offset = (pad if pad is not None and 0 <= pad < declared else 1) + 1
     return declared - offset
 
@@ -269,13 +269,16 @@ def _sliding_window(reader: Reader) -> int | None:
         if reader.has("sliding_window"):
             reader.note("use_sliding_window", False)
         return None
+    config = reader.config
     for key in (
         "sliding_window",
         "attention_window_size",
         "sliding_window_size",
         "local_attention",
     ):
-        value = as_int(reader.raw(key))
+        if key not in config:
+            continue
+        value = as_int(config[key])
         if value is not None and value > 0:
             reader.note(key, value)
             return value
@@ -312,7 +315,8 @@ def _tag_rope(reader: Reader, res: TagResult, mt: str | None) -> None:
     _apply_nope(reader, mt, rope, res)
     res.rope = rope
     if not synthetic and block is not None and path is not None:
-        res.raw_rope = jsonable(reader.raw(path.split(".")[-1]) if "." not in path else block)
+        if res.raw_rope is None:
+            res.raw_rope = jsonable(reader.config.get(path))
         res.raw_rope_path = reader.path(path)
     _summarise(reader, mt, res)
 
@@ -344,15 +348,15 @@ def _top_theta(reader: Reader, mt: str | None, defaults: dict[str, Any], res: Ta
 
 def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geometry:
     pairing = _pairing(reader, mt)
-    rope_dim = as_int(reader.raw("qk_rope_head_dim"))
-    nope_dim = as_int(reader.raw("qk_nope_head_dim"))
+    rope_dim = as_int(reader.config.get("qk_rope_head_dim"))
+    nope_dim = as_int(reader.config.get("qk_nope_head_dim"))
     if rope_dim is not None and rope_dim > 0 and (mt in arch.MLA or nope_dim is not None):
         reader.note("qk_rope_head_dim", rope_dim)
         if nope_dim is not None and nope_dim >= 0:
             reader.note("qk_nope_head_dim", nope_dim)
         return Geometry(rope_dim + max(nope_dim or 0, 0), rope_dim, pairing)
     head_dim = _head_dim(reader)
-    absolute = as_int(reader.raw("rotary_dim"))
+    absolute = as_int(reader.config.get("rotary_dim"))
     if absolute is not None and 0 < absolute <= head_dim:
         reader.note("rotary_dim", absolute)
         return Geometry(head_dim, absolute, pairing)
@@ -364,7 +368,7 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
         "rotary_emb_fraction",
         "rotary_percent",
     ):
-        value = as_float(reader.raw(key))
+        value = as_float(reader.config.get(key))
         if value is not None and 0 < value <= 1:
             reader.note(key, value)
             fraction = value
@@ -377,7 +381,7 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
 
 def _head_dim(reader: Reader) -> int:
     for key in ("head_dim", "kv_channels", "attention_head_dim"):
-        value = as_int(reader.raw(key))
+        value = as_int(reader.config.get(key))
         if value is not None and 0 < value <= 65536:
             reader.note(key, value)
             return value
@@ -392,7 +396,7 @@ def _head_dim(reader: Reader) -> int:
         ("hidden_size", "encoder_num_attention_heads"),
     )
     for width_key, heads_key in pairs:
-        width, heads = as_int(reader.raw(width_key)), as_int(reader.raw(heads_key))
+        width, heads = as_int(reader.config.get(width_key)), as_int(reader.config.get(heads_key))
         if width and heads and width > 0 and heads > 0 and width % heads == 0:
             reader.note(width_key, width)
             reader.note(heads_key, heads)
@@ -413,7 +417,7 @@ def _pairing(reader: Reader, mt: str | None) -> str:
 
 
 def _top_original(reader: Reader) -> int | None:
-    value = as_int(reader.raw("original_max_position_embeddings"))
+    value = as_int(reader.config.get("original_max_position_embeddings"))
     if value is not None and value > 0:
         reader.note("original_max_position_embeddings", value)
         return value
@@ -425,9 +429,10 @@ def _find_block(
 ) -> tuple[dict[str, Any] | None, str | None, bool]:
     """(block, its key, synthetic?) for the config's rope description."""
     for key in ("rope_parameters", "rope_scaling"):
-        value = reader.raw(key)
+        value = reader.config.get(key)
         if isinstance(value, dict) and value:
-            reader.note(key, value)
+            res.raw_rope = jsonable(value)
+            reader.evidence[reader.path(key)] = res.raw_rope
             return value, key, False
         if key in reader.config and value is not None and not isinstance(value, dict):
             res.warnings.append(f"{reader.path(key)} is not an object; ignored")
@@ -440,7 +445,7 @@ def _find_block(
         return block, "rotary", False
     if mt == "qwen" and reader.flag("use_dynamic_ntk"):
         dynamic: dict[str, Any] = {"rope_type": "dynamic"}
-        trained = as_int(reader.raw("seq_length"))
+        trained = as_int(reader.config.get("seq_length"))
         if trained:
             reader.note("seq_length", trained)
             dynamic["original_max_position_embeddings"] = trained
@@ -479,9 +484,9 @@ def _layers(
 
 
 def _is_per_layer(block: dict[str, Any]) -> bool:
-    return all(isinstance(v, dict) or v is None for v in block.values()) and not any(
-        k in CONSUMED for k in block
-    )
+    if any(k in CONSUMED for k in block):
+        return False
+    return all(v is None or isinstance(v, dict) for v in block.values())
 
 
 def _layer_ctx(reader: Reader, ctx: Context, mt: str | None, layer_type: str) -> Context:
@@ -557,18 +562,20 @@ def _legacy_layer_theta(reader: Reader, mt: str | None, layer_type: str) -> floa
 def _apply_nope(
     reader: Reader, mt: str | None, rope: dict[str, RopeParams | None], res: TagResult
 ) -> None:
-    layers = as_int(reader.raw("num_hidden_layers"))
-    flags = reader.raw("no_rope_layers")
+    layers = as_int(reader.config.get("num_hidden_layers"))
+    flags = reader.config.get("no_rope_layers")
     nope: list[int] | None = None
     if isinstance(flags, list) and flags:
         reader.note("no_rope_layers", flags)
         nope = [i for i, v in enumerate(flags[:65536]) if as_int(v) == 0]
     elif mt in arch.NOPE_INTERVAL and layers:
-        interval = as_int(reader.raw("no_rope_layer_interval")) or arch.NOPE_INTERVAL[mt or ""]
+        interval = (
+            as_int(reader.config.get("no_rope_layer_interval")) or arch.NOPE_INTERVAL[mt or ""]
+        )
         interval = interval if interval > 0 else arch.NOPE_INTERVAL[mt or ""]
         nope = [i for i in range(min(layers, 65536)) if (i + 1) % interval == 0]
         res.source_of_truth = "model_type_default"
-    thetas = reader.raw("layer_rope_theta")
+    thetas = reader.config.get("layer_rope_theta")
     if nope is None and isinstance(thetas, list) and thetas:
         reader.note("layer_rope_theta", thetas)
         nope = [i for i, v in enumerate(thetas[:65536]) if as_float(v) == 0.0]
@@ -594,12 +601,12 @@ def _sliding_only_nope(
         return None  # without a window every layer rotates
     if res.layer_pattern:
         return [i for i, t in enumerate(res.layer_pattern) if t == "full_attention"]
-    pattern: Any = reader.raw("sliding_window_pattern")
+    pattern: Any = reader.config.get("sliding_window_pattern")
     if isinstance(pattern, str) and pattern:
         reader.note("sliding_window_pattern", pattern)
         count = layers or len(pattern)
         return [i for i in range(min(count, 65536)) if pattern[i % len(pattern)].upper() == "G"]
-    every = as_int(pattern) or as_int(reader.raw("global_attn_every_n_layers")) or 4
+    every = as_int(pattern) or as_int(reader.config.get("global_attn_every_n_layers")) or 4
     if not layers:
         return [every - 1]
     return [i for i in range(min(layers, 65536)) if (i + 1) % max(every, 1) == 0]
@@ -699,12 +706,12 @@ def _original_context(
     if scaled and primary.original_max_position_embeddings:
         return primary.original_max_position_embeddings
     if mt == "qwen":
-        value = as_int(reader.raw("seq_length"))
+        value = as_int(reader.config.get("seq_length"))
         if value:
             reader.note("seq_length", value)
             return value
     if mt == "nomic_bert":
-        value = as_int(reader.raw("max_trained_positions"))
+        value = as_int(reader.config.get("max_trained_positions"))
         if value:
             reader.note("max_trained_positions", value)
             return value
@@ -728,17 +735,20 @@ def _effective(res: TagResult, primary: RopeParams, scaled: bool) -> int | None:
 
 def _temperature(reader: Reader, primary: RopeParams) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
+    config = reader.config
     for key in ("use_logn_attn", "attn_temperature_tuning", "floor_scale", "attn_scale"):
-        if reader.has(key) and reader.raw(key) is not None:
-            reader.note(key, reader.raw(key))
-            out[key] = jsonable(reader.raw(key))
-    for key in ("llama_4_scaling_beta",):
-        if key in primary.extra:
-            out[key] = primary.extra[key]
-    for key in ("mscale", "mscale_all_dim", "attention_factor"):
-        value = getattr(primary, key)
+        value = config.get(key)
         if value is not None:
-            out[key] = value
+            reader.note(key, value)
+            out[key] = jsonable(value)
+    if "llama_4_scaling_beta" in primary.extra:
+        out["llama_4_scaling_beta"] = primary.extra["llama_4_scaling_beta"]
+    if primary.mscale is not None:
+        out["mscale"] = primary.mscale
+    if primary.mscale_all_dim is not None:
+        out["mscale_all_dim"] = primary.mscale_all_dim
+    if primary.attention_factor is not None:
+        out["attention_factor"] = primary.attention_factor
     return out or None
 
 
