@@ -59,9 +59,15 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
             Stack("encoder", encoder, _stack_type(encoder, root_type), "encoder"),
             Stack("decoder", decoder, _stack_type(decoder, root_type), "decoder"),
         ]
+    if root_type == "blt" and isinstance(root.get("global_config"), dict):
+        # BLT: byte-level local encoder/decoder around one global latent transformer
+        return [Stack("global_config", root["global_config"], "blt_global_transformer", "text")]
     flat_text = WRAPPER_TEXT.get(root_type or "")
-    if flat_text in MROPE_DEFAULTS and "auto_map" not in root:
-        return [Stack("", root, flat_text, "text")]  # a flat Qwen2-VL style config
+    if flat_text is not None and "hidden_size" in root:
+        # a flat wrapper config (Qwen2-VL, original LLaVA): the text keys sit at the top level;
+        # remote code that reuses an mRoPE type's name keeps its own semantics
+        if "auto_map" not in root or flat_text not in MROPE_DEFAULTS:
+            return [Stack("", root, flat_text, "text")]
     return [Stack("", root, root_type, "text")]
 
 

@@ -355,7 +355,7 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
         if nope_dim is not None and nope_dim >= 0:
             reader.note("qk_nope_head_dim", nope_dim)
         return Geometry(rope_dim + max(nope_dim or 0, 0), rope_dim, pairing)
-    head_dim = _head_dim(reader)
+    head_dim = _head_dim(reader, defaults)
     absolute = as_int(reader.config.get("rotary_dim"))
     if absolute is not None and 0 < absolute <= head_dim:
         reader.note("rotary_dim", absolute)
@@ -379,7 +379,7 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
     return Geometry(head_dim, int(head_dim * fraction), pairing)
 
 
-def _head_dim(reader: Reader) -> int:
+def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
     for key in ("head_dim", "kv_channels", "attention_head_dim"):
         value = as_int(reader.config.get(key))
         if value is not None and 0 < value <= 65536:
@@ -401,6 +401,9 @@ def _head_dim(reader: Reader) -> int:
             reader.note(width_key, width)
             reader.note(heads_key, heads)
             return width // heads
+    default = defaults.get("hd")
+    if isinstance(default, int) and default > 0:
+        return default  # the config keeps the class's default size
     reader.warnings.append("head width not derivable from the config: 128 assumed")
     return 128
 
@@ -525,6 +528,8 @@ def _legacy_layers(
             merged.update({k: v for k, v in legacy.items() if k != "rope_theta" or full})
             if mt == "deepseek_v4" and merged.get("rope_type") == "yarn":
                 merged.setdefault("attention_factor", 1.0)  # V4 never rescales cos/sin
+        if mt == "deepseek_v4" and layer_type == "compress":
+            merged["rope_theta"] = theta if theta is not None else spec.get("rope_theta")
         lctx = _layer_ctx(reader, ctx, mt, layer_type)
         params = build_params(merged, lctx, reader, layer_type)
         if isinstance(params, str):
