@@ -22,12 +22,17 @@ class Model(SQLModel, table=True):
         Index("ix_models_downloads", "downloads"),
         Index("ix_models_likes", "likes"),
         Index("ix_models_last_modified", "last_modified"),
+        # Covering indexes for the facts -> model join step of filtered queries: the join key
+        # plus what the popular sorts and filters read, so no table row is touched per candidate.
+        Index("ix_models_snapshot_popularity", "snapshot_id", "downloads", "likes"),
+        Index("ix_models_family_snapshot", "family", "snapshot_id"),
+        Index("ix_models_author_snapshot", "author", "snapshot_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     repo_id: str = Field(unique=True, index=True)
-    author: str | None = Field(default=None, index=True)
-    family: str | None = Field(default=None, index=True)
+    author: str | None = None  # indexed with snapshot_id (ix_models_author_snapshot)
+    family: str | None = None  # indexed with snapshot_id (ix_models_family_snapshot)
     model_type: str | None = Field(default=None, index=True)
     architectures: list[str] | None = Field(default=None, sa_column=Column(JSON))
     pipeline_tag: str | None = Field(default=None, index=True)
@@ -41,7 +46,7 @@ class Model(SQLModel, table=True):
     sha: str | None = Field(default=None)  # current commit sha
     base_model: str | None = Field(default=None, index=True)  # lineage (first base model)
     tags: list[str] | None = Field(default=None, sa_column=Column(JSON))
-    snapshot_id: int | None = Field(default=None, foreign_key="config_snapshots.id", index=True)
+    snapshot_id: int | None = Field(default=None, foreign_key="config_snapshots.id")
     status: str = "ok"  # ok | error | gated | missing
     error: str | None = None  # last per-model error, e.g. "invalid-json: ..."
     first_seen: str | None = None
@@ -70,8 +75,9 @@ class PositionFacts(SQLModel, table=True):
 
     __tablename__ = "position_facts"
     __table_args__ = (
-        Index("ix_facts_pe_ctx", "position_encoding", "effective_context"),
-        Index("ix_facts_effective_context", "effective_context"),
+        # Covering for the tag + context filters: the join key rides along in the index.
+        Index("ix_facts_pe_ctx", "position_encoding", "effective_context", "snapshot_id"),
+        Index("ix_facts_effective_context", "effective_context", "snapshot_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -193,8 +193,35 @@ def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
     return terms, needs_facts
 
 
+_COLUMNS = (
+    Model.repo_id,
+    Model.author,
+    Model.family,
+    Model.model_type,
+    PositionFacts.position_encoding,
+    PositionFacts.rope_theta,
+    PositionFacts.scaling_type,
+    PositionFacts.scaling_factor,
+    PositionFacts.original_context,
+    PositionFacts.declared_context,
+    PositionFacts.effective_context,
+    Verification.verdict,
+    Model.downloads,
+    Model.likes,
+    Model.last_modified,
+    Model.sha,
+)
+
+
 def build_query(f: ModelFilter) -> Select[Any]:
-    """The SELECT behind `query_models` (exposed so benchmarks and tests can EXPLAIN it)."""
+    """The SELECT behind `query_models` (exposed so benchmarks and tests can EXPLAIN it).
+
+    With a limit it runs in two steps: the ids of the page are chosen first over narrow
+    (covering) indexes, then only those rows are read in full and joined to their verdicts.
+
+    Raises:
+        BadFilter: a filter, sort, limit or offset value is not understood.
+    """
     from sqlalchemy import select
     from sqlmodel import col
 
@@ -203,35 +230,32 @@ def build_query(f: ModelFilter) -> Select[Any]:
         raise BadFilter(f"--limit must be 0 or more, not {f.limit}.")
     if f.offset < 0:
         raise BadFilter(f"--offset must be 0 or more, not {f.offset}.")
-    columns = [
-        Model.repo_id,
-        Model.author,
-        Model.family,
-        Model.model_type,
-        PositionFacts.position_encoding,
-        PositionFacts.rope_theta,
-        PositionFacts.scaling_type,
-        PositionFacts.scaling_factor,
-        PositionFacts.original_context,
-        PositionFacts.declared_context,
-        PositionFacts.effective_context,
-        Verification.verdict,
-        Model.downloads,
-        Model.likes,
-        Model.last_modified,
-        Model.sha,
-    ]
-    stmt: Select[Any] = select(*[col(c) for c in columns]).select_from(Model)  # type: ignore[assignment]
+    order = _order_by(f.sort)
     on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
-    stmt = stmt.join(PositionFacts, on_facts, isouter=not needs_facts)
     on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)
-    stmt = stmt.join(Verification, on_verify, isouter=True)
-    stmt = stmt.where(*terms).order_by(*_order_by(f.sort))
-    if f.limit:
-        stmt = stmt.limit(f.limit)
-    if f.offset:
-        stmt = stmt.offset(f.offset)
-    return stmt
+    full: Select[Any] = select(*[col(c) for c in _COLUMNS]).select_from(Model)  # type: ignore[assignment]
+    full = full.join(PositionFacts, on_facts, isouter=not needs_facts)
+    full = full.join(Verification, on_verify, isouter=True)
+    if not f.limit:
+        return full.where(*terms).order_by(*order).offset(f.offset or None)
+    page = select(col(Model.id)).select_from(Model)
+    if needs_facts or SORTS[f.sort.partition(":")[0]][0] is PositionFacts:
+        page = page.join(PositionFacts, on_facts, isouter=not needs_facts)
+    if f.verdict:
+        page = page.join(Verification, on_verify, isouter=True)
+    page = page.where(*terms).order_by(*order).limit(f.limit).offset(f.offset or None)
+    return full.where(col(Model.id).in_(page)).order_by(*order)
+
+
+def compiled_sql(f: ModelFilter) -> tuple[str, list[Any]]:
+    """The SQLite text and positional parameters of `build_query(f)` (for EXPLAIN and the
+    raw-sqlite3 baseline of the benchmark)."""
+    from sqlalchemy.dialects import sqlite
+
+    compiled = build_query(f).compile(
+        dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    return compiled.string, [compiled.params[k] for k in compiled.positiontup or ()]
 
 
 def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:

@@ -93,7 +93,7 @@ def test_version0_catalog_is_upgraded_in_place_and_keeps_rows(tmp_path: Path) ->
         indexes = {i["name"] for i in inspect(conn).get_indexes("models")}
     # Old rows keep their values; new columns take the column default (status "ok") or NULL.
     assert [tuple(r) for r in rows] == [("org/one", 10, None, "ok"), ("org/two", 20, None, "ok")]
-    assert "ix_models_family" in indexes
+    assert "ix_models_family_snapshot" in indexes
     assert "ix_models_downloads" in indexes
 
 

@@ -1,0 +1,186 @@
+"""Catalog query speed on a large synthetic catalog, against raw sqlite3 running the same SQL.
+
+    .venv/bin/python benchmarks/bench_query.py            # 1,000,000 models
+    .venv/bin/python benchmarks/bench_query.py --rows 100000
+
+Builds the catalog in a temporary file with the real schema (`open_engine`), fills it with bulk
+inserts, then times each query through `registry.queries.query_models` (SQLAlchemy session, rows
+as dicts) and through the `sqlite3` module on the SQL that `compiled_sql` produces. The ratio is
+ours / raw. Prints EXPLAIN QUERY PLAN for each query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from registry.db import open_engine, session_factory  # noqa: E402
+from registry.queries import ModelFilter, compiled_sql, parse_context, query_models  # noqa: E402
+
+TAGS = [
+    ("rope", 45),
+    ("rope-yarn", 8),
+    ("rope-llama3", 10),
+    ("rope-llama3+nope", 1),
+    ("rope-linear", 4),
+    ("rope-dynamic", 3),
+    ("rope-longrope", 2),
+    ("rope-mrope", 5),
+    ("learned-absolute", 12),
+    ("alibi", 2),
+    ("relative-bias", 4),
+    ("none", 2),
+    ("unknown", 2),
+]
+SCALING = {
+    "rope-yarn": "yarn",
+    "rope-llama3": "llama3",
+    "rope-llama3+nope": "llama3",
+    "rope-linear": "linear",
+    "rope-dynamic": "dynamic",
+    "rope-longrope": "longrope",
+}
+CONTEXTS = [512, 2048, 4096, 8192, 32768, 131072, 163840, 262144, 1048576]
+FAMILIES = ["llama", "qwen", "mistral", "gemma", "deepseek", "phi", "bert", "t5", "gpt2", "olmo"]
+VERDICTS = ["pass", "warn", "fail"]
+
+QUERIES = {
+    "pe=rope-yarn, min-context=128k, sort downloads, limit 50": ModelFilter(
+        pe=("rope-yarn",), min_context=parse_context("128k"), sort="downloads", limit=50
+    ),
+    "family=qwen, sort context, limit 50": ModelFilter(family="qwen", sort="context", limit=50),
+    "scaling=llama3, verdict=fail, sort likes, limit 50": ModelFilter(
+        scaling="llama3", verdict="fail", sort="likes", limit=50
+    ),
+    "no filter, sort downloads, limit 50": ModelFilter(sort="downloads", limit=50),
+}
+
+
+def build(path: Path, rows: int, *, analyze: bool, seed: int = 7) -> None:
+    """A catalog of `rows` models, each with one snapshot and one facts row."""
+    open_engine(str(path)).dispose()  # the real schema, indexes and version
+    rng = random.Random(seed)
+    tags = rng.choices([t for t, _ in TAGS], weights=[w for _, w in TAGS], k=rows)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=OFF")  # bulk load: no journal, indexes built afterwards
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-262144")
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    fps = [f"fp{i:04d}" for i in range(2000)]
+    conn.executemany(
+        "INSERT INTO verifications (fingerprint, verdict, checks, device, core_version, "
+        "verified_at) VALUES (?, ?, '[]', 'cpu', '1', '2026-01-01')",
+        [(fp, rng.choice(VERDICTS)) for fp in fps],
+    )
+    conn.executemany(
+        "INSERT INTO models (id, repo_id, author, family, model_type, downloads, likes, "
+        "status, private, snapshot_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', 0, NULL)",
+        (
+            (
+                i,
+                f"org{i % 5000}/model-{i}",
+                f"org{i % 5000}",
+                fam,
+                fam,
+                int(rng.paretovariate(1.2) * 10),
+                rng.randrange(1000),
+            )
+            for i in range(1, rows + 1)
+            for fam in (rng.choice(FAMILIES),)
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO config_snapshots (id, model_id, repo_id, fetched_at, content_hash, size) "
+        "VALUES (?, ?, ?, '2026-01-01', ?, 1000)",
+        ((i, i, f"org{i % 5000}/model-{i}", f"{i:064x}") for i in range(1, rows + 1)),
+    )
+    conn.executemany(
+        "INSERT INTO position_facts (snapshot_id, tagger_version, position_encoding, rope_theta, "
+        "scaling_type, scaling_factor, effective_context, verify_fingerprint) "
+        "VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                i,
+                tags[i - 1],
+                1e4 if tags[i - 1].startswith("rope") else None,
+                SCALING.get(tags[i - 1]),
+                8.0 if tags[i - 1] in SCALING else None,
+                rng.choice(CONTEXTS),
+                rng.choice(fps) if tags[i - 1].startswith("rope") else None,
+            )
+            for i in range(1, rows + 1)
+        ),
+    )
+    conn.execute("UPDATE models SET snapshot_id = id")
+    for _name, sql in indexes:
+        conn.execute(sql)
+    conn.commit()
+    if analyze:
+        conn.execute("ANALYZE")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+
+
+def median_ms(fn: object, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--analyze", action="store_true", help="ANALYZE after loading")
+    parser.add_argument("--keep", type=Path, help="build here (reused when it exists)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench.db"
+        if not path.exists():
+            start = time.perf_counter()
+            build(path, args.rows, analyze=args.analyze)
+            print(f"built {args.rows:,} models in {time.perf_counter() - start:.1f} s")
+        engine = open_engine(str(path), create=False)
+        raw = sqlite3.connect(path)
+        print("| query | rows | query_models (ms) | raw sqlite3 (ms) | ratio |")
+        print("|---|---|---|---|---|")
+        plans = []
+        with session_factory(engine)() as session:
+            for label, f in QUERIES.items():
+                sql, params = compiled_sql(f)
+                got = query_models(session, f)
+                expected = raw.execute(sql, params).fetchall()
+                assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
+                ours = median_ms(lambda f=f: query_models(session, f), args.repeat)
+                base = median_ms(
+                    lambda sql=sql, params=params: raw.execute(sql, params).fetchall(),
+                    args.repeat,
+                )
+                print(f"| {label} | {len(got)} | {ours:.2f} | {base:.2f} | {ours / base:.2f} |")
+                plan = [r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+                plans.append((label, plan))
+        raw.close()
+        engine.dispose()
+        for label, plan in plans:
+            print(f"\nplan, {label}:")
+            for line in plan:
+                print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()

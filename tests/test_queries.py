@@ -1,0 +1,288 @@
+"""Queries over the catalog: filters, sorting, one model in full, counts, read-only SQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from registry.db import open_engine, session_factory
+from registry.errors import BadFilter, BadQuery, ModelNotFound
+from registry.ingest import HubMeta, ingest_tree, store_config
+from registry.models import Verification
+from registry.queries import (
+    ROW_KEYS,
+    ModelFilter,
+    compiled_sql,
+    format_context,
+    get_model,
+    parse_context,
+    query_models,
+    run_sql,
+    stats,
+)
+from scrapers.result import TagResult
+
+# name -> (tag, effective context, scaling type, downloads)
+MODELS: dict[str, tuple[str, int | None, str | None, int | None]] = {
+    "meta/llama-8b": ("rope-llama3", 131072, "llama3", 900),
+    "meta/llama-scout": ("rope-llama3+nope", 10485760, "llama3", 800),
+    "ds/v3": ("rope-yarn", 163840, "yarn", 700),
+    "openai/oss": ("rope-yarn", 131072, "yarn", 600),
+    "old/gpt2": ("learned-absolute", 1024, None, 500),
+    "mosaic/mpt": ("alibi", 2048, None, None),
+    "odd/100%_name": ("rope", 4096, None, 10),
+}
+
+
+def _tagger(config: dict[str, Any]) -> TagResult:
+    tag, context, scaling, _ = MODELS[config["name"]]
+    return TagResult(
+        position_encoding=tag,
+        model_type=config["model_type"],
+        effective_context=context,
+        scaling_type=scaling,
+        rope_theta=500000.0 if tag.startswith("rope") else None,
+        evidence={"name": config["name"]},
+    )
+
+
+@pytest.fixture(name="engine")
+def engine_fixture(tmp_path: Path) -> Iterator[Any]:
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with session_factory(engine)() as session:
+        for name, (_tag, _ctx, _scaling, downloads) in MODELS.items():
+            config = {"name": name, "model_type": name.split("/")[1].split("-")[0]}
+            store_config(
+                session,
+                repo_id=name,
+                raw=json.dumps(config).encode(),
+                hub=HubMeta(downloads=downloads, sha=f"sha-{name}"),
+                run_id=None,
+                tagger=_tagger,
+            )
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(name="session")
+def session_fixture(engine: Any) -> Iterator[Session]:
+    with session_factory(engine)() as session:
+        yield session
+
+
+def _ids(session: Session, **kwargs: Any) -> list[str]:
+    return [r["repo_id"] for r in query_models(session, ModelFilter(**kwargs))]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [("32768", 32768), ("128k", 131072), ("128K", 131072), ("1M", 1048576), ("1.5k", 1536),
+     ("10m", 10485760), ("4_096", 4096), (2048, 2048)],
+)  # fmt: skip
+def test_parse_context(text: str | int, tokens: int) -> None:
+    assert parse_context(text) == tokens
+
+
+@pytest.mark.parametrize("text", ["", "abc", "12q", "-5", "0", "1e9", "k"])
+def test_parse_context_rejects(text: str) -> None:
+    with pytest.raises(BadFilter, match="128k"):
+        parse_context(text)
+
+
+def test_format_context() -> None:
+    assert [format_context(n) for n in (131072, 1048576, 1000, None)] == ["128k", "1M", "1000", ""]
+
+
+def test_rows_are_flat_with_stable_keys(session: Session) -> None:
+    rows = query_models(session, ModelFilter())
+    assert rows and all(tuple(r) == ROW_KEYS for r in rows)
+    assert len(rows) == len(MODELS)
+
+
+def test_default_sort_is_downloads_descending_with_unknown_last(session: Session) -> None:
+    assert _ids(session) == [
+        "meta/llama-8b",
+        "meta/llama-scout",
+        "ds/v3",
+        "openai/oss",
+        "old/gpt2",
+        "odd/100%_name",
+        "mosaic/mpt",
+    ]
+
+
+def test_pe_filter_includes_the_nope_variant(session: Session) -> None:
+    assert _ids(session, pe=("rope-llama3",)) == ["meta/llama-8b", "meta/llama-scout"]
+    assert _ids(session, pe=("rope-llama3+nope",)) == ["meta/llama-scout"]
+    assert _ids(session, pe=("rope-yarn", "alibi")) == ["ds/v3", "openai/oss", "mosaic/mpt"]
+
+
+def test_min_context_and_scaling_filters(session: Session) -> None:
+    assert _ids(session, min_context=parse_context("160k")) == ["meta/llama-scout", "ds/v3"]
+    assert _ids(session, scaling="none") == ["old/gpt2", "odd/100%_name", "mosaic/mpt"]
+    assert _ids(session, scaling="yarn", min_context=131072) == ["ds/v3", "openai/oss"]
+
+
+def test_search_treats_like_wildcards_literally(session: Session) -> None:
+    assert _ids(session, search="100%") == ["odd/100%_name"]
+    assert _ids(session, search="%") == ["odd/100%_name"]
+    assert _ids(session, search="LLAMA") == ["meta/llama-8b", "meta/llama-scout"]
+    assert _ids(session, search="'; DROP TABLE models; --") == []
+    assert len(_ids(session)) == len(MODELS)
+
+
+def test_author_family_and_model_type(session: Session) -> None:
+    assert _ids(session, author="META") == ["meta/llama-8b", "meta/llama-scout"]
+    assert _ids(session, model_type="oss") == ["openai/oss"]
+    assert _ids(session, family="llama") == ["meta/llama-8b", "meta/llama-scout"]
+
+
+def test_sort_variants_limit_and_offset(session: Session) -> None:
+    assert _ids(session, sort="context", limit=2) == ["meta/llama-scout", "ds/v3"]
+    assert _ids(session, sort="context:asc", limit=2) == ["old/gpt2", "mosaic/mpt"]
+    assert _ids(session, sort="repo_id", limit=2, offset=1) == ["meta/llama-8b", "meta/llama-scout"]
+    assert _ids(session, sort="downloads:asc")[-1] == "mosaic/mpt"  # unknown stays last
+
+
+def test_verdict_joins_by_verify_fingerprint(session: Session) -> None:
+    from sqlmodel import select
+
+    from registry.models import PositionFacts
+
+    facts = session.exec(select(PositionFacts)).all()
+    facts[0].verify_fingerprint = "fp-shared"
+    facts[1].verify_fingerprint = "fp-shared"
+    session.add_all(facts[:2])
+    session.add(
+        Verification(
+            fingerprint="fp-shared",
+            verdict="fail",
+            checks=[{"name": "ramp", "ok": False}],
+            device="cpu",
+            core_version="1",
+            verified_at="2026-01-01",
+        )
+    )
+    session.commit()
+    failed = query_models(session, ModelFilter(verdict="fail"))
+    assert len(failed) == 2 and {r["verdict"] for r in failed} == {"fail"}
+    assert len(_ids(session, verdict="unverified")) == len(MODELS) - 2
+    assert _ids(session, verdict="pass") == []
+    shown = get_model(session, failed[0]["repo_id"])
+    assert shown["verification"]["verdict"] == "fail"
+    assert shown["verification"]["checks"] == [{"name": "ramp", "ok": False}]
+    assert stats(session)["verdict"] == {"unverified": len(MODELS) - 2, "fail": 2}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pe": ("rope-yarnn",)}, "known tags"),
+        ({"pe": ("alibi+nope",)}, "known tags"),
+        ({"scaling": "warp"}, "scaling type"),
+        ({"verdict": "maybe"}, "verdict"),
+        ({"sort": "popularity"}, "sort"),
+        ({"sort": "downloads:sideways"}, "sort"),
+        ({"limit": -1}, "limit"),
+    ],
+)
+def test_bad_filters_are_clear_errors(
+    session: Session, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(BadFilter, match=message):
+        query_models(session, ModelFilter(**kwargs))
+
+
+def test_get_model_has_everything(session: Session) -> None:
+    data = get_model(session, "ds/v3")
+    assert set(data) == {
+        "model",
+        "facts",
+        "verification",
+        "snapshots",
+        "changes",
+        "errors",
+        "config",
+    }
+    assert data["model"]["repo_id"] == "ds/v3" and data["model"]["downloads"] == 700
+    assert data["facts"]["position_encoding"] == "rope-yarn"
+    assert data["facts"]["evidence"] == {"name": "ds/v3"}
+    assert data["config"] == {"name": "ds/v3", "model_type": "v3"}
+    assert [s["current"] for s in data["snapshots"]] == [True]
+    assert data["verification"] is None and data["changes"] == [] and data["errors"] == []
+    json.dumps(data)  # JSON-ready
+
+
+def test_unknown_repo_id_suggests_close_ids(session: Session) -> None:
+    with pytest.raises(ModelNotFound, match="Did you mean ds/v3"):
+        get_model(session, "deepseek/v3")
+    with pytest.raises(ModelNotFound, match="ropedex query --search"):
+        get_model(session, "nobody/nothing")
+
+
+def test_stats_counts(session: Session) -> None:
+    data = stats(session)
+    assert data["models"] == len(MODELS) and data["not_ok"] == 0
+    assert data["position_encoding"]["rope-yarn"] == 2
+    assert data["scaling_type"] == {"none": 3, "llama3": 2, "yarn": 2}
+    assert sum(data["family"].values()) == len(MODELS)
+
+
+def test_query_plan_uses_indexes() -> None:
+    """The benchmark's query shape reads through indexes, never a bare table scan."""
+    import sqlite3
+
+    engine = open_engine("sqlite://")
+    conn = engine.raw_connection()
+    f = ModelFilter(pe=("rope-yarn",), min_context=131072, sort="downloads", limit=50)
+    sql, params = compiled_sql(f)
+    driver = conn.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    plan = [r[3] for r in driver.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    conn.close()
+    scans = [line for line in plan if line.startswith("SCAN")]
+    assert all("USING" in line for line in scans), plan
+    assert any("position_facts" in line and "INDEX" in line for line in plan), plan
+    assert any(line.startswith("SEARCH models USING") for line in plan), plan
+
+
+def test_run_sql_reads_and_refuses_writes(engine: Any, tmp_path: Path) -> None:
+    url = str(engine.url.database)
+    ro = open_engine(url, readonly=True)
+    names, rows = run_sql(ro, "SELECT repo_id FROM models ORDER BY repo_id LIMIT 2")
+    assert names == ["repo_id"] and rows == [("ds/v3",), ("meta/llama-8b",)]
+    for statement in (
+        "DELETE FROM models",
+        "UPDATE models SET downloads = 0",
+        "CREATE TABLE x (a)",
+        "DROP TABLE models",
+    ):
+        with pytest.raises(BadQuery, match="read-only"):
+            run_sql(ro, statement)
+    with pytest.raises(BadQuery, match="read-only"):
+        run_sql(ro, f"ATTACH DATABASE '{tmp_path / 'new.db'}' AS other")
+    assert not (tmp_path / "new.db").exists()
+    with pytest.raises(BadQuery, match="SQL error"):
+        run_sql(ro, "SELEC 1")
+    assert run_sql(ro, "SELECT count(*) FROM models")[1] == [(len(MODELS),)]
+
+
+def test_corpus_yarn_query_lists_deepseek_and_gpt_oss(tmp_path: Path, hub_tree: Path) -> None:
+    engine = open_engine(str(tmp_path / "corpus.db"))
+    ingest_tree(engine, hub_tree)
+    with session_factory(engine)() as session:
+        ids = set(_ids(session, pe=("rope-yarn",)))
+        llama3 = set(_ids(session, pe=("rope-llama3",)))
+    assert {
+        "deepseek-ai/DeepSeek-V3",
+        "deepseek-ai/DeepSeek-R1",
+        "openai/gpt-oss-20b",
+        "openai/gpt-oss-120b",
+    } <= ids
+    assert not ids & llama3
