@@ -50,8 +50,7 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
         sub = root.get(key)
         if isinstance(sub, dict) and _looks_like_lm(sub):
             if not _has_lm_keys(sub):  # a bare name: the wrapper's own keys describe the LM
-                merged = {k: v for k, v in root.items() if not isinstance(v, dict)}
-                return [Stack("", {**merged, **sub}, _sub_type(sub, root_type), "text")]
+                return [Stack("", root, _sub_type(sub, root_type), "text")]
             return [Stack(key, sub, _sub_type(sub, root_type), "text")]
     encoder, decoder = root.get("encoder"), root.get("decoder")
     if isinstance(encoder, dict) and isinstance(decoder, dict):

@@ -325,7 +325,14 @@ def _top_theta(reader: Reader, mt: str | None, defaults: dict[str, Any], res: Ta
     if mt == "chatglm":
         ratio = reader.num("rope_ratio")
         return 10000.0 * (ratio if ratio and ratio > 0 else 1.0)
-    for key in ("rope_theta", "rotary_emb_base", "rotary_embedding_base", "global_rope_theta"):
+    for key in (
+        "rope_theta",
+        "rotary_emb_base",
+        "rotary_embedding_base",
+        "global_rope_theta",
+        "rope_global_theta",
+        "rope_theta_global",
+    ):
         value = reader.num(key)
         if value is not None and value > 0:
             return value
@@ -551,9 +558,15 @@ def _legacy_layer_theta(reader: Reader, mt: str | None, layer_type: str) -> floa
             ("compress_rope_theta",) if layer_type == "compress" else ("rope_theta",)
         )
     elif layer_type != "sliding_attention":
-        keys = ("rope_theta", "global_rope_theta")
+        keys = ("rope_theta", "global_rope_theta", "rope_global_theta", "rope_theta_global")
     else:
-        keys = ("rope_local_base_freq", "local_rope_theta", "rope_theta_local")
+        keys = (
+            "rope_local_base_freq",
+            "local_rope_theta",
+            "rope_local_theta",
+            "rope_theta_local",
+            "swa_rope_theta",
+        )
     for key in keys:
         value = reader.num(key)
         if value is not None and value > 0:

@@ -94,3 +94,22 @@ def test_labels_cover_every_corpus_tag() -> None:
         for _, p in corpus_configs()
     }
     assert seen - labelled == set(), "a tag the corpus produces has no labelled example"
+
+
+def resolve(config: Any, path: str) -> Any:
+    node = config
+    for part in path.split("."):
+        assert isinstance(node, dict) and part in node, (
+            f"evidence path {path!r} is not in the config"
+        )
+        node = node[part]
+    return node
+
+
+def test_evidence_quotes_the_config_exactly() -> None:
+    """Every evidence entry names a real key path and carries the value found there."""
+    for repo_id, path in corpus_configs():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        result = tag_config(config)
+        for key, value in result.evidence.items():
+            assert resolve(config, key) == value, f"{repo_id}: evidence {key} = {value!r}"
