@@ -54,8 +54,11 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
             return [Stack(key, sub, _sub_type(sub, root_type), "text")]
     encoder, decoder = root.get("encoder"), root.get("decoder")
     if isinstance(encoder, dict) and isinstance(decoder, dict):
+        enc_path, enc_type = "encoder", _stack_type(encoder, root_type)
+        if isinstance(encoder.get("text_config"), dict):  # T5Gemma-2: a multimodal encoder
+            enc_path, encoder = "encoder.text_config", encoder["text_config"]
         return [
-            Stack("encoder", encoder, _stack_type(encoder, root_type), "encoder"),
+            Stack(enc_path, encoder, enc_type, "encoder"),
             Stack("decoder", decoder, _stack_type(decoder, root_type), "decoder"),
         ]
     if root_type == "blt" and isinstance(root.get("global_config"), dict):

@@ -27,6 +27,7 @@ DECLARED_KEYS = (
     "n_ctx",
     "context_length",
     "max_target_positions",
+    "max_decoder_position_embeddings",
     "block_size",
 )
 ROPE_HINT_KEYS = (

@@ -166,6 +166,54 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 ]
 
 
+TWO_STACKS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "t5gemma: both stacks rotate",
+        {
+            "model_type": "t5gemma",
+            "encoder": {"rope_theta": 10000.0, "head_dim": 256, "sliding_window": 4096},
+            "decoder": {"rope_theta": 10000.0, "head_dim": 256, "sliding_window": 4096},
+        },
+        {"position_encoding": "rope", "stacks": {"encoder": "rope", "decoder": "rope"}},
+    ),
+    (
+        "vision-encoder-decoder: ViT patches and a GPT-2 decoder",
+        {
+            "model_type": "vision-encoder-decoder",
+            "encoder": {"model_type": "vit", "image_size": 384},
+            "decoder": {"model_type": "gpt2", "n_positions": 1024},
+        },
+        {
+            "position_encoding": "learned-absolute",
+            "declared_context": 1024,
+            "stacks": {"encoder": "learned-absolute", "decoder": "learned-absolute"},
+        },
+    ),
+    (
+        "speech encoder-decoder: wav2vec2 conv positions and a BART decoder",
+        {
+            "model_type": "speech-encoder-decoder",
+            "encoder": {"model_type": "wav2vec2", "num_conv_pos_embeddings": 128},
+            "decoder": {"model_type": "bart", "max_position_embeddings": 1024},
+        },
+        {
+            "position_encoding": "learned-absolute",
+            "stacks": {"encoder": "conv-position", "decoder": "learned-absolute"},
+        },
+    ),
+    (
+        "LED declares encoder and decoder lengths separately",
+        {
+            "model_type": "led",
+            "max_encoder_position_embeddings": 16384,
+            "max_decoder_position_embeddings": 1024,
+        },
+        {"position_encoding": "learned-absolute", "declared_context": 1024},
+    ),
+]
+CASES = CASES + TWO_STACKS
+
+
 @pytest.mark.parametrize(("name", "config", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_synthetic(name: str, config: dict[str, Any], expected: dict[str, Any]) -> None:
     got = tag_config(config).to_dict()
@@ -174,6 +222,7 @@ def test_synthetic(name: str, config: dict[str, Any], expected: dict[str, Any]) 
 
 
 def test_gemma3_sliding_layers_keep_their_own_theta_and_no_scaling() -> None:
-    result = tag_config(CASES[-1][1])
+    config = next(c for name, c, _ in CASES if name.startswith("gemma3 legacy"))
+    result = tag_config(config)
     sliding = result.rope["sliding_attention"]
     assert sliding is not None and sliding.rope_type == "default" and sliding.factor is None
