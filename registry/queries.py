@@ -282,13 +282,28 @@ def _loads(text: str | None) -> Any:
         return text
 
 
-def _not_found(session: Session, repo_id: str) -> ModelNotFound:
+def _close_ids(session: Session, repo_id: str) -> list[str]:
+    """Up to three stored ids that look like `repo_id`: same id in another case, same name,
+    or a near spelling within the same organisation."""
+    import difflib
+
     from sqlmodel import col, select
 
+    def like(pattern: str, limit: int) -> list[str]:
+        stmt = select(Model.repo_id).where(col(Model.repo_id).like(pattern, escape="\\"))
+        return list(session.exec(stmt.limit(limit)))
+
+    org, _, name = repo_id.rpartition("/")
+    found = like(_escape_like(repo_id), 3) or like(f"%{_escape_like(name)}%", 3)
+    if not found and org:
+        same_org = like(f"{_escape_like(org)}/%", 500)
+        found = difflib.get_close_matches(repo_id, same_org, n=3, cutoff=0.6)
+    return found
+
+
+def _not_found(session: Session, repo_id: str) -> ModelNotFound:
     name = repo_id.rsplit("/", 1)[-1]
-    pattern = f"%{_escape_like(name)}%"
-    stmt = select(Model.repo_id).where(col(Model.repo_id).like(pattern, escape="\\")).limit(3)
-    close = list(session.exec(stmt))
+    close = _close_ids(session, repo_id)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return ModelNotFound(
         f"No model {repo_id!r} in the catalog.{hint} Find ids with `ropedex query --search "

@@ -1,0 +1,76 @@
+"""`ropedex --help` starts without the heavy libraries, proven in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("torch", "huggingface_hub", "transformers")
+
+_PROBE = """
+import json, sys
+from registry.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="ropedex")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
+"""
+
+
+def _probe(*args: str) -> tuple[dict[str, object], str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    *text, last = proc.stdout.rstrip("\n").split("\n")
+    return json.loads(last), "\n".join(text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("-h",),
+        ("ingest", "--help"),
+        ("query", "--help"),
+        ("show", "--help"),
+        ("sql", "--help"),
+        ("stats", "--help"),
+    ],
+)
+def test_help_imports_no_heavy_library(args: tuple[str, ...]) -> None:
+    result, text = _probe(*args)
+    assert result == {"code": 0, "heavy": []}
+    assert "Usage: ropedex" in text
+
+
+def test_root_help_lists_the_catalog_commands() -> None:
+    _result, text = _probe("--help")
+    for command in ("ingest", "query", "show", "sql", "stats"):
+        assert f"  {command} " in text, command
+
+
+def test_the_probe_would_see_a_heavy_import() -> None:
+    """The check above can fail: importing torch in the same way is detected."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, torch; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.strip() == "True"
