@@ -336,7 +336,7 @@ def relative_error_budget(context: int, trials: int = 32) -> dict[str, float]:
         "max_abs": worst_abs,
         "max_rel_to_norms": worst_rel,
         "budget": budget,
-        "angle_ulp_at_end": math.ulp(float(context - 1)),
+        "float32_ulp_at_end": 2.0 ** (math.floor(math.log2(context - 1)) - 23),
     }
 
 

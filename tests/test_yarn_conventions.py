@@ -1,0 +1,196 @@
+"""Runtime conventions: each documented divergence of rope-scaling.md 0.1, 0.3 and 3.g."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from yarn_core.conventions import CONVENTIONS, UnknownConvention, resolve
+from yarn_core.frequencies import frequency_ratio, inverse_frequencies, yarn_bands
+from yarn_core.params import RopeParams
+from yarn_core.scaling import correction_dim, correction_range, yarn_mscale
+
+DEEPSEEK_V3 = RopeParams(
+    rope_type="yarn",
+    theta=10000.0,
+    head_dim=192,
+    rotary_dim=64,
+    pairing="interleaved",
+    factor=40.0,
+    original_max_position_embeddings=4096,
+    max_position_embeddings=163840,
+    beta_fast=32.0,
+    beta_slow=1.0,
+    mscale=1.0,
+    mscale_all_dim=1.0,
+)
+QWEN_STATIC = RopeParams(  # section 6.2 C6 "Qwen static": max_pos left at the original length
+    rope_type="yarn",
+    theta=1e6,
+    factor=4.0,
+    original_max_position_embeddings=32768,
+    max_position_embeddings=32768,
+)
+GPT_OSS = RopeParams(
+    rope_type="yarn",
+    theta=150000.0,
+    head_dim=64,
+    rotary_dim=64,
+    factor=32.0,
+    original_max_position_embeddings=4096,
+    max_position_embeddings=131072,
+    truncate=False,
+)
+
+
+def test_cli_choices_match() -> None:
+    from registry.cli import _CONVENTIONS
+
+    assert _CONVENTIONS == CONVENTIONS
+
+
+def test_unknown_convention() -> None:
+    with pytest.raises(UnknownConvention, match="choose one of"):
+        resolve(GPT_OSS, "mlx")
+
+
+def test_deepseek_v3_magnitudes() -> None:
+    """TV3: cos/sin ratio 1.0 everywhere HF-like; the reference puts m(40,1)^2 on the softmax."""
+    for convention in ("transformers", "vllm", "sglang", "llama.cpp"):
+        assert resolve(DEEPSEEK_V3, convention).attention_scaling == 1.0
+    ref = resolve(DEEPSEEK_V3, "deepseek")
+    assert ref.attention_scaling == 1.0
+    assert ref.softmax_multiplier == pytest.approx(1.8738542070926265, rel=1e-12)
+    assert any("m(s, mscale_all_dim)^2" in n for n in resolve(DEEPSEEK_V3).notes)
+
+
+def test_deepseek_gating_disables_yarn() -> None:
+    """Section 3.d: no YaRN (frequencies or mscale) unless max_seq_len > original_seq_len."""
+    res = resolve(QWEN_STATIC, "deepseek")
+    assert not res.applies_scaling and res.softmax_multiplier == 1.0
+    assert inverse_frequencies(QWEN_STATIC, "deepseek") == inverse_frequencies(
+        RopeParams(theta=1e6)
+    )
+
+
+def test_qwen_static_factor_override_455() -> None:
+    """Section 0.3 #2: 4.51-4.55 replaced factor 4 by max_pos / original = 1 (no YaRN)."""
+    res = resolve(QWEN_STATIC, "transformers-4.55")
+    assert res.factor == 1.0 and not res.applies_scaling
+    assert frequency_ratio(QWEN_STATIC, "transformers-4.55") == [1.0] * 64
+    assert resolve(QWEN_STATIC).factor == 4.0
+    assert resolve(QWEN_STATIC).attention_scaling == pytest.approx(1.138629436111989, rel=1e-12)
+
+
+def test_range_from_max_position_before_451() -> None:
+    """TV11: HF <= 4.50 feeds max_position_embeddings (65536) into the range."""
+    params = RopeParams(
+        rope_type="yarn",
+        factor=16.0,
+        original_max_position_embeddings=4096,
+        max_position_embeddings=65536,
+    )
+    assert yarn_bands(params, "transformers-4.50")["low"] == 40
+    assert yarn_bands(params, "transformers-4.50")["high"] == 65
+    assert yarn_bands(params)["low"] == 20 and yarn_bands(params)["high"] == 46
+
+
+def test_truncate_support() -> None:
+    """Section 0.3 #3: gpt-oss truncate=false honoured by HF/vLLM/SGLang, not llama.cpp/DeepSeek."""
+    for convention in ("transformers", "vllm", "sglang"):
+        bands = yarn_bands(GPT_OSS, convention)
+        assert bands["low"] == pytest.approx(8.092779115512402, rel=1e-9)
+    for convention in ("llama.cpp", "deepseek"):
+        assert (
+            yarn_bands(GPT_OSS, convention)["low"],
+            yarn_bands(GPT_OSS, convention)["high"],
+        ) == (
+            8,
+            18,
+        )
+
+
+def test_llamacpp_float32_range_differs_only_in_rounding() -> None:
+    exact = correction_dim(32, 128, 10000, 4096)
+    bands = yarn_bands(
+        RopeParams(rope_type="yarn", factor=16.0, original_max_position_embeddings=4096),
+        "llama.cpp",
+    )
+    assert abs(bands["raw_low"] - exact) < 1e-12  # raw dims are reported in float64
+    low32, _ = correction_range(32, 1, 128, 10000, 4096, truncate=False, float32=True)
+    assert low32 != exact and abs(low32 - exact) < 1e-5
+
+
+def test_sglang_ignores_attention_factor() -> None:
+    """Section 0.3 #7: explicit attention_factor replaces (HF, vLLM), ignored by SGLang."""
+    params = RopeParams(
+        rope_type="yarn",
+        factor=4.0,
+        original_max_position_embeddings=4096,
+        max_position_embeddings=16384,
+        attention_factor=1.0,
+    )
+    assert resolve(params).attention_scaling == 1.0
+    assert resolve(params, "vllm").attention_scaling == 1.0
+    assert resolve(params, "sglang").attention_scaling == yarn_mscale(4.0)
+    assert resolve(params, "llama.cpp").attention_scaling == yarn_mscale(4.0)
+
+
+def test_truthiness_vs_presence_of_mscale() -> None:
+    """Section 0.3 #6: mscale_all_dim 0 -> HF m(s,1); SGLang m(s,mscale)/m(s,0) = m(s,mscale)."""
+    params = RopeParams(
+        rope_type="yarn",
+        factor=40.0,
+        original_max_position_embeddings=4096,
+        max_position_embeddings=163840,
+        mscale=0.707,
+        mscale_all_dim=0.0,
+    )
+    assert resolve(params).attention_scaling == yarn_mscale(40.0)
+    assert resolve(params, "sglang").attention_scaling == pytest.approx(yarn_mscale(40.0, 0.707))
+
+
+def test_served_context() -> None:
+    """Section 6.2 C17: SGLang multiplies by factor unless original is declared."""
+    no_original = RopeParams(rope_type="yarn", factor=4.0, max_position_embeddings=32768)
+    assert resolve(no_original, "sglang").served_context == 131072
+    assert resolve(no_original).served_context == 32768
+    assert resolve(QWEN_STATIC, "sglang").served_context == 32768
+
+
+def test_inferred_factor_v5() -> None:
+    params = RopeParams(
+        rope_type="yarn", original_max_position_embeddings=4096, max_position_embeddings=131072
+    )
+    res = resolve(params)
+    assert res.factor == 32.0
+    assert res.attention_scaling == pytest.approx(0.1 * math.log(32) + 1)
+    assert resolve(params, "sglang").factor == 1.0  # SGLang defaults a missing factor to 1.0
+
+
+def test_longrope_vllm_uses_long_factors() -> None:
+    params = RopeParams(
+        rope_type="longrope",
+        theta=10000.0,
+        head_dim=8,
+        rotary_dim=8,
+        original_max_position_embeddings=4096,
+        max_position_embeddings=131072,
+        short_factor=(1.0, 1.0, 1.0, 1.0),
+        long_factor=(1.0, 2.0, 4.0, 8.0),
+    )
+    assert frequency_ratio(params) == [1.0] * 4
+    assert inverse_frequencies(params, seq_len=5000) == pytest.approx(
+        [1.0, 0.1 / 2, 0.01 / 4, 0.001 / 8], rel=1e-12
+    )
+    assert frequency_ratio(params, "vllm") == pytest.approx([1.0, 0.5, 0.25, 0.125], rel=1e-12)
+    assert resolve(params).attention_scaling == pytest.approx(1.1902380714238083, rel=1e-12)
+
+
+def test_dynamic_not_in_gguf_or_vllm() -> None:
+    params = RopeParams(rope_type="dynamic", factor=2.0, max_position_embeddings=4096)
+    assert not resolve(params, "llama.cpp").applies_scaling
+    assert not resolve(params, "vllm").applies_scaling
+    assert inverse_frequencies(params, "vllm", seq_len=8192) == inverse_frequencies(RopeParams())
+    assert inverse_frequencies(params, seq_len=8192) != inverse_frequencies(RopeParams())
