@@ -144,7 +144,7 @@ class Listed:
 
 
 @dataclass
-class _Result:
+class FetchResult:
     repo_id: str
     meta: dict[str, Any] | None
     fetched: Fetched | None = None
@@ -263,7 +263,7 @@ def read_models_file(path: Path) -> tuple[str, ...]:
 # --- deciding and downloading (worker threads) --------------------------------------------------
 
 
-class _Worker:
+class Fetcher:
     """What a worker thread needs: the client, options, the catalog's shas and a shared pacer."""
 
     def __init__(self, api: HfApi | None, options: HubOptions, known: dict[str, str | None]):
@@ -276,7 +276,7 @@ class _Worker:
         opts = self.options
         return with_retries(attempt, policy=opts.retry, pacer=self.pacer, redact=opts.redact)
 
-    def process(self, item: Listed) -> _Result:
+    def process(self, item: Listed) -> FetchResult:
         """Everything for one repo that may touch the network; never raises FetchFailed."""
         meta = item.meta
         try:
@@ -284,15 +284,15 @@ class _Worker:
                 meta = self.retrying(lambda: info_to_api(self._info(item.repo_id)))
             sha = meta.get("sha")
             if sha and self.known.get(item.repo_id) == sha:
-                return _Result(item.repo_id, meta, unchanged=True)
+                return FetchResult(item.repo_id, meta, unchanged=True)
             if item.cached_path is not None:
-                return _Result(item.repo_id, meta, fetched=self._read_offline(item, sha))
+                return FetchResult(item.repo_id, meta, fetched=self._read_offline(item, sha))
             if meta.get("gated") and not self.options.token:
                 kind = meta.get("gated")
                 raise FetchFailed("gated", f"gated ({kind}); request access and set HF_TOKEN")
-            return _Result(item.repo_id, meta, fetched=self._download(item.repo_id, sha))
+            return FetchResult(item.repo_id, meta, fetched=self._download(item.repo_id, sha))
         except FetchFailed as exc:
-            return _Result(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
+            return FetchResult(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
 
     def _info(self, repo_id: str) -> Any:
         assert self.api is not None
@@ -355,7 +355,7 @@ class _Store:
         self.summary.unchanged += 1
         self._report(repo_id, "unchanged")
 
-    def write(self, batch: list[_Result]) -> None:
+    def write(self, batch: list[FetchResult]) -> None:
         if not batch:
             return
         outcomes: list[tuple[str, str]] = []
@@ -366,7 +366,7 @@ class _Store:
         for repo_id, outcome in outcomes:  # counted once the batch is durable
             self._count(repo_id, outcome)
 
-    def _store_one(self, session: Session, result: _Result) -> str:
+    def _store_one(self, session: Session, result: FetchResult) -> str:
         hub = HubMeta.from_api(result.meta) if result.meta is not None else None
         if result.unchanged:
             return "unchanged"
@@ -462,7 +462,7 @@ def scrape(
         else:
             api = make_api(options)
             items = list_repos(api, selection)
-        worker = _Worker(api, options, known)
+        worker = Fetcher(api, options, known)
         error = _drive(items, worker, store, workers=workers, batch_size=batch_size)
         status = "failed" if error else ("partial" if summary.failed_total else "ok")
     except KeyboardInterrupt:
@@ -479,13 +479,13 @@ def scrape(
 
 
 def _drive(
-    items: Iterable[Listed], worker: _Worker, store: _Store, *, workers: int, batch_size: int
+    items: Iterable[Listed], worker: Fetcher, store: _Store, *, workers: int, batch_size: int
 ) -> str | None:
     """List, decide, fan out downloads and store batches; returns the listing error, if any."""
     summary = store.summary
     seen: set[str] = set()
-    pending: set[Future[_Result]] = set()
-    ready: list[_Result] = []
+    pending: set[Future[FetchResult]] = set()
+    ready: list[FetchResult] = []
     error: str | None = None
 
     def harvest(block: bool) -> None:

@@ -323,6 +323,7 @@ class MirrorServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real client expects
+    disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stalls
     server: MirrorServer
     server_version = "ropedex-mirror"
 
