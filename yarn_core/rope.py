@@ -101,12 +101,12 @@ def _expand_pairs(angles: torch.Tensor, pairing: str) -> torch.Tensor:
 def _cos_sin_from_angles(
     angles: torch.Tensor, scale: float, pairing: str, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    emb = _expand_pairs(angles, pairing)  # (seq, D)
-    cos, sin = emb.cos(), emb.sin()
+    """cos/sin of (seq, D/2) pair angles, evaluated once per pair, then laid out per channel."""
+    cos, sin = angles.cos(), angles.sin()  # (seq, D/2) each
     if scale != 1.0:
         cos.mul_(scale)
         sin.mul_(scale)
-    return cos.to(dtype), sin.to(dtype)
+    return _expand_pairs(cos, pairing).to(dtype), _expand_pairs(sin, pairing).to(dtype)
 
 
 def cos_sin(
@@ -272,9 +272,12 @@ def apply_rotary_qk(
     *,
     pairing: str = "half",
     rotary_dim: int | None = None,
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`apply_rotary` on queries and keys with one cos/sin table."""
-    cos_q, sin_q = cos.to(q.dtype), sin.to(q.dtype)
-    q_out = apply_rotary(q, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
-    k_out = apply_rotary(k, cos_q, sin_q, pairing=pairing, rotary_dim=rotary_dim)
-    return q_out, k_out
+    """`apply_rotary` on queries and keys with one cos/sin table (cast once)."""
+    cos, sin = cos.to(q.dtype), sin.to(q.dtype)
+    q_out, k_out = out if out is not None else (None, None)
+    return (
+        apply_rotary(q, cos, sin, pairing=pairing, rotary_dim=rotary_dim, out=q_out),
+        apply_rotary(k, cos, sin, pairing=pairing, rotary_dim=rotary_dim, out=k_out),
+    )
