@@ -232,7 +232,7 @@ def test_a_killed_scrape_leaves_a_consistent_catalog(tmp_path: Path) -> None:
     root = tmp_path / "hub"
     ids = small_tree(root, 30)
     db = tmp_path / "catalog.db"
-    with serve_in_thread(root, faults=FaultPlan(latency_ms=40)) as (server, url):
+    with serve_in_thread(root, faults=FaultPlan(latency_ms=80)) as (server, url):
         cmd = [sys.executable, "-m", "registry", "--db", str(db), "scrape", "--endpoint", url]
         proc = subprocess.Popen(
             [*cmd, "--workers", "2", "--batch-size", "3", "--no-cache"],
