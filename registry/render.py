@@ -282,12 +282,14 @@ class SiteWriter:
         self.summary = summary
         self.pages: list[str] = []  # HTML paths for the sitemap
         self._dirs: set[Path] = set()
+        self._prefix = str(self.root) + os.sep
 
     def path(self, rel: str) -> Path:
-        target = (self.root / rel).resolve()
-        if self.root not in target.parents:
+        """`rel` under the root; lexical check (the root is a fresh folder of ours, no links)."""
+        joined = os.path.normpath(os.path.join(self._prefix, rel))
+        if not joined.startswith(self._prefix) or os.path.isabs(rel) or "\0" in rel:
             raise RenderError(f"refusing to write {rel!r} outside the output folder")
-        return target
+        return Path(joined)
 
     def write(self, rel: str, data: str | bytes, *, sitemap: bool = False) -> None:
         target = self.path(rel)
@@ -317,9 +319,12 @@ class Site:
     tag_entry: dict[str, str]  # pe tag -> glossary slug describing it
     family_entry: dict[str, str]  # family key -> glossary slug
     md: Any
+    templates: dict[str, Any] = field(default_factory=dict)
 
     def page(self, rel: str, template: str, *, sitemap: bool = True, **context: Any) -> None:
-        html = self.env.get_template(template).render(
+        if template not in self.templates:
+            self.templates[template] = self.env.get_template(template)
+        html = self.templates[template].render(
             root=relative_root(rel),
             page_path=rel,
             site=self.config,

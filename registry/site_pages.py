@@ -48,7 +48,7 @@ def model_pages(
     """Write one page per model with a safe repo id; return every model's catalog row."""
     from scrapers.hubtree import is_valid_repo_id
 
-    plots: dict[str, str | None] = {}
+    plots: dict[str, list[dict[str, Any]]] = {}  # by the model's rope fingerprint
     rows = []
     for record in records:
         repo_id = record["model"]["repo_id"]
@@ -58,7 +58,7 @@ def model_pages(
             summary.refused.append(repo_id)
             continue
         context = model_context(site, record, changes.get(record["model"]["id"], []))
-        context["plots"] = model_plots(record["facts"], plots, summary)
+        context["plots"] = cached_plots(record["facts"], plots, summary)
         site.page(model_path(repo_id), "model.html", **context)
         summary.model_pages += 1
     return rows
@@ -119,10 +119,20 @@ def runtime_table(runtimes: Any) -> dict[str, Any] | None:
     return {"columns": columns, "rows": rows}
 
 
-def model_plots(
-    facts: dict[str, Any] | None, cache: dict[str, str | None], summary: RenderSummary
+def cached_plots(
+    facts: dict[str, Any] | None, cache: dict[str, list[dict[str, Any]]], summary: RenderSummary
 ) -> list[dict[str, Any]]:
-    """One frequency plot per distinct layer parameters, each computed once per render."""
+    """A model's plots, computed once per distinct rope fingerprint in a render."""
+    key = (facts or {}).get("rope_fingerprint")
+    if not key:
+        return []
+    if key not in cache:
+        cache[key] = model_plots(facts, summary)
+    return cache[key]
+
+
+def model_plots(facts: dict[str, Any] | None, summary: RenderSummary) -> list[dict[str, Any]]:
+    """One frequency plot per distinct layer parameters of one model."""
     from yarn_core.params import RopeParams
 
     groups: dict[str, list[str]] = defaultdict(list)
@@ -136,9 +146,7 @@ def model_plots(
         params_of[fp] = params
     plots = []
     for fp, layers in groups.items():
-        if fp not in cache:
-            cache[fp] = _plot(params_of[fp], fp, summary)
-        svg = cache[fp]
+        svg = _plot(params_of[fp], fp, summary)
         plots.append({"layers": layers, "svg": Markup(svg) if svg else None, "params": fp})
     return plots
 
