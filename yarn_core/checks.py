@@ -588,7 +588,12 @@ def check_dynamic(inp: VerifyInput, params: RopeParams) -> Check:
     factor = params.factor
     if not declared or not is_number(factor) or factor is None or factor < 1:
         return _na(cid, "declared context or factor unknown")
-    at_double = dynamic_base(params.theta, factor, 2 * declared, declared, params.rotary_dim)
+    try:
+        at_double = dynamic_base(params.theta, factor, 2 * declared, declared, params.rotary_dim)
+    except (ArithmeticError, ValueError, TypeError):
+        return Check(cid, "fail", "dynamic NTK base cannot be computed for these numbers")
+    if not is_number(at_double):
+        return Check(cid, "fail", "dynamic NTK base is not a finite number")
     nums = {"base": params.theta, "base_at_2x_declared": at_double, "declared": declared}
     msg = (
         f"base {params.theta:g} up to {declared}, {at_double:.6g} at {2 * declared}; "

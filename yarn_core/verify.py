@@ -160,7 +160,7 @@ def layer_tensor_checks(
 
     try:
         freqs = Frequencies.build(inp, layer, params, dev)
-    except (UnsupportedRope, ValueError, ZeroDivisionError, OverflowError) as exc:
+    except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
         msg = f"yarn_core cannot build this embedding: {exc}"
         return [Check("P0-computable", "fail", msg)]
     checks = [Check("P0-computable", "pass", "yarn_core builds the embedding")]
@@ -172,7 +172,10 @@ def layer_tensor_checks(
         check_magnitude(freqs, inp.model_type),
         check_range_rounding(freqs),
     ]
-    checks += cos_sin_checks(freqs, declared_dtype(inp.torch_dtype))
+    try:
+        checks += cos_sin_checks(freqs, declared_dtype(inp.torch_dtype))
+    except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
+        checks.append(Check("P8-finite-cos-sin", "fail", f"cos/sin cannot be built: {exc}"))
     return checks
 
 
@@ -185,6 +188,7 @@ class Frequencies:
     scaled: torch.Tensor  # (D/2,) at the declared context
     plain: torch.Tensor  # (D/2,) unscaled
     declared: int | None  # the context the config declares
+    end: int  # positions checked run up to this (declared, else trained, else 4096)
     original: int | None  # the trained context L
     device: torch.device
 
@@ -202,11 +206,12 @@ class Frequencies:
         declared = params.max_position_embeddings or inp.declared_context
         original = res.original_context if params.rope_type != "default" else None
         original = original or params.original_max_position_embeddings or inp.original_context
-        scaled = inv_freq(params, seq_len=declared, dtype=torch.float64, device=dev)
+        end = declared or original or 4096
+        scaled = inv_freq(params, seq_len=end, dtype=torch.float64, device=dev)
         plain = inv_freq(unscaled(params), dtype=torch.float64, device=dev)
         if not bool(torch.isfinite(scaled).all()) or not bool((scaled > 0).all()):
             raise ValueError("inverse frequencies are not finite and positive")
-        return cls(params, res, scaled, plain, declared, original, dev)
+        return cls(params, res, scaled, plain, declared, end, original, dev)
 
     @property
     def ratio(self) -> torch.Tensor:
@@ -348,9 +353,12 @@ def check_range_rounding(f: Frequencies) -> Check:
     if p.rope_type != "yarn" or not res.applies_scaling or res.original_context is None:
         return Check(cid, "not-applicable", "not YaRN")
     args = (res.beta_fast, res.beta_slow, p.rotary_dim, p.theta, res.original_context)
-    in64 = correction_range(*args, truncate=True)
-    in32 = correction_range(*args, truncate=True, float32=True)
-    raw = correction_range(*args, truncate=False)
+    try:
+        in64 = correction_range(*args, truncate=True)
+        in32 = correction_range(*args, truncate=True, float32=True)
+        raw = correction_range(*args, truncate=False)
+    except (ArithmeticError, ValueError) as exc:
+        return Check(cid, "warn", f"range cannot be evaluated in float32 and float64: {exc}")
     nums = {"float64": list(in64), "float32": list(in32), "raw": list(raw)}
     if in64 != in32:
         msg = f"range rounds to {in64} in float64 but {in32} in float32: non-portable"
@@ -376,11 +384,11 @@ def cos_sin_checks(f: Frequencies, dtype_name: str) -> list[Check]:
     from yarn_core.rope import apply_rotary, cos_sin
 
     dtype = getattr(torch, dtype_name)
-    end = f.declared or f.declared or f.original or 4096
+    end = f.end
     p = f.params
     positions = torch.tensor(sample_positions(end, f.original), dtype=torch.float64)
     cos, sin = cos_sin(
-        p, positions, dtype=dtype, device=f.device, seq_len=f.declared, angle_dtype=torch.float32
+        p, positions, dtype=dtype, device=f.device, seq_len=end, angle_dtype=torch.float32
     )  # (n, D) each
     a = f.resolved.attention_scaling
     bound = abs(a) * (1 + 2**-7) + 1e-6
@@ -403,6 +411,8 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
     p = f.params
     gen = torch.Generator().manual_seed(0)
     offsets = [d for d in (1, 7, 100, 4000) if d < end]
+    if not offsets:
+        return Check(cid, "not-applicable", f"context {end} too short for an offset")
     q = torch.randn(len(offsets), p.head_dim, generator=gen, dtype=torch.float64).to(f.device)
     k = torch.randn(len(offsets), p.head_dim, generator=gen, dtype=torch.float64).to(f.device)
     far_q = torch.tensor([end - 1] * len(offsets), dtype=torch.float64)
@@ -414,7 +424,7 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
         out = []
         for pos, x in ((pos_q, q), (pos_k, k)):
             cos, sin = cos_sin(
-                p, pos, dtype=dt, device=f.device, seq_len=f.declared, angle_dtype=angles
+                p, pos, dtype=dt, device=f.device, seq_len=end, angle_dtype=angles
             )  # (n, D)
             rot = apply_rotary(
                 x.to(dt)[:, None, :], cos[:, None, :], sin[:, None, :], pairing=p.pairing
@@ -458,7 +468,7 @@ def runtime_matrix(
         res = resolve(params, conv)
         try:
             freqs[conv] = inverse_frequencies(params, conv, inp.declared_context, resolved=res)
-        except (UnsupportedRope, ValueError, ZeroDivisionError, OverflowError):
+        except (UnsupportedRope, ArithmeticError, ValueError, TypeError):
             freqs[conv] = None
         logit = res.attention_scaling**2 * res.softmax_multiplier
         rows[conv] = {
