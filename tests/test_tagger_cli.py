@@ -68,3 +68,16 @@ def test_tags_lists_the_vocabulary() -> None:
     assert all(r["definition"] for r in rows)
     plain = CliRunner().invoke(cli, ["tags"])
     assert "rope-yarn" in plain.output
+
+
+def test_tagger_is_pure_python() -> None:
+    """Tagging imports no torch, transformers or huggingface_hub (fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scrapers.tagger as t; t.tag_config({'model_type': 'llama'}); "
+        "print(sorted(m for m in ('torch', 'transformers', 'huggingface_hub') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
