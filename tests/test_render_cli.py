@@ -1,0 +1,91 @@
+"""`ropedex render` and `ropedex serve` through click, and the loopback preview server."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli
+
+
+@pytest.fixture(name="catalog", scope="module")
+def catalog_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.test_render import build_catalog
+
+    return build_catalog(tmp_path_factory.mktemp("cli-catalog"))
+
+
+def test_render_writes_the_site_and_reports_refused_ids(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    result = CliRunner().invoke(cli, ["--db", str(catalog), "render", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "model pages" in result.stdout
+    assert "unsafe repo id" in result.stderr
+    assert (out / "index.html").is_file()
+    assert (out / "models/deepseek-ai/DeepSeek-V3.html").is_file()
+
+
+def test_render_uses_base_url_in_feeds(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    args = ["--db", str(catalog), "render", "--out", str(out), "--base-url", "https://x.test/r"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert "https://x.test/r/models/" in (out / "sitemap.xml").read_text()
+    assert 'href="https://x.test/r/feeds/changes.atom"' in (out / "feeds/changes.atom").read_text()
+
+
+@pytest.mark.parametrize("base_url", ["javascript:alert(1)", "ftp://x/", "https://a b/"])
+def test_render_refuses_a_bad_base_url(catalog: Path, tmp_path: Path, base_url: str) -> None:
+    args = ["--db", str(catalog), "render", "--out", str(tmp_path / "o"), "--base-url", base_url]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "must be an absolute http(s) URL" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_render_into_a_foreign_folder_is_one_clean_error(catalog: Path, tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["--db", str(catalog), "render", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_render_without_a_catalog_says_what_to_run(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    result = CliRunner().invoke(cli, ["--db", str(missing), "render", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "No catalog" in result.output
+    assert not missing.exists()
+
+
+def test_serve_refuses_a_folder_without_a_site(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--dir", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 1
+    assert "run `ropedex render` first" in result.output
+
+
+def test_preview_server_serves_pages_and_feed_types_on_loopback(
+    catalog: Path, tmp_path: Path
+) -> None:
+    from registry.db import open_engine
+    from registry.render import render_site
+    from registry.serve import make_server
+
+    out = tmp_path / "site"
+    render_site(open_engine(str(catalog), create=False), out)
+    server = make_server(out, 0)
+    assert server.server_address[0] == "127.0.0.1"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with urllib.request.urlopen(base + "index.html", timeout=10) as response:
+            assert b"<!doctype html>" in response.read()
+        with urllib.request.urlopen(base + "feeds/changes.atom", timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/atom+xml"
+    finally:
+        server.shutdown()
+        server.server_close()
