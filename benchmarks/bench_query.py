@@ -18,7 +18,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -133,13 +136,21 @@ def build(path: Path, rows: int, *, analyze: bool, seed: int = 7) -> None:
     conn.close()
 
 
-def median_ms(fn: object, repeat: int) -> float:
-    times = []
+def fetch_all(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def paired_ms(
+    ours: Callable[[], object], base: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Median milliseconds of each, run alternately so load on a shared machine hits both."""
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for fn, out in ((ours, times[0]), (base, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -166,9 +177,9 @@ def main() -> None:
                 got = query_models(session, f)
                 expected = raw.execute(sql, params).fetchall()
                 assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
-                ours = median_ms(lambda f=f: query_models(session, f), args.repeat)
-                base = median_ms(
-                    lambda sql=sql, params=params: raw.execute(sql, params).fetchall(),
+                ours, base = paired_ms(
+                    partial(query_models, session, f),
+                    partial(fetch_all, raw, sql, params),
                     args.repeat,
                 )
                 print(f"| {label} | {len(got)} | {ours:.2f} | {base:.2f} | {ours / base:.2f} |")

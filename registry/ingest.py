@@ -484,7 +484,8 @@ def store_config(
     else:
         _error_row(session, model, run_id, "tagger-error", tag_error)
     session.add(model)
-    changes = diff_facts(old_values, new_values) if current is not None and tag is not None else []
+    # No history against a snapshot that never had facts (its tagging failed): nothing to compare.
+    changes = diff_facts(old_values, new_values) if old_values and new_values else []
     for path, old, new in changes:
         session.add(
             Change(

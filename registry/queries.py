@@ -415,6 +415,11 @@ def run_sql(engine: Engine, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]
     """
     import sqlite3
 
+    if engine.dialect.name != "sqlite":
+        raise BadQuery(
+            "`ropedex sql` works on SQLite catalogs only (it relies on SQLite's read-only "
+            "mode); pass a catalog file to --db."
+        )
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection

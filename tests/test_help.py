@@ -26,9 +26,9 @@ print("\\n" + json.dumps({{"code": code, "heavy": heavy}}))
 """
 
 
-def _probe(*args: str) -> tuple[dict[str, object], str]:
+def _probe(*args: str, watch: tuple[str, ...] = HEAVY) -> tuple[dict[str, object], str]:
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", _PROBE.format(heavy=watch), *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -64,13 +64,7 @@ def test_root_help_lists_the_catalog_commands() -> None:
         assert f"  {command} " in text, command
 
 
-def test_the_probe_would_see_a_heavy_import() -> None:
-    """The check above can fail: importing torch in the same way is detected."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys, torch; print('torch' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.stdout.strip() == "True"
+def test_the_probe_sees_what_the_cli_imports() -> None:
+    """The check above can fail: the same probe reports a module the CLI does load."""
+    result, _text = _probe("--help", watch=("click", "torch"))
+    assert result == {"code": 0, "heavy": ["click"]}
