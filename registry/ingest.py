@@ -609,6 +609,8 @@ def _read_capped(path: Path, root: Path, cap: int) -> bytes:
             raise ConfigRejected("unsafe-path", f"{path.name} links outside the ingested folder")
     if path.is_dir():
         raise ConfigRejected("unreadable", f"{path.name} is a directory, not a file")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise ConfigRejected("unreadable", f"{path.name} is not a regular file")
     try:
         with open(path, "rb") as fh:
             return fh.read(cap + 1)

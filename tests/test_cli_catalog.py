@@ -194,3 +194,16 @@ def test_model_strings_cannot_inject_terminal_markup(tmp_path: Path) -> None:
     _run("ingest", str(root), db=db)
     out = _run("show", "evil/m", db=db).output
     assert "[bold red]x?[2J" in out and "\u001b" not in out
+
+
+def test_show_a_model_that_only_has_errors(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    (root / "org/broken").mkdir(parents=True)
+    (root / "org/broken/config.json").write_text("{")
+    db = tmp_path / "c.db"
+    _run("ingest", str(root), db=db)
+    text = _run("show", "org/broken", db=db).output
+    assert "no good config stored yet" in text and "invalid-json" in text
+    data = json.loads(_run("show", "org/broken", "--json", db=db).output)
+    assert data["facts"] is None and data["model"]["status"] == "error"
+    assert [e["reason"] for e in data["errors"]] == ["invalid-json"]

@@ -392,6 +392,8 @@ def test_bad_files_become_per_model_errors_while_good_configs_land(
     outside.write_text('{"model_type": "llama"}')
     (root / "bad/escape").mkdir(parents=True)
     os.symlink(outside, root / "bad/escape/config.json")
+    (root / "bad/fifo").mkdir(parents=True)
+    os.mkfifo(root / "bad/fifo/config.json")  # reading it would block forever
     (root / "bad/hub-only").mkdir(parents=True)
     (root / "bad/hub-only/hub.json").write_text('{"downloads": 5}')
     _write(root, "-bad/x", {"model_type": "llama"})  # not a valid repo id: skipped, no row
@@ -404,6 +406,7 @@ def test_bad_files_become_per_model_errors_while_good_configs_land(
         "bad/huge": "too-large",
         "bad/dir-config": "unreadable",
         "bad/broken-link": "unreadable",
+        "bad/fifo": "unreadable",
         "bad/escape": "unsafe-path",
         "bad/hub-only": "missing-config",
     }
