@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from registry.models import PositionFacts
+    from registry.models import PositionFacts, Verification
     from scrapers.result import TagResult
     from yarn_core.params import RopeParams
     from yarn_core.verify import Verdict, VerifyInput
@@ -136,13 +136,12 @@ def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]
     return ordered, skipped
 
 
-def store_verdict(session: Session, fingerprint: str, verdict: Verdict) -> None:
-    """Insert or replace the Verification row of one fingerprint."""
-    from sqlmodel import select
-
+def store_verdict(
+    session: Session, fingerprint: str, verdict: Verdict, row: Verification | None = None
+) -> Verification:
+    """Write the verdict of one fingerprint into `row` (its existing row) or a new row."""
     from registry.models import Verification
 
-    row = session.exec(select(Verification).where(Verification.fingerprint == fingerprint)).first()
     data = verdict.to_dict()
     now = datetime.now(UTC).isoformat(timespec="seconds")
     if row is None:
@@ -156,6 +155,7 @@ def store_verdict(session: Session, fingerprint: str, verdict: Verdict) -> None:
     row.core_version = verdict.core_version
     row.verified_at = now
     session.add(row)
+    return row
 
 
 def verify_catalog(
@@ -169,16 +169,22 @@ def verify_catalog(
 
     Commits every `BATCH` verdicts and at the end.
     """
+    from sqlmodel import select
+
+    from registry.models import Verification
     from yarn_core.rope import resolve_device
     from yarn_core.verify import verify
 
     dev = str(resolve_device(device))
     todo, skipped = pending(session, force=force)
+    # Without --force no pending fingerprint has a row yet; with it, load them all at once.
+    rows = {v.fingerprint: v for v in session.exec(select(Verification)).all()} if force else {}
     counts: Counter[str] = Counter()
     for done, facts in enumerate(todo, start=1):
         verdict = verify(input_from_facts(facts), device=dev)
-        assert facts.verify_fingerprint is not None
-        store_verdict(session, facts.verify_fingerprint, verdict)
+        fingerprint = facts.verify_fingerprint
+        assert fingerprint is not None
+        store_verdict(session, fingerprint, verdict, rows.get(fingerprint))
         counts[verdict.verdict] += 1
         if done % BATCH == 0:
             session.commit()

@@ -420,17 +420,17 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
     near_q = torch.tensor(offsets, dtype=torch.float64)
     near_k = torch.zeros(len(offsets), dtype=torch.float64)
 
+    x = torch.cat((q, k))[:, None, :]  # (2n, 1, head_dim): queries then keys
+    n = len(offsets)
+
     def scores(pos_q: torch.Tensor, pos_k: torch.Tensor, dt: Any, angles: Any) -> torch.Tensor:
-        out = []
-        for pos, x in ((pos_q, q), (pos_k, k)):
-            cos, sin = cos_sin(
-                p, pos, dtype=dt, device=f.device, seq_len=end, angle_dtype=angles
-            )  # (n, D)
-            rot = apply_rotary(
-                x.to(dt)[:, None, :], cos[:, None, :], sin[:, None, :], pairing=p.pairing
-            )
-            out.append(rot[:, 0, :].to(torch.float64))  # (n, head_dim)
-        return (out[0] * out[1]).sum(-1)  # (n,)
+        pos = torch.cat((pos_q, pos_k))  # (2n,)
+        cos, sin = cos_sin(
+            p, pos, dtype=dt, device=f.device, seq_len=end, angle_dtype=angles
+        )  # (2n, D)
+        rot = apply_rotary(x.to(dt), cos[:, None, :], sin[:, None, :], pairing=p.pairing)
+        rot = rot[:, 0, :].to(torch.float64)  # (2n, head_dim)
+        return (rot[:n] * rot[n:]).sum(-1)  # (n,)
 
     reference = scores(near_q, near_k, torch.float64, torch.float64)
     declared = scores(far_q, far_k, dtype, torch.float32)
