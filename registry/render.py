@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 MARKER = ".ropedex-site"  # marks a folder this renderer owns (and may replace)
 SHARD_ROWS = 5000  # catalog rows per JSON shard
 PAGE_ROWS = 100  # rows on the no-JS catalog page and per page in the browser
+PARALLEL_MIN_MODELS = 5000  # below this, starting processes costs more than it saves
 LIST_LIMIT = 500  # models listed on a tag or family page (the catalog has the rest)
 ENTRY_LIMIT = 100  # models listed on a glossary entry
 SITEMAP_URLS = 50000  # the sitemap protocol's limit per file
@@ -222,9 +223,16 @@ def _split(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def iter_models(conn: Any) -> Iterator[dict[str, Any]]:
-    """Joined model records in repo id order, streamed in batches."""
-    result = conn.execution_options(yield_per=2000).execute(_model_query()).mappings()
+def iter_models(conn: Any, shard: tuple[int, int] | None = None) -> Iterator[dict[str, Any]]:
+    """Joined model records in repo id order, streamed in batches; `shard=(k, n)` keeps the
+    models whose id is k modulo n."""
+    from registry.models import Model
+
+    query = _model_query()
+    if shard is not None:
+        ids = Model.__table__.c.id  # type: ignore[attr-defined]
+        query = query.where(ids % shard[1] == shard[0])
+    result = conn.execution_options(yield_per=2000).execute(query).mappings()
     for row in result:
         yield _split(dict(row))
 
@@ -424,7 +432,11 @@ def _render_into(
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for change in changes:
             by_model[change["model_id"]].append(change)
-        rows = site_pages.model_pages(site, iter_models(conn), by_model, summary)
+        workers = render_workers(engine, conn)
+        if workers > 1:
+            rows = site_pages.forked_model_pages(site, str(engine.url), by_model, workers)
+        else:
+            rows = site_pages.model_pages(site, iter_models(conn), by_model, summary)
     rows.sort(key=popularity)
     summary.models = len(rows)
     site_pages.catalog_pages(site, rows)
@@ -438,6 +450,27 @@ def _render_into(
     write_sitemap(writer, config.base_url, site.stamp)
     writer.write("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {config.base_url}sitemap.xml\n")
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")
+
+
+def render_workers(engine: Engine, conn: Any) -> int:
+    """Processes for the model pages: one per CPU (at most 4) for a big SQLite file catalog
+    where `fork` exists, else 1 (the pages are the same either way)."""
+    import multiprocessing
+
+    from sqlalchemy import func, select
+
+    from registry.models import Model
+
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    table = Model.__table__  # type: ignore[attr-defined]
+    count = conn.execute(select(func.count()).select_from(table)).scalar() or 0
+    if count < PARALLEL_MIN_MODELS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def _copy_static(writer: SiteWriter, static: Path) -> None:

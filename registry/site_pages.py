@@ -64,6 +64,51 @@ def model_pages(
     return rows
 
 
+_FORKED: dict[str, Any] = {}  # what forked workers inherit: the site and changes by model
+
+
+def forked_model_pages(
+    site: Site, db_url: str, changes: dict[int, list[dict[str, Any]]], workers: int
+) -> list[dict[str, Any]]:
+    """`model_pages` split over `workers` forked processes, each reading its own id shard."""
+    import multiprocessing
+
+    _FORKED.update(site=site, changes=changes, url=db_url, workers=workers)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_model_shard, range(workers))
+    finally:
+        _FORKED.clear()
+    summary = site.writer.summary
+    rows: list[dict[str, Any]] = []
+    for shard_rows, part, pages in parts:
+        rows += shard_rows
+        site.writer.pages += pages
+        for name in ("model_pages", "pages", "files", "bytes", "plots"):
+            setattr(summary, name, getattr(summary, name) + getattr(part, name))
+        summary.plot_errors = sorted({*summary.plot_errors, *part.plot_errors})
+        summary.refused = sorted([*summary.refused, *part.refused])
+    return rows
+
+
+def _model_shard(k: int) -> tuple[list[dict[str, Any]], RenderSummary, list[str]]:
+    from sqlalchemy import create_engine
+
+    from registry.render import iter_models
+
+    site: Site = _FORKED["site"]
+    part = RenderSummary(out_dir=site.writer.summary.out_dir)
+    site.writer.summary, site.writer.pages = part, []
+    engine = create_engine(_FORKED["url"])
+    try:
+        with engine.connect() as conn:
+            records = iter_models(conn, (k, _FORKED["workers"]))
+            rows = model_pages(site, records, _FORKED["changes"], part)
+    finally:
+        engine.dispose()
+    return rows, part, site.writer.pages
+
+
 def model_context(
     site: Site, record: dict[str, Any], changes: list[dict[str, Any]]
 ) -> dict[str, Any]:

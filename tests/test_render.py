@@ -415,3 +415,19 @@ def test_real_glossary_folder_loads() -> None:
     assert entries, "site/glossary holds no entries"
     for entry in entries.values():
         assert entry.summary and entry.layers
+
+
+def test_forked_workers_write_the_same_site(
+    site: Path, catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry.render
+    from registry.db import open_engine
+    from registry.render import render_site
+
+    monkeypatch.setattr(registry.render, "render_workers", lambda engine, conn: 3)
+    engine = open_engine(str(catalog), create=False, readonly=True)
+    forked = tmp_path / "forked"
+    summary = render_site(engine, forked, glossary_dir=SAMPLE_GLOSSARY)
+    assert tree_digest(forked) == tree_digest(site)
+    assert summary.model_pages == len(PICKS) + 1
+    assert sorted(summary.refused) == sorted(UNSAFE_IDS)
