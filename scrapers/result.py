@@ -37,6 +37,9 @@ class TagResult:
     mrope_section: list[int] | None = None
     mrope_interleaved: bool | None = None
     attention_temperature: dict[str, Any] | None = None  # logn, llama4 tuning, mscale knobs
+    attention_chunk_size: int | None = None  # chunked local attention (Llama-4 RoPE layers)
+    dual_chunk_attention: dict[str, Any] | None = None  # Qwen2.5-1M position remapping block
+    mixers: dict[str, int] | None = None  # layer count per mixer / attention kind
     stacks: dict[str, str] | None = None  # encoder/decoder tags when they differ
     torch_dtype: str | None = None
     # Resolved rope parameters keyed by layer type ("default" when shared); None value = NoPE.
@@ -92,6 +95,9 @@ class TagResult:
             "mrope_section": self.mrope_section,
             "mrope_interleaved": self.mrope_interleaved,
             "attention_temperature": self.attention_temperature,
+            "attention_chunk_size": self.attention_chunk_size,
+            "dual_chunk_attention": self.dual_chunk_attention,
+            "mixers": self.mixers,
             "stacks": self.stacks,
             "torch_dtype": self.torch_dtype,
             "rope_parameters": {

@@ -42,6 +42,8 @@ ROPE_HINT_KEYS = (
     "rope_ratio",
     "rotary_emb_fraction",
 )
+# Nemotron-H `hybrid_override_pattern` letters.
+HYBRID_SYMBOLS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
 PET_TAGS = {
     "absolute": "learned-absolute",
     "alibi": "alibi",
@@ -95,6 +97,7 @@ def _tag_stack(stack: Stack) -> TagResult:
     layer_types = reader.config.get("layer_types")
     if isinstance(layer_types, list) and all(isinstance(t, str) for t in layer_types):
         res.layer_pattern = [str(t) for t in layer_types[:4096]]
+    _layer_facts(reader, res)
     tag = _switch(reader, mt, res)
     if tag is None and mt in arch.STACK_TAGS:
         encoder, decoder = arch.STACK_TAGS[mt]
@@ -116,6 +119,44 @@ def _tag_stack(stack: Stack) -> TagResult:
         res.usable_context = _usable(reader, mt, declared)
         res.effective_context = res.usable_context
     return res
+
+
+def _layer_facts(reader: Reader, res: TagResult) -> None:
+    """Chunked attention, dual-chunk remapping and the mix of layer kinds, when stated."""
+    config = reader.config
+    chunk = as_int(config.get("attention_chunk_size"))
+    if chunk is not None and chunk > 0:
+        reader.note("attention_chunk_size", chunk)
+        res.attention_chunk_size = chunk
+    dual = config.get("dual_chunk_attention_config")
+    if isinstance(dual, dict) and dual:
+        reader.note("dual_chunk_attention_config", dual)
+        res.dual_chunk_attention = jsonable(dual)
+    kinds: Any = res.layer_pattern or config.get("layers_block_type")
+    pattern = config.get("hybrid_override_pattern")
+    if isinstance(pattern, str) and 0 < len(pattern) <= 4096:
+        kinds = [HYBRID_SYMBOLS.get(ch, ch) for ch in pattern]
+    if isinstance(kinds, list) and 0 < len(kinds) <= 4096:
+        counts: dict[str, int] = {}
+        for kind in kinds:
+            if isinstance(kind, str):
+                counts[kind] = counts.get(kind, 0) + 1
+        res.mixers = counts or None
+        return
+    layers = as_int(config.get("num_hidden_layers"))
+    if layers is None or not 0 < layers <= 65536:
+        return
+    interval = as_int(config.get("full_attention_interval"))  # Qwen3-Next, Qwen3.5
+    if interval is not None and interval > 0:
+        reader.note("full_attention_interval", interval)
+        full = layers // interval
+        res.mixers = {"linear_attention": layers - full, "full_attention": full}
+        return
+    indices = config.get("attn_layer_indices")  # Bamba
+    if isinstance(indices, list) and indices:
+        reader.note("attn_layer_indices", indices)
+        attention = sum(1 for i in indices if as_int(i) is not None)
+        res.mixers = {"mamba": layers - attention, "attention": attention}
 
 
 def _unfamiliar(reader: Reader, res: TagResult, mt: str | None) -> TagResult:
