@@ -282,6 +282,8 @@ def catalog_query(
         table_columns=shown,
         formatters=ctx_fmt,
     )
+    if limit and len(rows) == limit and not (json_ or csv_):
+        click.echo(f"First {limit} rows; --limit 0 shows all, --offset pages.", err=True)
 
 
 @cli.command(name="show")
