@@ -43,7 +43,9 @@ COVERAGE_WARN = 1.01  # max angle ratio above which a pair rotates further than 
 COVERAGE_FAIL = 2.0  # ... and above which a scaling type fails to cover the declared context
 INVARIANCE_WARN = 0.02  # normalised score error at the declared context (declared dtype)
 INVARIANCE_FAIL = 0.5  # ... beyond which relative positions are no longer told apart
-SCALING_TYPES_THAT_COVER = ("yarn", "linear", "longrope", "ntk", "dynamic")
+# Static scalings whose whole purpose is to cover the declared context; dynamic NTK only warns
+# (its threshold is max_position_embeddings in transformers, the trained length in Qwen's code).
+SCALING_TYPES_THAT_COVER = ("yarn", "linear", "longrope", "ntk")
 DTYPES = {
     "float16": "float16",
     "fp16": "float16",
