@@ -62,6 +62,16 @@ def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) and len(value) <= 200 else None
 
 
+def _plain(value: Any) -> bool:
+    """A number or short string that serialises as itself."""
+    kind = type(value)
+    if kind is float:
+        return value - value == 0.0
+    if kind is int:
+        return -_MAX_INT <= value <= _MAX_INT
+    return kind is str and len(value) <= 2000
+
+
 def jsonable(value: Any, depth: int = 0) -> Any:
     """A copy safe to serialise: bounded depth and length, no NaN, string keys."""
     kind = type(value)
@@ -71,9 +81,8 @@ def jsonable(value: Any, depth: int = 0) -> Any:
         return value
     if kind is float:
         return value if value - value == 0.0 else None
-    if kind is list and depth <= 8 and len(value) <= 1024:
-        if all(type(v) is float and v - v == 0.0 for v in value):
-            return list(value)
+    if kind is list and depth <= 8 and len(value) <= 1024 and all(map(_plain, value)):
+        return list(value)
     if depth > 8:
         return "<nested too deeply>"
     if value is None or isinstance(value, bool | str):

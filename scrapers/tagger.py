@@ -7,6 +7,7 @@ docs/tagger.md).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from scrapers import archdefaults as arch
@@ -95,8 +96,8 @@ def _tag_stack(stack: Stack) -> TagResult:
     res.declared_context = declared
     res.sliding_window = _sliding_window(reader)
     layer_types = reader.config.get("layer_types")
-    if isinstance(layer_types, list) and all(isinstance(t, str) for t in layer_types):
-        res.layer_pattern = [str(t) for t in layer_types[:4096]]
+    if type(layer_types) is list and all(type(t) is str for t in layer_types):
+        res.layer_pattern = layer_types[:4096]
     _layer_facts(reader, res)
     tag = _switch(reader, mt, res)
     if tag is None and mt in arch.STACK_TAGS:
@@ -137,11 +138,7 @@ def _layer_facts(reader: Reader, res: TagResult) -> None:
     if isinstance(pattern, str) and 0 < len(pattern) <= 4096:
         kinds = [HYBRID_SYMBOLS.get(ch, ch) for ch in pattern]
     if isinstance(kinds, list) and 0 < len(kinds) <= 4096:
-        counts: dict[str, int] = {}
-        for kind in kinds:
-            if isinstance(kind, str):
-                counts[kind] = counts.get(kind, 0) + 1
-        res.mixers = counts or None
+        res.mixers = dict(Counter(k for k in kinds if type(k) is str)) or None
         return
     layers = as_int(config.get("num_hidden_layers"))
     if layers is None or not 0 < layers <= 65536:
