@@ -483,6 +483,9 @@ def _drive(
 ) -> str | None:
     """List, decide, fan out downloads and store batches; returns the listing error, if any."""
     summary = store.summary
+    # Enough queued work that the workers stay busy while a batch is being stored, and a bound
+    # on what waits in memory when storing is slower than downloading.
+    max_pending = max(workers * 16, batch_size * 2)
     seen: set[str] = set()
     pending: set[Future[FetchResult]] = set()
     ready: list[FetchResult] = []
@@ -511,7 +514,7 @@ def _drive(
                     store.skip_unchanged(item.repo_id)
                     continue
                 pending.add(pool.submit(worker.process, item))
-                harvest(block=len(pending) >= workers * 4)
+                harvest(block=len(pending) >= max_pending)
         except ScrapeFailed:
             raise
         except Exception as exc:  # the listing failed: keep what was fetched, then report
