@@ -25,8 +25,6 @@ from tests.conftest import corpus_configs
 NOT_COMPARABLE = {
     "deepseek_v4": "the class rewrites a flat block into main/compress labels",
     "hunyuan_v1_dense": "dynamic + alpha is renamed inside the modeling code",
-    "cohere2": "RoPE only on sliding layers is decided in the modeling code",
-    "afmoe": "RoPE only on sliding layers is decided in the modeling code",
     "fuyu": "5.24 ignores the wrapper's rope_theta (25000) once text_config is present",
 }
 
@@ -96,6 +94,12 @@ def test_rope_matches_transformers(repo_id: str, config: dict[str, Any]) -> None
     if params.get("factor") is not None and expected_type != "default":
         assert ours.factor is not None
         assert math.isclose(ours.factor, float(params["factor"]), rel_tol=1e-9)
+    if expected_type in ("yarn", "llama3", "longrope") and params.get(
+        "original_max_position_embeddings"
+    ):
+        assert ours.original_max_position_embeddings == params["original_max_position_embeddings"]
+    if params.get("mrope_section") is not None:
+        assert list(ours.mrope_section or ()) == list(params["mrope_section"])
     if expected_type in ("linear", "dynamic", "yarn", "llama3", "longrope"):
         from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
