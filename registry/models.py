@@ -78,6 +78,7 @@ class PositionFacts(SQLModel, table=True):
         # Covering for the tag + context filters: the join key rides along in the index.
         Index("ix_facts_pe_ctx", "position_encoding", "effective_context", "snapshot_id"),
         Index("ix_facts_effective_context", "effective_context", "snapshot_id"),
+        Index("ix_facts_scaling", "scaling_type", "verify_fingerprint", "snapshot_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,7 +91,7 @@ class PositionFacts(SQLModel, table=True):
     rotary_fraction: float | None = None
     head_dim: int | None = None
     pairing: str | None = None
-    scaling_type: str | None = Field(default=None, index=True)
+    scaling_type: str | None = None  # indexed with verify_fingerprint (ix_facts_scaling)
     scaling_factor: float | None = None
     scaling_params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     original_context: int | None = None
