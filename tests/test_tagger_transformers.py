@@ -23,7 +23,6 @@ from tests.conftest import corpus_configs
 # Architectures where the config class alone does not show what the model computes, each with
 # the reason (these are labelled in tests/data/tagger/labels.tsv instead).
 NOT_COMPARABLE = {
-    "deepseek_v4": "the class rewrites a flat block into main/compress labels",
     "hunyuan_v1_dense": "dynamic + alpha is renamed inside the modeling code",
     "fuyu": "5.24 ignores the wrapper's rope_theta (25000) once text_config is present",
 }
@@ -82,22 +81,26 @@ def test_rope_matches_transformers(repo_id: str, config: dict[str, Any]) -> None
         return
     if getattr(text, "model_type", None) in NOT_COMPARABLE:
         return
-    params = text.rope_parameters
-    layer = None
-    if all(isinstance(v, dict) for v in params.values()):
-        layer = "full_attention" if "full_attention" in params else next(iter(params))
-        params = params[layer]
-    ours = result.rope.get(layer or "default") or next(p for p in result.rope.values() if p)
+    per_layer = all(isinstance(v, dict) for v in text.rope_parameters.values())
+    layers = list(text.rope_parameters) if per_layer else [None]
+    for layer in layers:
+        params = text.rope_parameters[layer] if layer else text.rope_parameters
+        if layer is not None and layer not in result.rope:
+            continue  # a layer type the config does not use
+        ours = result.rope.get(layer or "default") or next(p for p in result.rope.values() if p)
+        compare(text, layer, params, ours)
+
+
+def compare(text: Any, layer: str | None, params: dict[str, Any], ours: Any) -> None:
     expected_type = params.get("rope_type", "default")
-    assert ours.rope_type == expected_type, (ours.rope_type, expected_type)
-    assert math.isclose(ours.theta, float(params["rope_theta"]), rel_tol=1e-9)
+    assert ours.rope_type == expected_type, (layer, ours.rope_type, expected_type)
+    assert math.isclose(ours.theta, float(params["rope_theta"]), rel_tol=1e-9), layer
     if params.get("factor") is not None and expected_type != "default":
         assert ours.factor is not None
         assert math.isclose(ours.factor, float(params["factor"]), rel_tol=1e-9)
-    if expected_type in ("yarn", "llama3", "longrope") and params.get(
-        "original_max_position_embeddings"
-    ):
-        assert ours.original_max_position_embeddings == params["original_max_position_embeddings"]
+    original = params.get("original_max_position_embeddings")
+    if expected_type in ("yarn", "llama3", "longrope") and original:
+        assert ours.original_max_position_embeddings == original
     if params.get("mrope_section") is not None:
         assert list(ours.mrope_section or ()) == list(params["mrope_section"])
     if expected_type in ("linear", "dynamic", "yarn", "llama3", "longrope"):
