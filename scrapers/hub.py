@@ -141,6 +141,11 @@ class Listed:
     repo_id: str
     meta: dict[str, Any] | None
     cached_path: Path | None = None  # offline: the cached config to read
+    cached_sha: str | None = None  # offline: the commit of that cached config
+
+    @property
+    def sha(self) -> str | None:
+        return self.meta.get("sha") if self.meta is not None else self.cached_sha
 
 
 @dataclass
@@ -230,7 +235,8 @@ def list_cached(cache_dir: Path | None, selection: Selection) -> Iterator[Listed
         if not configs:
             continue
         newest = max(configs, key=lambda p: p.parent.stat().st_mtime)
-        yield Listed(repo_id, {"id": repo_id, "sha": newest.parent.name}, cached_path=newest)
+        # No Hub metadata offline: stored as None, so the catalog keeps what it had.
+        yield Listed(repo_id, None, cached_path=newest, cached_sha=newest.parent.name)
         count += 1
         if selection.limit is not None and count >= selection.limit:
             return
@@ -280,17 +286,16 @@ class Fetcher:
         """Everything for one repo that may touch the network; never raises FetchFailed."""
         meta = item.meta
         try:
+            if item.cached_path is not None:
+                fetched = self._read_offline(item.cached_path, item.sha)
+                return FetchResult(item.repo_id, None, fetched=fetched)
             if meta is None:
                 meta = self.retrying(lambda: info_to_api(self._info(item.repo_id)))
             sha = meta.get("sha")
             if sha and self.known.get(item.repo_id) == sha:
                 return FetchResult(item.repo_id, meta, unchanged=True)
-            if item.cached_path is not None:
-                return FetchResult(item.repo_id, meta, fetched=self._read_offline(item, sha))
-            if meta.get("gated") and not self.options.token:
-                kind = meta.get("gated")
-                raise FetchFailed("gated", f"gated ({kind}); request access and set HF_TOKEN")
-            return FetchResult(item.repo_id, meta, fetched=self._download(item.repo_id, sha))
+            fetched = self._download(item.repo_id, sha, gated=meta.get("gated"))
+            return FetchResult(item.repo_id, meta, fetched=fetched)
         except FetchFailed as exc:
             return FetchResult(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
 
@@ -298,17 +303,17 @@ class Fetcher:
         assert self.api is not None
         return self.api.model_info(repo_id, expand=list(EXPAND))  # type: ignore[arg-type]
 
-    def _read_offline(self, item: Listed, sha: str | None) -> Fetched:
-        assert item.cached_path is not None
+    def _read_offline(self, path: Path, sha: str | None) -> Fetched:
         cap = self.options.max_config_bytes
         try:
-            with open(item.cached_path, "rb") as fh:
+            with open(path, "rb") as fh:
                 raw = fh.read(cap + 1)
         except OSError as exc:
             raise FetchFailed("unreadable", f"cached config: {exc.strerror}") from None
         return Fetched(raw, sha, None, from_cache=True)
 
-    def _download(self, repo_id: str, sha: str | None) -> Fetched:
+    def _download(self, repo_id: str, sha: str | None, *, gated: Any = None) -> Fetched:
+        """The config at `sha`: from the Hub cache when there, else one GET (with retries)."""
         from scrapers.download import get_file
 
         opts = self.options
@@ -318,6 +323,8 @@ class Fetcher:
                 raise cached
             if cached is not None:
                 return cached
+        if gated and not opts.token:  # the Hub would answer 401: spare the request
+            raise FetchFailed("gated", f"gated ({gated}); request access and set HF_TOKEN")
         return self.retrying(
             lambda: get_file(
                 repo_id,
@@ -509,8 +516,7 @@ def _drive(
                     continue
                 seen.add(item.repo_id)
                 summary.listed += 1
-                sha = item.meta.get("sha") if item.meta is not None else None
-                if sha and worker.known.get(item.repo_id) == sha:
+                if item.sha and worker.known.get(item.repo_id) == item.sha:
                     store.skip_unchanged(item.repo_id)
                     continue
                 pending.add(pool.submit(worker.process, item))

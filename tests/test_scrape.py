@@ -356,3 +356,32 @@ def test_cli_rejects_a_bad_models_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "models.txt:2" in result.output and "Traceback" not in result.output
+
+
+def test_offline_picks_the_newest_cached_commit_and_keeps_hub_metadata(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 2)
+    (root / ids[0] / "hub.json").write_text(json.dumps({"downloads": 123}), encoding="utf-8")
+    cache = tmp_path / "cache"
+    first_db = open_engine(str(tmp_path / "first.db"))
+    with serve_in_thread(root) as (_server, url):
+        scrape(first_db, options(url, cache_dir=cache), Selection())
+        config = json.loads((root / ids[0] / "config.json").read_text())
+        config["max_position_embeddings"] = 123_456
+        (root / ids[0] / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        scrape(open_engine(str(tmp_path / "second.db")), options(url, cache_dir=cache), Selection())
+    offline = scrape(first_db, HubOptions(endpoint=url, cache_dir=cache, offline=True), Selection())
+    assert (offline.listed, offline.changed, offline.unchanged) == (2, 1, 1)
+    assert json.loads(current_configs(first_db)[ids[0]])["max_position_embeddings"] == 123_456
+    model = next(m for m in rows(first_db, Model) if m.repo_id == ids[0])
+    assert model.downloads == 123
+
+
+def test_offline_without_a_cache_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["--db", str(tmp_path / "c.db"), "scrape", "--cache-dir", str(tmp_path / "none")],
+        env={"HF_HUB_OFFLINE": "1"},
+    )
+    assert result.exit_code == 1
+    assert "Offline" in result.output and "Traceback" not in result.output
