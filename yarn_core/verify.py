@@ -149,19 +149,17 @@ def tensor_checks(
     """P1-P9 per layer type, merged into one check per id."""
     results: dict[str, dict[str, Check]] = {}
     for layer, params in layers.items():
-        for check in layer_tensor_checks(inp, layer, params, dev):
+        for check in layer_tensor_checks(inp, params, dev):
             results.setdefault(check.id, {})[layer] = check
     return [merge_layers(per_layer) for per_layer in results.values()]
 
 
-def layer_tensor_checks(
-    inp: VerifyInput, layer: str, params: RopeParams, dev: torch.device
-) -> list[Check]:
+def layer_tensor_checks(inp: VerifyInput, params: RopeParams, dev: torch.device) -> list[Check]:
     """The property checks of one layer type; an embedding yarn_core cannot build fails P0."""
     from yarn_core.frequencies import UnsupportedRope
 
     try:
-        freqs = Frequencies.build(inp, layer, params, dev)
+        freqs = Frequencies.build(inp, params, dev)
     except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
         msg = f"yarn_core cannot build this embedding: {exc}"
         return [Check("P0-computable", "fail", msg)]
@@ -195,9 +193,7 @@ class Frequencies:
     device: torch.device
 
     @classmethod
-    def build(
-        cls, inp: VerifyInput, layer: str, params: RopeParams, dev: torch.device
-    ) -> Frequencies:
+    def build(cls, inp: VerifyInput, params: RopeParams, dev: torch.device) -> Frequencies:
         import torch
 
         from yarn_core.rope import inv_freq
@@ -206,8 +202,9 @@ class Frequencies:
             raise ValueError(f"rope_theta {params.theta!r} must be a finite number > 1")
         res = resolve(params, "transformers")
         declared = params.max_position_embeddings or inp.declared_context
+        # Only fingerprinted inputs, so every model sharing a verify fingerprint gets this result.
         original = res.original_context if params.rope_type != "default" else None
-        original = original or params.original_max_position_embeddings or inp.original_context
+        original = original or params.original_max_position_embeddings
         end = declared or original or 4096
         scaled = inv_freq(params, seq_len=end, dtype=torch.float64, device=dev)
         plain = inv_freq(unscaled(params), dtype=torch.float64, device=dev)
@@ -464,12 +461,13 @@ def runtime_matrix(
 
     cid = "X1-runtime-agreement"
     params = layers[primary_layer(layers)]
+    declared = params.max_position_embeddings or inp.declared_context
     rows: dict[str, dict[str, Any]] = {}
     freqs: dict[str, list[float] | None] = {}
     for conv in CONVENTIONS:
         res = resolve(params, conv)
         try:
-            freqs[conv] = inverse_frequencies(params, conv, inp.declared_context, resolved=res)
+            freqs[conv] = inverse_frequencies(params, conv, declared, resolved=res)
         except (UnsupportedRope, ArithmeticError, ValueError, TypeError):
             freqs[conv] = None
         logit = res.attention_scaling**2 * res.softmax_multiplier
