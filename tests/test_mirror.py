@@ -258,3 +258,34 @@ def test_broken_connections_reach_the_client(tree: Path, action: str) -> None:
             httpx2.get(f"{url}/acme/alpha/resolve/main/config.json")
         head = httpx2.head(f"{url}/acme/alpha/resolve/main/config.json")
     assert head.status_code == 200  # the fault was limited to GET
+
+
+def test_the_mirror_command_serves_a_folder(tree: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ROPEDEX_MIRROR_TOKENS": "hf_a,hf_b"}
+    cmd = [sys.executable, "-m", "registry", "mirror", str(tree), "--fault", "503:times=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ", 1)[1].split()[0]
+        ids = {m.id for m in _api(url, "hf_b").list_models()}  # the 503 is retried by the client
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=10)
+    assert url.startswith("http://127.0.0.1:")
+    assert "other/secret" in ids and "acme/alpha" in ids
+    assert "503 GET /api/models" in err and "200 GET /api/models" in err
+    assert "hf_b" not in err
+
+
+def test_the_mirror_command_rejects_a_bad_fault(tree: Path) -> None:
+    from click.testing import CliRunner
+
+    from registry.cli import cli
+
+    result = CliRunner().invoke(cli, ["mirror", str(tree), "--fault", "explode"])
+    assert result.exit_code == 2 and "unknown fault action" in result.output
