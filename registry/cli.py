@@ -331,8 +331,9 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
             parts.append(pairs_table([("warning", warning)]))
     if verification is not None:
         parts.append(pairs_table([("verdict", verification["verdict"])], title="Verification"))
-        if verification["checks"]:
-            parts.append(rows_table(verification["checks"], title="Checks"))
+        checks = [c if isinstance(c, dict) else {"check": c} for c in verification["checks"] or []]
+        if checks:
+            parts.append(rows_table(checks, title="Checks"))
     else:
         parts.append(pairs_table([("verdict", "unverified")], title="Verification"))
     if data["changes"]:

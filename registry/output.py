@@ -78,7 +78,7 @@ def rows_table(
     from rich.table import Table
     from rich.text import Text
 
-    names = list(columns or (rows[0].keys() if rows else ()))
+    names = list(columns or dict.fromkeys(k for row in rows for k in row))
     table = Table(title=title, show_lines=False, header_style="bold")
     for name in names:
         numeric = bool(rows) and isinstance(rows[0].get(name), int | float)

@@ -207,3 +207,28 @@ def test_show_a_model_that_only_has_errors(tmp_path: Path) -> None:
     data = json.loads(_run("show", "org/broken", "--json", db=db).output)
     assert data["facts"] is None and data["model"]["status"] == "error"
     assert [e["reason"] for e in data["errors"]] == ["invalid-json"]
+
+
+def test_show_prints_the_shared_verdict_and_checks(catalog: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "verified.db"
+    src, dst = sqlite3.connect(catalog), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    (fingerprint,) = dst.execute(
+        "SELECT f.verify_fingerprint FROM models m JOIN position_facts f "
+        "ON f.snapshot_id = m.snapshot_id WHERE m.repo_id = 'deepseek-ai/DeepSeek-V3'"
+    ).fetchone()
+    checks = [{"id": "C5-factor", "status": "fail", "detail": "factor [red]40"}, "odd-entry"]
+    dst.execute(
+        "INSERT INTO verifications (fingerprint, verdict, checks, device, core_version, "
+        "verified_at) VALUES (?, 'fail', ?, 'cpu', '1', '2026-01-01')",
+        (fingerprint, json.dumps(checks)),
+    )
+    dst.commit()
+    dst.close()
+    text = _run("show", "deepseek-ai/DeepSeek-V3", db=copy).output
+    assert "Checks" in text and "C5-factor" in text and "factor [red]40" in text
+    assert "odd-entry" in text  # a check that is not an object is still shown
+    rows = json.loads(_run("query", "--verdict", "fail", "--json", db=copy).output)
+    shared = {r["repo_id"] for r in rows}
+    assert "deepseek-ai/DeepSeek-V3" in shared and len(shared) >= 2  # R1 shares the fingerprint
