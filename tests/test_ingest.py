@@ -476,3 +476,47 @@ def test_progress_is_reported_per_config(engine: Any, tmp_path: Path) -> None:
     seen: list[tuple[int, int, str]] = []
     ingest_tree(engine, root, progress=lambda d, t, r: seen.append((d, t, r)))
     assert seen == [(1, 3, "org/a"), (2, 3, "org/b"), (3, 3, "org/c")]
+
+
+# --- families -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_type", "family"),
+    [
+        ("llama", "llama"),
+        ("llama4", "llama"),
+        ("mllama", "llama"),
+        ("qwen3_moe", "qwen"),
+        ("qwen2_5_vl", "qwen"),
+        ("deepseek_v3", "deepseek"),
+        ("mixtral", "mistral"),
+        ("ministral", "mistral"),
+        ("gemma3", "gemma"),
+        ("t5gemma", "gemma"),
+        ("gpt_oss", "gpt-oss"),
+        ("falcon_mamba", "mamba"),
+        ("RefinedWebModel", "falcon"),
+        ("xlm-roberta", "roberta"),
+        ("mt5", "t5"),
+        ("phimoe", "phi"),
+        ("brand_new_arch_v2", "brand_new_arch"),
+        ("zeta3_moe", "zeta"),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_family_of(model_type: str | None, family: str | None) -> None:
+    from registry.families import family_of
+
+    assert family_of("org/x", model_type) == family
+
+
+def test_every_typed_corpus_config_gets_a_family() -> None:
+    from registry.families import family_of
+
+    for repo_id, path in corpus_configs():
+        model_type = json.loads(path.read_text(encoding="utf-8")).get("model_type")
+        if model_type:
+            family = family_of(repo_id, model_type)
+            assert family and family == family.lower(), (repo_id, model_type)
