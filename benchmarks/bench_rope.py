@@ -1,6 +1,7 @@
 """Benchmark yarn_core's cos/sin tables and apply_rotary against transformers, in the same run.
 
-    .venv/bin/python benchmarks/bench_rope.py [--device auto|cpu|cuda] [--repeat 5] [--json]
+    .venv/bin/python benchmarks/bench_rope.py [--device auto|cpu|cuda] [--repeat 5] [--threads 1]
+        [--json]
 
 Measures, on the chosen device (float32):
   * cos/sin for 131072 positions x 128 dims (YaRN x16): yarn_core `cos_sin` vs transformers'
@@ -10,7 +11,9 @@ Measures, on the chosen device (float32):
     `apply_rotary_pos_emb`;
   * a plain copy of the same bytes (read q and k, write two outputs): the bandwidth limit.
 Each figure is the best of `--repeat` rounds; the variants alternate within each round so that
-load from other processes hits all of them alike. Accuracy: max |error| of each float32 result
+load from other processes hits all of them alike. On CPU the times are process CPU time with
+`--threads` torch threads (default 1: one core's throughput, immune to other processes).
+Accuracy: max |error| of each float32 result
 against a float64 rotation of the first head.
 """
 
@@ -31,15 +34,24 @@ SHAPE = (1, 32, 8192, 128)
 
 
 def _timer(device: Any) -> Callable[[Callable[[], object]], float]:
+    """CUDA: wall time between synchronisations. CPU: process CPU time, so that other processes
+    on a shared machine do not count (with one thread no time is spent spinning)."""
     import torch
 
+    if device.type != "cuda":
+
+        def run_cpu(fn: Callable[[], object]) -> float:
+            start = time.process_time()
+            fn()
+            return time.process_time() - start
+
+        return run_cpu
+
     def run(fn: Callable[[], object]) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        torch.cuda.synchronize()
         start = time.perf_counter()
         fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        torch.cuda.synchronize()
         return time.perf_counter() - start
 
     return run
@@ -71,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -84,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
     transformers.logging.set_verbosity_error()
     device = resolve_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
     params = RopeParams(
         rope_type="yarn",
         theta=10000.0,

@@ -249,17 +249,15 @@ def _rotate(
     pairing: str,
     rot: int,
 ) -> None:
-    """out = rotation of x by (cos, sin), four fused multiply(-add) passes, no temporaries."""
+    """out = rotation of x by (cos, sin): one multiply over the rotary channels, then one
+    multiply-add per half; no temporaries."""
     if pairing == "half":
         first, second = slice(0, rot // 2), slice(rot // 2, rot)
     else:
         first, second = slice(0, rot, 2), slice(1, rot, 2)
-    a, b = x[..., first], x[..., second]  # (..., seq, D/2) each
-    out_a, out_b = out[..., first], out[..., second]
-    torch.mul(a, cos[..., first], out=out_a)  # a cos
-    out_a.addcmul_(b, sin[..., first], value=-1)  # a cos - b sin
-    torch.mul(b, cos[..., second], out=out_b)  # b cos
-    out_b.addcmul_(a, sin[..., second])  # b cos + a sin
+    torch.mul(x[..., :rot], cos, out=out[..., :rot])  # (a cos, b cos)
+    out[..., first].addcmul_(x[..., second], sin[..., first], value=-1)  # a cos - b sin
+    out[..., second].addcmul_(x[..., first], sin[..., second])  # b cos + a sin
     if rot < x.shape[-1]:
         out[..., rot:].copy_(x[..., rot:])  # pass-through channels
 
