@@ -112,28 +112,36 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]:
-    """One facts row per distinct fingerprint of the current snapshots still to verify, and the
-    number of fingerprints skipped because they already have a verdict."""
-    from sqlalchemy import func
+    """One facts row of a current snapshot per distinct fingerprint still to verify, and the
+    number of fingerprints skipped because they already have a verdict.
+
+    The distinct fingerprints come from the covering index on `verify_fingerprint`, then one
+    indexed lookup per fingerprint finds a row, so the cost follows the number of distinct
+    fingerprints rather than the number of models.
+    """
     from sqlmodel import col, select
 
     from registry.models import Model, PositionFacts, Verification
 
-    first_id = func.min(PositionFacts.id)
-    stmt = (
-        select(PositionFacts.verify_fingerprint, first_id)
-        .join(Model, col(Model.snapshot_id) == col(PositionFacts.snapshot_id))
-        .where(col(PositionFacts.verify_fingerprint).is_not(None))
-        .group_by(PositionFacts.verify_fingerprint)
-        .order_by(PositionFacts.verify_fingerprint)
-    )
-    rows = list(session.exec(stmt).all())
+    fingerprint = col(PositionFacts.verify_fingerprint)
+    distinct = session.exec(select(fingerprint).where(fingerprint.is_not(None)).distinct())
+    fingerprints = sorted(fp for fp in distinct.all() if fp is not None)
     done = set(session.exec(select(Verification.fingerprint)).all())
-    todo = [fid for fp, fid in rows if force or fp not in done]
-    skipped = 0 if force else sum(1 for fp, _ in rows if fp in done)
-    facts = session.exec(select(PositionFacts).where(col(PositionFacts.id).in_(todo))).all()
-    ordered = sorted(facts, key=lambda f: f.verify_fingerprint or "")
-    return ordered, skipped
+    skipped = 0 if force else sum(1 for fp in fingerprints if fp in done)
+    todo: list[PositionFacts] = []
+    for fp in fingerprints:
+        if not force and fp in done:
+            continue
+        current = (
+            select(PositionFacts)
+            .join(Model, col(Model.snapshot_id) == col(PositionFacts.snapshot_id))
+            .where(fingerprint == fp)
+            .limit(1)
+        )
+        facts = session.exec(current).first()
+        if facts is not None:  # else only superseded snapshots carry it
+            todo.append(facts)
+    return todo, skipped
 
 
 def store_verdict(

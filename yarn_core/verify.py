@@ -360,12 +360,12 @@ def check_range_rounding(f: Frequencies) -> Check:
         return Check(cid, "warn", f"range cannot be evaluated in float32 and float64: {exc}")
     nums = {"float64": list(in64), "float32": list(in32), "raw": list(raw)}
     if in64 != in32:
-        msg = f"range rounds to {in64} in float64 but {in32} in float32: non-portable"
+        msg = f"rounded range is {in64} in float64 but {in32} in float32: non-portable"
         return Check(cid, "warn", msg, nums)
     near = [x for x in raw if abs(x - round(x)) < 1e-4 and 0 < x < p.rotary_dim - 1]
     if near:
         return Check(cid, "warn", f"range edge {near[0]:.6f} within 1e-4 of an integer", nums)
-    return Check(cid, "pass", f"range {in64} in float32 and float64", nums)
+    return Check(cid, "pass", f"rounded range {in64} in float32 and float64", nums)
 
 
 def sample_positions(end: int, original: int | None) -> list[int]:
@@ -517,8 +517,8 @@ def _agreement(
             what.append("other frequencies")
         if what:
             differ[conv] = what
-    legacy = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
-    nums: dict[str, Any] = {"judged": judged, "differ": differ, "older_transformers_differ": legacy}
+    others = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
+    nums: dict[str, Any] = {"judged": judged, "differ": differ, "unjudged_differ": others}
     base = f"transformers serves {ref['served_context']}, logits x{ref['logit_multiplier']:.4g}"
     if differ:
         detail = "; ".join(f"{c}: {', '.join(w)}" for c, w in differ.items())
