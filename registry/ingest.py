@@ -516,35 +516,50 @@ def _run_tagger(
         return None, f"{type(exc).__name__}: {exc}"
 
 
+_RETAG_CHUNK = 500
+
+
 def retag_all(session: Session, *, tagger: Tagger | None = None, force: bool = False) -> int:
     """Re-run the tagger over stored config texts whose facts came from an older tagger (or all
-    with `force`); facts rows are updated in place. Returns how many were re-tagged."""
+    with `force`); facts rows are updated in place. Returns how many were re-tagged.
+
+    Works in chunks of snapshots, so memory stays flat on a large catalog; never commits.
+    """
     from sqlmodel import col, or_, select
 
     from scrapers.result import TAGGER_VERSION
 
-    stmt = select(ConfigSnapshot, PositionFacts).outerjoin(
+    stmt = select(ConfigSnapshot.id).outerjoin(
         PositionFacts, col(PositionFacts.snapshot_id) == col(ConfigSnapshot.id)
     )
     if not force:
         stmt = stmt.where(
             or_(col(PositionFacts.id).is_(None), PositionFacts.tagger_version != TAGGER_VERSION)
         )
+    ids = [i for i in session.exec(stmt.order_by(col(ConfigSnapshot.id))) if i is not None]
     done = 0
-    for snapshot, _facts in list(session.exec(stmt)):
-        if snapshot.config_text is None or snapshot.id is None:
-            continue
-        try:
-            parsed = parse_config(snapshot.config_text.encode("utf-8"))
-        except ConfigRejected:
-            continue
-        tag, _err = _run_tagger(tagger, parsed.config)
-        if tag is None:
-            continue
-        _write_facts(session, snapshot.id, facts_from_tag(tag, nonfinite=parsed.nonfinite))
-        done += 1
-    session.flush()
+    for start in range(0, len(ids), _RETAG_CHUNK):
+        chunk = ids[start : start + _RETAG_CHUNK]
+        snapshots = session.exec(select(ConfigSnapshot).where(col(ConfigSnapshot.id).in_(chunk)))
+        for snapshot in list(snapshots):
+            done += _retag_one(session, snapshot, tagger)
+            session.expunge(snapshot)  # drop the config text from the session
+        session.flush()
     return done
+
+
+def _retag_one(session: Session, snapshot: ConfigSnapshot, tagger: Tagger | None) -> int:
+    if snapshot.config_text is None or snapshot.id is None:
+        return 0
+    try:
+        parsed = parse_config(snapshot.config_text.encode("utf-8"))
+    except ConfigRejected:
+        return 0
+    tag, _err = _run_tagger(tagger, parsed.config)
+    if tag is None:
+        return 0
+    _write_facts(session, snapshot.id, facts_from_tag(tag, nonfinite=parsed.nonfinite))
+    return 1
 
 
 # --- a Hub-like folder --------------------------------------------------------------------------

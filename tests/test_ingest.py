@@ -36,7 +36,7 @@ from registry.models import (
     PositionFacts,
     ScrapeRun,
 )
-from scrapers.result import TagResult
+from scrapers.result import TAGGER_VERSION, TagResult
 from tests.conftest import corpus_configs, load_corpus_config
 
 COUNTED = (Model, ConfigSnapshot, PositionFacts, Change, FetchError)
@@ -339,6 +339,25 @@ def test_retag_updates_facts_in_place_when_the_tagger_version_changes(
     session.commit()
     facts = session.exec(select(PositionFacts)).all()
     assert len(facts) == 1 and facts[0].tagger_version == scrapers.result.TAGGER_VERSION
+
+
+def test_retag_force_covers_every_snapshot_in_chunks(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry.ingest
+
+    monkeypatch.setattr(registry.ingest, "_RETAG_CHUNK", 2)
+    for n in (1024, 2048, 4096):
+        raw = _config_bytes({"model_type": "gpt2", "n_positions": n})
+        store_config(session, repo_id=f"o/m{n}", raw=raw, hub=None, run_id=None)
+    store_config(
+        session, repo_id="o/m1024", raw=_config_bytes({"model_type": "bert"}), hub=None, run_id=None
+    )  # a second snapshot of one model is re-tagged too
+    session.commit()
+    assert retag_all(session, force=True) == 4
+    session.commit()
+    versions = {f.tagger_version for f in session.exec(select(PositionFacts))}
+    assert versions == {TAGGER_VERSION}
 
 
 # --- Hub-like trees -----------------------------------------------------------------------------
