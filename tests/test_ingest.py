@@ -539,3 +539,23 @@ def test_every_typed_corpus_config_gets_a_family() -> None:
         if model_type:
             family = family_of(repo_id, model_type)
             assert family and family == family.lower(), (repo_id, model_type)
+
+
+def test_an_interrupted_ingest_keeps_committed_batches(engine: Any, tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    for name in "abcde":
+        _write(root, f"org/{name}", {"model_type": "gpt2", "n_positions": 1024})
+
+    def stop_at_three(done: int, _total: int, _repo_id: str) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_tree(engine, root, batch_size=2, progress=stop_at_three)
+    with session_factory(engine)() as session:
+        landed = [m.repo_id for m in session.exec(select(Model).order_by(Model.repo_id))]
+        run = session.exec(select(ScrapeRun)).one()
+    assert landed == ["org/a", "org/b"]  # the second batch was rolled back
+    assert run.status == "interrupted" and run.ended_at
+    summary = ingest_tree(engine, root, batch_size=2)
+    assert (summary.counts["unchanged"], summary.counts["new"]) == (2, 3)
