@@ -225,6 +225,49 @@ def test_corpus_against_transformers() -> None:
     assert built >= 250, f"only {built} corpus configs were buildable by transformers"
 
 
+def _length_dependent_cases() -> list[tuple[str, str, str, int]]:
+    """(repo, path, layer type, seq_len) of corpus configs whose frequencies depend on length."""
+    from scrapers.tagger import tag_config
+
+    cases = []
+    for repo, path in corpus_cases():
+        if _reference_for(path).reason is not None:
+            continue
+        tagged = tag_config(json.loads(Path(path).read_text(encoding="utf-8")))
+        for lt, params in tagged.rope.items():
+            if params is None or params.max_position_embeddings is None:
+                continue
+            if params.rope_type == "dynamic":
+                cases.append((repo, path, lt, 3 * params.max_position_embeddings + 5))
+            elif params.rope_type == "longrope" and params.original_max_position_embeddings:
+                cases.append((repo, path, lt, params.original_max_position_embeddings + 1))
+    return cases
+
+
+def test_length_dependent_frequencies_against_transformers() -> None:
+    """Dynamic NTK past max_position_embeddings and LongRoPE's long factors past L."""
+    from transformers import AutoConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    from scrapers.tagger import tag_config
+    from yarn_core.frequencies import inverse_frequencies
+
+    cases = _length_dependent_cases()
+    assert len(cases) >= 5, cases
+    for repo, path, lt, seq_len in cases:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+        kwargs = {k: v for k, v in config.items() if k != "model_type"}
+        text = AutoConfig.for_model(config["model_type"], **kwargs).get_text_config(decoder=True)
+        params = tag_config(config).rope[lt]
+        assert params is not None
+        layer = lt if isinstance(text.rope_parameters.get(lt), dict) else None
+        hf, _ = ROPE_INIT_FUNCTIONS[params.rope_type](text, None, seq_len=seq_len, layer_type=layer)
+        mine = inverse_frequencies(params, seq_len=seq_len)
+        worst = max(abs(a - b) / b for a, b in zip(mine, hf.double().tolist(), strict=True))
+        assert worst <= REL_TOL, (repo, lt, seq_len, worst)
+        assert mine != inverse_frequencies(params), (repo, "length had no effect")
+
+
 @pytest.mark.parametrize("name", ["deepseek-ai/DeepSeek-V3", "openai/gpt-oss-120b"])
 def test_yarn_models_are_buildable(name: str) -> None:
     paths = [path for repo, path in corpus_cases() if repo == name]
