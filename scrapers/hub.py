@@ -504,9 +504,12 @@ def _drive(
             return
         done, pending = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
         ready.extend(f.result() for f in done)
-        if len(ready) >= batch_size:
-            store.write(ready)
-            ready.clear()
+        flush(full_only=True)
+
+    def flush(*, full_only: bool) -> None:
+        while len(ready) >= batch_size or (ready and not full_only):
+            store.write(ready[:batch_size])
+            del ready[:batch_size]
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrape")
     try:
@@ -527,8 +530,7 @@ def _drive(
             error = _listing_error(exc, worker.options)
         while pending:
             harvest(block=True)
-        store.write(ready)
-        ready.clear()
+        flush(full_only=False)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return error
