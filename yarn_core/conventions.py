@@ -29,9 +29,6 @@ CONVENTIONS = (
     "deepseek",
 )
 
-# GGUF knows only these scaling types (section 3.e, `rope.scaling.type`).
-_GGUF_SCALING = ("default", "linear", "yarn", "longrope", "llama3", "proportional")
-
 
 @dataclass(frozen=True)
 class Resolved:
@@ -81,10 +78,16 @@ def resolve(params: RopeParams, convention: str = "transformers") -> Resolved:
         return _resolve_yarn(params, base)
     if params.rope_type == "longrope":
         return _resolve_longrope(params, base)
-    if convention == "llama.cpp" and params.rope_type not in _GGUF_SCALING:
+    if convention == "llama.cpp" and params.rope_type == "dynamic":
         # Section 3.e: GGUF `rope.scaling.type` is none/linear/yarn/longrope (llama3 as rope_freqs).
-        note = f"GGUF has no {params.rope_type!r} scaling type; llama.cpp runs plain RoPE"
+        note = "GGUF has no dynamic scaling type; llama.cpp runs plain RoPE"
         return replace(base, applies_scaling=False, factor=1.0, notes=(note,))
+    if convention != "transformers" and params.rope_type == "ntk":
+        note = (
+            "static NTK alpha: transformers' HunYuan formula b * alpha^(D/(D-2)) assumed; "
+            "this runtime's handling is not documented in the research notes"
+        )
+        return replace(base, notes=(note,))
     if convention == "vllm" and params.rope_type == "dynamic":
         # Section 2.3: vLLM computes one static base; 0.33 uses alpha = s*L_mp/max_trained - (s-1),
         # which is 1 (no change) unless max_trained_positions is given.
