@@ -305,6 +305,9 @@ def test_the_token_never_leaks(tmp_path: Path) -> None:
         assert token not in blob
     leaked = [p for p in tmp_path.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert leaked == []
+    cached = {p.parts[-4] for p in (tmp_path / "cache").glob("models--*/snapshots/*/config.json")}
+    downloaded = [ids[0], ids[1], ids[2], ids[4]]  # all but the one answering 500
+    assert cached == {"models--" + i.replace("/", "--") for i in downloaded}  # HF_HUB_CACHE
 
 
 def test_cli_json_summary_exit_status_and_endpoint_override(tmp_path: Path) -> None:
