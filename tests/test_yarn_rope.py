@@ -7,6 +7,7 @@ and Qwen3-VL rotary classes) and an independent float64 rotation written as comp
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -195,17 +196,23 @@ def test_mrope_against_qwen2_vl() -> None:
     from transformers import Qwen2VLConfig
     from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLRotaryEmbedding
 
-    config = Qwen2VLConfig(
-        hidden_size=1536,
-        num_attention_heads=12,
-        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [16, 24, 24]},
-    ).get_text_config()
+    fields: dict[str, Any] = {
+        "hidden_size": 1536,
+        "num_attention_heads": 12,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1e6,
+            "mrope_section": [16, 24, 24],
+        },
+    }
+    config: Any = Qwen2VLConfig(**fields).get_text_config()
     params = RopeParams(theta=1e6, head_dim=128, rotary_dim=128, mrope_section=(16, 24, 24))
     torch.manual_seed(2)
     position_ids = torch.randint(0, 5000, (3, 77))
     rotary = Qwen2VLRotaryEmbedding(config)
     assert torch.allclose(rotary.inv_freq.double(), inv_freq(params), rtol=1e-6, atol=0)
-    rotary.inv_freq = inv_freq(params, dtype=torch.float32)  # same angles: layout must be exact
+    # same float32 angles on both sides: the layout must then match bit for bit
+    rotary.register_buffer("inv_freq", inv_freq(params, dtype=torch.float32), persistent=False)
     hf_cos, hf_sin = rotary(torch.zeros(1), position_ids[:, None, :])
     cos, sin = mrope_cos_sin(params, position_ids)
     assert torch.equal(cos, hf_cos[0])
@@ -222,7 +229,7 @@ def test_mrope_interleaved_against_qwen3_vl() -> None:
         "mrope_section": [24, 20, 20],
         "mrope_interleaved": True,
     }
-    config = Qwen3VLConfig(
+    config: Any = Qwen3VLConfig(
         text_config={
             "hidden_size": 2048,
             "num_attention_heads": 16,
@@ -238,7 +245,8 @@ def test_mrope_interleaved_against_qwen3_vl() -> None:
     position_ids = torch.randint(0, 3000, (3, 50))
     rotary = Qwen3VLTextRotaryEmbedding(config)
     assert torch.allclose(rotary.inv_freq.double(), inv_freq(params), rtol=1e-6, atol=0)
-    rotary.inv_freq = inv_freq(params, dtype=torch.float32)  # same angles: layout must be exact
+    # same float32 angles on both sides: the layout must then match bit for bit
+    rotary.register_buffer("inv_freq", inv_freq(params, dtype=torch.float32), persistent=False)
     hf_cos, hf_sin = rotary(torch.zeros(1), position_ids[:, None, :])
     cos, sin = mrope_cos_sin(params, position_ids)
     assert torch.equal(cos, hf_cos[0])
