@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yarn_core.conventions import CONVENTIONS, UnknownConvention, resolve
 from yarn_core.frequencies import frequency_ratio, inverse_frequencies, yarn_bands
@@ -194,3 +196,48 @@ def test_dynamic_not_in_gguf_or_vllm() -> None:
     assert not resolve(params, "vllm").applies_scaling
     assert inverse_frequencies(params, "vllm", seq_len=8192) == inverse_frequencies(RopeParams())
     assert inverse_frequencies(params, seq_len=8192) != inverse_frequencies(RopeParams())
+
+
+@given(
+    half=st.integers(min_value=4, max_value=128),
+    base=st.floats(min_value=1e3, max_value=1e7),
+    factor=st.floats(min_value=1.0, max_value=64.0),
+    original=st.integers(min_value=256, max_value=262144),
+    truncate=st.booleans(),
+    betas=st.tuples(st.floats(min_value=2.0, max_value=64.0), st.floats(0.25, 1.5)),
+)
+@settings(max_examples=150, deadline=None)
+def test_every_convention_gives_a_valid_yarn_blend(
+    half: int,
+    base: float,
+    factor: float,
+    original: int,
+    truncate: bool,
+    betas: tuple[float, float],
+) -> None:
+    """Whatever the runtime: frequencies lie in [theta/s, theta] and never increase their ratio."""
+    params = RopeParams(
+        rope_type="yarn",
+        theta=base,
+        head_dim=2 * half,
+        rotary_dim=2 * half,
+        factor=factor,
+        original_max_position_embeddings=original,
+        max_position_embeddings=int(original * factor),
+        truncate=truncate,
+        beta_fast=betas[0],
+        beta_slow=betas[1],
+    )
+    for convention in CONVENTIONS:
+        res = resolve(params, convention)
+        ratio = frequency_ratio(params, convention)
+        s = res.factor if res.applies_scaling else 1.0
+        assert all(1 / s - 1e-12 <= r <= 1 + 1e-12 for r in ratio), convention
+        assert all(a >= b - 1e-12 for a, b in zip(ratio, ratio[1:], strict=False)), convention
+        assert res.attention_scaling > 0 and res.softmax_multiplier >= 1.0
+        bands = yarn_bands(params, convention)
+        assert 0 <= bands["low"] and bands["high"] <= 2 * half - 1
+        if bands["low"] > bands["high"] and res.applies_scaling:
+            # the [0, D-1] clamp can put high below low (L huge for this base); the reference
+            # code then interpolates every pair (rope-scaling.md 3.0, clamp note)
+            assert ratio == pytest.approx([1 / s] * half, rel=1e-12)
