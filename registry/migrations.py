@@ -52,8 +52,9 @@ def _add_missing(conn: Connection, table: Table) -> None:
         index.create(conn, checkfirst=True)
 
 
-def m001_initial(conn: Connection) -> None:
-    """Create every table of schema version 1; add missing columns and indexes to old tables."""
+def reconcile(conn: Connection) -> None:
+    """Create missing tables, and add the columns and indexes the code declares but the file
+    lacks. Additive only: nothing is dropped or rewritten."""
     from sqlalchemy import inspect
     from sqlmodel import SQLModel
 
@@ -64,6 +65,11 @@ def m001_initial(conn: Connection) -> None:
     for table in SQLModel.metadata.tables.values():
         if table.name in before:
             _add_missing(conn, table)
+
+
+def m001_initial(conn: Connection) -> None:
+    """Create every table of schema version 1; add missing columns and indexes to old tables."""
+    reconcile(conn)
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
@@ -99,6 +105,11 @@ def migrate(engine: Engine) -> int:
             f"This catalog has schema version {before}, newer than this ropedex "
             f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
         )
+    if before == SCHEMA_VERSION:
+        # Same version: still add any index or column declared since the file was made (cheap,
+        # and lets a catalog built during development pick up new indexes).
+        with engine.begin() as conn:
+            reconcile(conn)
     for version in range(before + 1, SCHEMA_VERSION + 1):
         with engine.begin() as conn:
             MIGRATIONS[version - 1](conn)

@@ -182,3 +182,17 @@ def test_url_helpers() -> None:
     assert sqlite_path("sqlite:////abs/c.db") == "/abs/c.db"
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("postgresql://u@h/db") is None
+
+
+def test_reopening_restores_a_declared_index_without_touching_rows(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    engine = open_engine(str(path))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO models (repo_id, status, private) VALUES ('a/b', 'ok', 0)"))
+        conn.execute(text("DROP INDEX ix_facts_pe_ctx"))
+    engine.dispose()
+    engine = open_engine(str(path))
+    with engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("position_facts")}
+        assert conn.execute(text("SELECT repo_id FROM models")).all() == [("a/b",)]
+    assert "ix_facts_pe_ctx" in indexes
