@@ -108,7 +108,7 @@ def test_a_slow_body_past_the_timeout_is_a_timeout(tmp_path: Path) -> None:
     engine = open_engine(str(tmp_path / "catalog.db"))
     retry = RetryPolicy(max_retries=1, backoff_base=0.01)
     with serve_in_thread(root, faults=FaultPlan(faults=[slow])) as (_server, url):
-        summary = scrape(engine, options(url, timeout=0.3, retry=retry), Selection())
+        summary = scrape(engine, options(url, timeout=1.0, retry=retry), Selection())
     assert dict(summary.failed) == {"timeout": 1}
     assert set(current_configs(engine)) == set(ids[1:])
 
