@@ -590,6 +590,7 @@ class IngestSummary:
 class TreeItem:
     repo_id: str
     folder: Path
+    outside: bool = False  # the folder is a symlink leading out of the root: never read
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -600,17 +601,21 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def iter_tree(root: Path) -> Iterator[TreeItem]:
-    """Every `ORG/NAME` folder under `root` holding a config.json or hub.json, sorted; folders
-    reached through a symlink that leaves `root` are not entered."""
+    """Every `ORG/NAME` folder under `root` holding a config.json or hub.json, sorted. A NAME
+    symlink leading out of `root` is yielded with `outside` set and never entered; an ORG
+    symlink leading out is not listed at all."""
     real_root = root.resolve()
     for org in sorted(root.iterdir(), key=lambda p: p.name):
         if org.name.startswith(".") or not org.is_dir() or not _inside(org, real_root):
             continue
         for name in sorted(org.iterdir(), key=lambda p: p.name):
-            if name.name.startswith(".") or not name.is_dir() or not _inside(name, real_root):
+            if name.name.startswith(".") or not name.is_dir():
                 continue
-            if os.path.lexists(name / "config.json") or os.path.lexists(name / "hub.json"):
-                yield TreeItem(f"{org.name}/{name.name}", name)
+            repo_id = f"{org.name}/{name.name}"
+            if not _inside(name, real_root):
+                yield TreeItem(repo_id, name, outside=True)
+            elif os.path.lexists(name / "config.json") or os.path.lexists(name / "hub.json"):
+                yield TreeItem(repo_id, name)
 
 
 def _read_capped(path: Path, root: Path, cap: int) -> bytes:
@@ -659,6 +664,12 @@ def ingest_item(
 
     if not is_valid_repo_id(item.repo_id):
         return StoreOutcome(item.repo_id, "skipped", "invalid-repo-id", "folder names no repo id")
+    if item.outside:
+        detail = "the folder links outside the ingested tree"
+        record_error(
+            session, run_id=run_id, repo_id=item.repo_id, reason="unsafe-path", detail=detail
+        )
+        return StoreOutcome(item.repo_id, "error", "unsafe-path", detail)
     hub, hub_problem = _read_hub(item.folder, root)
     if hub_problem is not None:
         record_error(

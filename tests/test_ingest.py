@@ -413,6 +413,9 @@ def test_bad_files_become_per_model_errors_while_good_configs_land(
     os.symlink(outside, root / "bad/escape/config.json")
     (root / "bad/fifo").mkdir(parents=True)
     os.mkfifo(root / "bad/fifo/config.json")  # reading it would block forever
+    elsewhere = tmp_path / "elsewhere"
+    _write(elsewhere, "x/y", {"model_type": "llama"})
+    os.symlink(elsewhere / "x/y", root / "bad/linked-folder")  # a NAME folder leading out
     (root / "bad/hub-only").mkdir(parents=True)
     (root / "bad/hub-only/hub.json").write_text('{"downloads": 5}')
     _write(root, "-bad/x", {"model_type": "llama"})  # not a valid repo id: skipped, no row
@@ -427,6 +430,7 @@ def test_bad_files_become_per_model_errors_while_good_configs_land(
         "bad/broken-link": "unreadable",
         "bad/fifo": "unreadable",
         "bad/escape": "unsafe-path",
+        "bad/linked-folder": "unsafe-path",
         "bad/hub-only": "missing-config",
     }
     assert {e.repo_id: e.reason for e in summary.errors if e.status == "error"} == expected
