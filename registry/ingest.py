@@ -452,7 +452,10 @@ def store_config(
     sha = commit_sha or (hub.sha if hub is not None else None)
     content_hash = hashlib.sha256(raw).hexdigest()
     current = session.get(ConfigSnapshot, model.snapshot_id) if model.snapshot_id else None
-    if current is not None and current.content_hash == content_hash and current.commit_sha == sha:
+    same = (
+        current is not None and current.content_hash == content_hash and current.commit_sha == sha
+    )
+    if same and current is not None and _facts_of(session, current.id) is not None:
         model.status, model.error = "ok", None
         model.sha = sha or model.sha
         session.add(model)
@@ -500,7 +503,7 @@ def store_config(
             )
         )
     session.flush()
-    status = "new" if current is None else "changed"
+    status = "new" if current is None else ("unchanged" if same else "changed")
     return StoreOutcome(
         repo_id, status, snapshot_id=snapshot.id, changed_fields=[c[0] for c in changes]
     )

@@ -289,9 +289,14 @@ def test_a_failing_tagger_keeps_the_bytes_and_records_an_error(session: Session)
     session.commit()
     assert out.snapshot_id is not None
     assert session.exec(select(FetchError)).one().reason == "tagger-error"
-    assert retag_all(session) == 1  # the real tagger fills the missing facts later
+    store_config(session, repo_id="o/n", raw=raw, hub=None, run_id=None, tagger=broken)
+    again = store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None)
+    assert again.status == "unchanged"  # same bytes, but the missing facts are filled now
+    assert _model(session, "o/m").status == "ok"
+    assert retag_all(session) == 1  # o/n: the real tagger fills its missing facts
     session.commit()
-    assert session.exec(select(PositionFacts)).one().position_encoding == "rope"
+    tags = [f.position_encoding for f in session.exec(select(PositionFacts))]
+    assert tags == ["rope", "rope"]
 
 
 @pytest.mark.parametrize(
