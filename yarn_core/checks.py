@@ -8,6 +8,7 @@ raises, or the numbers cannot describe a working embedding); odd but intended co
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -140,6 +141,22 @@ def worst(statuses: Iterable[str]) -> str:
     return max(statuses, key=_SEVERITY.__getitem__, default="not-applicable")
 
 
+def guarded(check_id: str) -> Callable[[Callable[..., Check]], Callable[..., Check]]:
+    """Turn an arithmetic or type error inside a check into a failed check with that id."""
+
+    def wrap(fn: Callable[..., Check]) -> Callable[..., Check]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Check:
+            try:
+                return fn(*args, **kwargs)
+            except (ArithmeticError, ValueError, TypeError) as exc:
+                return Check(check_id, "fail", f"cannot be evaluated for these values: {exc}")
+
+        return run
+
+    return wrap
+
+
 def _na(check_id: str, why: str) -> Check:
     return Check(check_id, "not-applicable", why)
 
@@ -198,6 +215,7 @@ def primary_layer(layers: dict[str, RopeParams]) -> str:
 # ---- schema ---------------------------------------------------------------------------------
 
 
+@guarded("C1-type-key")
 def check_type_key(block: dict[str, Any], params: RopeParams) -> Check:
     """C1: `rope_type` preferred; legacy `type` accepted; both present and different is an error."""
     cid = "C1-type-key"
@@ -214,6 +232,7 @@ def check_type_key(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", f"rope_type {new!r}")
 
 
+@guarded("C2-legacy-type")
 def check_legacy_type(block: dict[str, Any], params: RopeParams, model_type: str | None) -> Check:
     """C2: legacy spellings (`su`, `mrope`, Phi-3 `yarn`) and types no reference runtime knows."""
     cid = "C2-legacy-type"
@@ -235,6 +254,7 @@ def check_legacy_type(block: dict[str, Any], params: RopeParams, model_type: str
     return Check(cid, "pass", f"canonical rope type {written!r}", nums)
 
 
+@guarded("C3-required-keys")
 def check_required_keys(block: dict[str, Any], params: RopeParams) -> Check:
     """C3: keys a rope type cannot work without (transformers and vLLM raise KeyError)."""
     cid = "C3-required-keys"
@@ -250,6 +270,7 @@ def check_required_keys(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", f"{kind} keys present: {', '.join(needed)}")
 
 
+@guarded("C4-unknown-keys")
 def check_unknown_keys(block: dict[str, Any], params: RopeParams) -> Check:
     """C4: keys the rope type does not read (transformers logs "Unrecognized keys")."""
     cid = "C4-unknown-keys"
@@ -266,6 +287,7 @@ def check_unknown_keys(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", "every key is read by the rope type", nums)
 
 
+@guarded("C19-value-types")
 def check_value_types(block: dict[str, Any], params: RopeParams) -> Check:
     """C19: every known key holds the type runtimes expect."""
     cid = "C19-value-types"
@@ -294,6 +316,7 @@ def check_value_types(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", "every value has the expected type")
 
 
+@guarded("C20-theta")
 def check_theta(params: RopeParams) -> Check:
     """C20: the base must exceed 1 (frequencies b^(-2j/D) must decrease) and be finite."""
     cid = "C20-theta"
@@ -304,6 +327,7 @@ def check_theta(params: RopeParams) -> Check:
     return Check(cid, "pass", f"rope_theta {params.theta:g}", {"theta": params.theta})
 
 
+@guarded("C5-factor")
 def check_factor(block: dict[str, Any], params: RopeParams) -> Check:
     """C5: `factor` is a finite number >= 1; exactly 1 makes a scaling type a no-op."""
     cid = "C5-factor"
@@ -325,6 +349,7 @@ def check_factor(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", f"factor {value:g}", nums)
 
 
+@guarded("C8-beta-order")
 def check_beta_order(block: dict[str, Any], params: RopeParams) -> Check:
     """C8: `beta_fast > beta_slow > 0`; equal betas give a hard step instead of a ramp."""
     cid = "C8-beta-order"
@@ -348,6 +373,7 @@ def check_beta_order(block: dict[str, Any], params: RopeParams) -> Check:
     return Check(cid, "pass", f"beta_fast {fast:g} > beta_slow {slow:g}", nums)
 
 
+@guarded("C9-truncate")
 def check_truncate(block: dict[str, Any], params: RopeParams) -> Check:
     """C9: `truncate` is a boolean; `false` is honoured by transformers, vLLM and SGLang only."""
     cid = "C9-truncate"
@@ -366,6 +392,7 @@ def check_truncate(block: dict[str, Any], params: RopeParams) -> Check:
     )
 
 
+@guarded("C11-attention-factor")
 def check_attention_factor(block: dict[str, Any], params: RopeParams) -> Check:
     """C11: an explicit `attention_factor` must be a positive number (SGLang ignores it)."""
     cid = "C11-attention-factor"
@@ -382,6 +409,7 @@ def check_attention_factor(block: dict[str, Any], params: RopeParams) -> Check:
     )
 
 
+@guarded("C12-llama3-bands")
 def check_llama3_bands(params: RopeParams) -> Check:
     """C12: `high_freq_factor > low_freq_factor > 0`; equal factors switch without a blend band."""
     cid = "C12-llama3-bands"
@@ -401,6 +429,7 @@ def check_llama3_bands(params: RopeParams) -> Check:
     return Check(cid, "pass", f"bands low {low:g} < high {high:g}", nums)
 
 
+@guarded("C13-longrope-lists")
 def check_longrope_lists(params: RopeParams) -> Check:
     """C13: both LongRoPE lists hold rotary_dim/2 positive factors (long >= short, >= 1 typical)."""
     cid = "C13-longrope-lists"
@@ -439,6 +468,7 @@ def mrope_pairs_per_axis(section: tuple[int, ...], pairs: int, interleaved: bool
     return counts
 
 
+@guarded("C14-mrope-sections")
 def check_mrope_sections(params: RopeParams) -> Check:
     """C14: mRoPE sections add up to rotary_dim/2 and each axis gets the pairs it declares."""
     cid = "C14-mrope-sections"
@@ -461,6 +491,7 @@ def check_mrope_sections(params: RopeParams) -> Check:
     return Check(cid, "pass", f"sections {list(section)} cover {pairs} pairs", nums)
 
 
+@guarded("C15-partial-rotary")
 def check_partial_rotary(block: dict[str, Any], params: RopeParams) -> Check:
     """C15: the rotary width is even, positive and at most the head width."""
     cid = "C15-partial-rotary"
@@ -486,6 +517,7 @@ def written_original(block: dict[str, Any], inp: VerifyInput) -> Any:
     return value if value is not None else inp.extra_keys.get("original_max_position_embeddings")
 
 
+@guarded("C6-factor-vs-context")
 def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: RopeParams) -> Check:
     """C6: factor against declared / original context (consistent, static YaRN, other)."""
     cid = "C6-factor-vs-context"
@@ -516,6 +548,7 @@ def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: Rop
     return Check(cid, "warn", msg, nums)
 
 
+@guarded("C7-original-context")
 def check_original_context(block: dict[str, Any], inp: VerifyInput, params: RopeParams) -> Check:
     """C7: YaRN, llama3 and LongRoPE need the trained context; without it runtimes guess."""
     cid = "C7-original-context"
@@ -537,6 +570,7 @@ def check_original_context(block: dict[str, Any], inp: VerifyInput, params: Rope
     return Check(cid, "pass", f"original context {original}", nums)
 
 
+@guarded("C10-mscale-pair")
 def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str | None) -> Check:
     """C10: DeepSeek-style `mscale`/`mscale_all_dim` and the softmax correction they rely on."""
     cid = "C10-mscale-pair"
@@ -563,7 +597,8 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
             return Check(cid, "warn", msg, nums)
         return Check(cid, "pass", f"{pair} not both set: every runtime uses {plain:.4g}", nums)
     cos_sin = yarn_mscale(factor, mscale) / yarn_mscale(factor, all_dim)
-    softmax = yarn_mscale(factor, all_dim) ** 2
+    m = yarn_mscale(factor, all_dim)
+    softmax = m * m
     nums.update(cos_sin_factor=cos_sin, softmax_multiplier=softmax)
     if model_type in SOFTMAX_MSCALE_MODEL_TYPES:
         msg = (
@@ -579,6 +614,7 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
     return Check(cid, "pass", f"cos/sin magnitude {cos_sin:.4g} from the mscale ratio", nums)
 
 
+@guarded("C16-dynamic")
 def check_dynamic(inp: VerifyInput, params: RopeParams) -> Check:
     """C16: dynamic NTK rebuilds frequencies per length; report the base it reaches."""
     cid = "C16-dynamic"

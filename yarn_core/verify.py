@@ -12,6 +12,7 @@ possibly intended), else `pass`; `n/a` when the config has no rotary embedding a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -164,18 +165,20 @@ def layer_tensor_checks(inp: VerifyInput, params: RopeParams, dev: torch.device)
         msg = f"yarn_core cannot build this embedding: {exc}"
         return [Check("P0-computable", "fail", msg)]
     checks = [Check("P0-computable", "pass", "yarn_core builds the embedding")]
-    checks += [
-        check_high_freq_untouched(freqs),
-        check_low_freq_interpolated(freqs),
-        check_monotone_blend(freqs),
-        check_angle_coverage(freqs),
-        check_magnitude(freqs, inp.model_type),
-        check_range_rounding(freqs),
+    steps: list[tuple[str, Callable[[], list[Check]]]] = [
+        ("P1-high-freq-untouched", lambda: [check_high_freq_untouched(freqs)]),
+        ("P2-low-freq-interpolated", lambda: [check_low_freq_interpolated(freqs)]),
+        ("P3-monotone-blend", lambda: [check_monotone_blend(freqs)]),
+        ("P4-angle-coverage", lambda: [check_angle_coverage(freqs)]),
+        ("P5-magnitude", lambda: [check_magnitude(freqs, inp.model_type)]),
+        ("P6-range-rounding", lambda: [check_range_rounding(freqs)]),
+        ("P8-finite-cos-sin", lambda: cos_sin_checks(freqs, declared_dtype(inp.torch_dtype))),
     ]
-    try:
-        checks += cos_sin_checks(freqs, declared_dtype(inp.torch_dtype))
-    except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
-        checks.append(Check("P8-finite-cos-sin", "fail", f"cos/sin cannot be built: {exc}"))
+    for check_id, step in steps:
+        try:
+            checks += step()
+        except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
+            checks.append(Check(check_id, "fail", f"cannot be evaluated for these numbers: {exc}"))
     return checks
 
 
@@ -334,14 +337,16 @@ def check_magnitude(f: Frequencies, model_type: str | None) -> Check:
     a = res.attention_scaling
     softmax = res.softmax_multiplier
     if model_type in SOFTMAX_MSCALE_MODEL_TYPES and p.mscale_all_dim and res.applies_scaling:
-        softmax *= yarn_mscale(res.factor, p.mscale_all_dim) ** 2
+        m = yarn_mscale(res.factor, p.mscale_all_dim)
+        softmax *= m * m
     nums: dict[str, Any] = {"cos_sin_factor": a, "softmax_multiplier": softmax}
     if not (math.isfinite(a) and a > 0 and math.isfinite(softmax) and softmax > 0):
         return Check(cid, "fail", f"cos/sin factor {a!r}, softmax {softmax!r}", nums)
     logit = a * a * softmax
     nums["logit_multiplier"] = logit
     if p.rope_type == "yarn" and res.applies_scaling:
-        nums["paper_logit_multiplier"] = yarn_mscale(res.factor) ** 2
+        m = yarn_mscale(res.factor)
+        nums["paper_logit_multiplier"] = m * m
     return Check(cid, "pass", f"attention logits scaled by {logit:.6g}", nums)
 
 
@@ -433,7 +438,8 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
 
     reference = scores(near_q, near_k, torch.float64, torch.float64)
     declared = scores(far_q, far_k, dtype, torch.float32)
-    scale = q.norm(dim=-1) * k.norm(dim=-1) * f.resolved.attention_scaling**2
+    a = f.resolved.attention_scaling
+    scale = q.norm(dim=-1) * k.norm(dim=-1) * a * a
     error = float(((declared - reference).abs() / scale).max())
     nums = {"offsets": offsets, "position": end - 1, "normalised_error": error}
     msg = f"score error {error:.3g} (of |q||k|) at position {end - 1} vs position 0"
@@ -449,7 +455,8 @@ def _arch_softmax(params: RopeParams, res: Resolved, model_type: str | None) -> 
     if res.convention == "deepseek" or not res.applies_scaling:
         return 1.0
     if model_type in SOFTMAX_MSCALE_MODEL_TYPES and params.mscale_all_dim:
-        return yarn_mscale(res.factor, params.mscale_all_dim) ** 2
+        m = yarn_mscale(res.factor, params.mscale_all_dim)
+        return m * m
     return 1.0
 
 
@@ -457,7 +464,7 @@ def runtime_matrix(
     inp: VerifyInput, layers: dict[str, RopeParams]
 ) -> tuple[dict[str, dict[str, Any]], Check]:
     """What each runtime derives from the primary layer type, and X1: do they agree?"""
-    from yarn_core.frequencies import UnsupportedRope, inverse_frequencies
+    from yarn_core.frequencies import UnsupportedRope
 
     cid = "X1-runtime-agreement"
     params = layers[primary_layer(layers)]
@@ -465,29 +472,60 @@ def runtime_matrix(
     rows: dict[str, dict[str, Any]] = {}
     freqs: dict[str, list[float] | None] = {}
     for conv in CONVENTIONS:
-        res = resolve(params, conv)
         try:
-            freqs[conv] = inverse_frequencies(params, conv, declared, resolved=res)
-        except (UnsupportedRope, ArithmeticError, ValueError, TypeError):
+            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp.model_type)
+        except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
+            rows[conv] = {
+                "served_context": None,
+                "attention_scaling": None,
+                "softmax_multiplier": None,
+                "applies_scaling": None,
+                "factor": None,
+                "logit_multiplier": None,
+                "notes": [f"cannot resolve this config: {exc}"],
+            }
             freqs[conv] = None
-        logit = res.attention_scaling**2 * res.softmax_multiplier
-        rows[conv] = {
-            "served_context": res.served_context,
-            "attention_scaling": res.attention_scaling,
-            "softmax_multiplier": res.softmax_multiplier
-            * _arch_softmax(params, res, inp.model_type),
-            "applies_scaling": res.applies_scaling,
-            "factor": res.factor,
-            "logit_multiplier": logit * _arch_softmax(params, res, inp.model_type),
-            "notes": list(res.notes),
-        }
     judged = list(CURRENT_RUNTIMES)
     if params.rope_type == "yarn" and inp.model_type in SOFTMAX_MSCALE_MODEL_TYPES:
         judged.append("deepseek")
     return rows, _agreement(cid, rows, freqs, judged)
 
 
-def _rel(a: float, b: float) -> float:
+def _runtime_row(
+    params: RopeParams, conv: str, declared: int | None, model_type: str | None
+) -> tuple[dict[str, Any], list[float] | None]:
+    """One row of the runtime matrix and that runtime's inverse frequencies (None if unbuilt)."""
+    from yarn_core.frequencies import UnsupportedRope, inverse_frequencies
+
+    res = resolve(params, conv)
+    freqs: list[float] | None
+    try:
+        freqs = inverse_frequencies(params, conv, declared, resolved=res)
+    except (UnsupportedRope, ArithmeticError, ValueError, TypeError):
+        freqs = None
+    arch = _arch_softmax(params, res, model_type)
+    row = {
+        "served_context": res.served_context,
+        "attention_scaling": res.attention_scaling,
+        "softmax_multiplier": res.softmax_multiplier * arch,
+        "applies_scaling": res.applies_scaling,
+        "factor": res.factor,
+        "logit_multiplier": res.attention_scaling
+        * res.attention_scaling
+        * res.softmax_multiplier
+        * arch,
+        "notes": list(res.notes),
+    }
+    return row, freqs
+
+
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:.4g}"
+
+
+def _rel(a: float | None, b: float | None) -> float:
+    if a is None or b is None:
+        return 0.0 if a is b else math.inf
     return abs(a - b) / max(abs(a), abs(b), 1e-300)
 
 
@@ -507,7 +545,7 @@ def _agreement(
         if row["applies_scaling"] != ref["applies_scaling"]:
             what.append("scaling " + ("on" if row["applies_scaling"] else "off"))
         if _rel(row["logit_multiplier"], ref["logit_multiplier"]) > 1e-6:
-            what.append(f"logits x{row['logit_multiplier']:.4g}")
+            what.append(f"logits x{_num(row['logit_multiplier'])}")
         if any("raises" in note for note in row["notes"]):
             what.append("refuses the config")
         other = freqs[conv]
@@ -519,7 +557,7 @@ def _agreement(
             differ[conv] = what
     others = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
     nums: dict[str, Any] = {"judged": judged, "differ": differ, "unjudged_differ": others}
-    base = f"transformers serves {ref['served_context']}, logits x{ref['logit_multiplier']:.4g}"
+    base = f"transformers serves {ref['served_context']}, logits x{_num(ref['logit_multiplier'])}"
     if differ:
         detail = "; ".join(f"{c}: {', '.join(w)}" for c, w in differ.items())
         return Check(cid, "warn", f"{base}; {detail}", nums)
