@@ -184,42 +184,50 @@ def _changes(conn: Any) -> list[dict[str, Any]]:
 
 
 def _model_query() -> Any:
-    """Every model with its current snapshot, position facts and verification (outer joins)."""
+    """Every model with its current snapshot and position facts (outer joins)."""
     from sqlalchemy import select
 
-    from registry.models import ConfigSnapshot, Model, PositionFacts, Verification
+    from registry.models import ConfigSnapshot, Model, PositionFacts
 
     m = Model.__table__  # type: ignore[attr-defined]
     s = ConfigSnapshot.__table__  # type: ignore[attr-defined]
     f = PositionFacts.__table__  # type: ignore[attr-defined]
-    v = Verification.__table__  # type: ignore[attr-defined]
     facts = [c.label(f"f_{c.name}") for c in f.c if c.name not in ("id", "snapshot_id")]
     snap = [s.c.commit_sha, s.c.fetched_at, s.c.content_hash, s.c.config_text]
-    verif = [c.label(f"v_{c.name}") for c in v.c if c.name not in ("id", "fingerprint")]
     return (
-        select(*m.c, *[c.label(f"s_{c.name}") for c in snap], *facts, *verif)
+        select(*m.c, *[c.label(f"s_{c.name}") for c in snap], *facts)
         .select_from(m)
         .outerjoin(s, s.c.id == m.c.snapshot_id)
         .outerjoin(f, f.c.snapshot_id == m.c.snapshot_id)
-        .outerjoin(v, v.c.fingerprint == f.c.verify_fingerprint)
         .order_by(m.c.repo_id)
     )
 
 
-def _split(row: dict[str, Any]) -> dict[str, Any]:
+def verifications(conn: Any) -> dict[str, dict[str, Any]]:
+    """Verifier rows by fingerprint, read once (many models share one)."""
+    from sqlalchemy import select
+
+    from registry.models import Verification
+
+    table = Verification.__table__  # type: ignore[attr-defined]
+    return {row["fingerprint"]: dict(row) for row in conn.execute(select(table)).mappings()}
+
+
+def _split(row: dict[str, Any], verified: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One joined row as {'model', 'snapshot', 'facts', 'verification'} dicts."""
-    parts: dict[str, dict[str, Any]] = {"model": {}, "s": {}, "f": {}, "v": {}}
+    parts: dict[str, dict[str, Any]] = {"model": {}, "s": {}, "f": {}}
     for key, value in row.items():
         prefix, _, rest = key.partition("_")
-        if prefix in ("s", "f", "v") and rest:
+        if prefix in ("s", "f") and rest:
             parts[prefix][rest] = value
         else:
             parts["model"][key] = value
+    facts = parts["f"] if parts["f"].get("position_encoding") else None
     return {
         "model": parts["model"],
         "snapshot": parts["s"] if parts["s"].get("content_hash") else None,
-        "facts": parts["f"] if parts["f"].get("position_encoding") else None,
-        "verification": parts["v"] if parts["v"].get("verdict") else None,
+        "facts": facts,
+        "verification": verified.get((facts or {}).get("verify_fingerprint") or ""),
     }
 
 
@@ -228,13 +236,14 @@ def iter_models(conn: Any, shard: tuple[int, int] | None = None) -> Iterator[dic
     models whose id is k modulo n."""
     from registry.models import Model
 
+    verified = verifications(conn)
     query = _model_query()
     if shard is not None:
         ids = Model.__table__.c.id  # type: ignore[attr-defined]
         query = query.where(ids % shard[1] == shard[0])
     result = conn.execution_options(yield_per=2000).execute(query).mappings()
     for row in result:
-        yield _split(dict(row))
+        yield _split(row, verified)
 
 
 def catalog_row(record: dict[str, Any], has_page: bool) -> dict[str, Any]:

@@ -127,14 +127,26 @@ def model_context(
         "family_page": bool(model.get("family") and KEY_RE.match(model["family"])),
         "snapshot": snapshot,
         "verification": verification,
-        "checks": [check_row(c) for c in (verification or {}).get("checks") or []],
-        "runtimes": runtime_table((verification or {}).get("runtimes")),
+        **verification_tables(verification),
         "evidence": sorted(((facts or {}).get("evidence") or {}).items()),
         "attributes": [(k, fmt_json(v)) for k, v in attributes],
         "changes": changes,
         "cards": [site.card(slug)] if slug else [],
         "tag_slug": slug,
     }
+
+
+def verification_tables(verification: dict[str, Any] | None) -> dict[str, Any]:
+    """The checks and runtime tables of a verifier row, built once per row (rows are shared)."""
+    if not verification:
+        return {"checks": [], "runtimes": None}
+    if "_tables" not in verification:
+        verification["_tables"] = {
+            "checks": [check_row(c) for c in verification.get("checks") or []],
+            "runtimes": runtime_table(verification.get("runtimes")),
+        }
+    tables: dict[str, Any] = verification["_tables"]
+    return tables
 
 
 def check_row(check: Any) -> dict[str, str]:
