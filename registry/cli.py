@@ -811,26 +811,20 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
     from registry.db import session_factory
     from registry.ingest import finish_run, start_run
     from registry.output import to_json
-    from registry.verification import verify_catalog
 
     dev = _verify_device(device)
     engine = _open(ctx)
     with session_factory(engine)() as session:
         run = start_run(session, "verify")
         session.commit()
-        console = _console(stderr=True)
-        if console.is_terminal:
-            from rich.progress import Progress
-
-            with Progress(console=console, transient=True) as bar:
-                task = bar.add_task("verify", total=None)
-
-                def update(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                summary = verify_catalog(session, device=dev, force=force, progress=update)
-        else:
-            summary = verify_catalog(session, device=dev, force=force, progress=_verify_lines)
+        try:
+            summary = _verify_with_progress(session, dev, force)
+        except BaseException as exc:  # record the run as stopped, keep committed verdicts
+            session.rollback()
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            finish_run(session, run, status=status, counts={}, error=repr(exc))
+            session.commit()
+            raise
         finish_run(session, run, status="ok", counts=summary.to_dict())
         session.commit()
     if json_:
@@ -841,6 +835,24 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
         f"Verified {summary.checked} fingerprints on {summary.device} (skipped "
         f"{summary.skipped_existing} with a stored verdict): {verdicts}."
     )
+
+
+def _verify_with_progress(session: Any, device: str, force: bool) -> Any:
+    """`verify_catalog` with a rich progress bar on a terminal, plain lines otherwise."""
+    from registry.verification import verify_catalog
+
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        return verify_catalog(session, device=device, force=force, progress=_verify_lines)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return verify_catalog(session, device=device, force=force, progress=update)
 
 
 def _verify_lines(done: int, total: int) -> None:
@@ -912,8 +924,9 @@ def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
     """Readable blocks: a summary line, bands and notes, then the full inv_freq list."""
     for row in rows:
         head = f"{row['path']} [{row['layer_type'] or '-'}]"
-        if row["rope_type"] is None:
-            click.echo(f"{head}: no RoPE ({row['reason']})")
+        if row["inv_freq"] is None:
+            kind = row["rope_type"] or "no RoPE"
+            click.echo(f"{head}: {kind} ({row['reason']})")
             continue
         click.echo(
             f"{head}: {row['rope_type']}, rotary_dim {row['rotary_dim']} of {row['head_dim']}, "
@@ -931,11 +944,8 @@ def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
             click.echo(f"  softmax multiplier: {row['softmax_multiplier']:.10g}")
         for note in row["notes"] or ():
             click.echo(f"  note: {note}")
-        if row["reason"]:
-            click.echo(f"  error: {row['reason']}")
-        if row["inv_freq"]:
-            values = " ".join(f"{v:.10e}" for v in row["inv_freq"])
-            click.echo(f"  inv_freq ({len(row['inv_freq'])}): {values}")
+        values = " ".join(f"{v:.10e}" for v in row["inv_freq"])
+        click.echo(f"  inv_freq ({len(row['inv_freq'])}): {values}")
 
 
 # --- nightly job: `ropedex nightly` --------------------------------------------------------------

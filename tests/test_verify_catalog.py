@@ -170,3 +170,33 @@ def test_help_does_not_import_torch() -> None:
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
     assert "--device [auto|cpu|cuda]" in out.stdout
+
+
+def test_a_crash_mid_run_keeps_committed_verdicts(
+    catalog: tuple[Path, set[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry.verification
+    import yarn_core.verify
+
+    db, fingerprints = catalog
+    real = yarn_core.verify.verify
+    calls: list[int] = []
+
+    def flaky(inp: object, *, device: str = "auto") -> object:
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("device lost")
+        return real(inp, device=device)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry.verification, "BATCH", 2)
+    monkeypatch.setattr(yarn_core.verify, "verify", flaky)
+    result = CliRunner().invoke(cli, ["--db", str(db), "verify", "--device", "cpu"])
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+    assert len(_rows(db)) == 2  # the first batch was committed
+    with Session(open_engine(str(db))) as session:
+        run = session.exec(select(ScrapeRun).where(ScrapeRun.kind == "verify")).one()
+    assert run.status == "failed" and run.error and "device lost" in run.error
+    monkeypatch.setattr(yarn_core.verify, "verify", real)
+    again = CliRunner().invoke(cli, ["--db", str(db), "verify", "--device", "cpu", "--json"])
+    summary = json.loads(again.stdout)
+    assert (summary["checked"], summary["skipped_existing"]) == (len(fingerprints) - 2, 2)
