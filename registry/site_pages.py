@@ -155,6 +155,11 @@ def check_row(check: Any) -> dict[str, str]:
         return {"name": "check", "status": "", "detail": fmt_json(check)}
     rest = {k: v for k, v in check.items() if k not in ("name", "id", "status", "verdict")}
     detail = rest.pop("detail", None) or rest.pop("message", None)
+    numbers = rest.pop("numbers", None)
+    if isinstance(numbers, dict):
+        rest.update(numbers)
+    elif numbers is not None:
+        rest["numbers"] = numbers
     extra = ", ".join(f"{k}={fmt_json(v)}" for k, v in sorted(rest.items()))
     return {
         "name": str(check.get("name") or check.get("id") or "check"),
