@@ -149,3 +149,14 @@ def test_rope_command_does_not_import_torch(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_unusable_values_give_a_reason(tmp_path: Path) -> None:
+    """A linear factor of 0 is reported on its row; the other files are unaffected."""
+    bad = {**YARN_CONFIG, "rope_scaling": {"rope_type": "linear", "factor": 0}}
+    code, rows = run_json(write(tmp_path, "bad.json", bad), write(tmp_path, "ok.json", YARN_CONFIG))
+    assert code == 0
+    assert rows[0]["inv_freq"] is None and "factor" in rows[0]["reason"]
+    assert rows[1]["inv_freq"] is not None
+    text = CliRunner().invoke(cli, ["rope", str(tmp_path / "bad.json")])
+    assert text.exit_code == 0 and "factor" in text.output

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yarn_core.conventions import CONVENTIONS, UnknownConvention, resolve
+from yarn_core.conventions import CONVENTIONS, UnknownConvention, UnsupportedRope, resolve
 from yarn_core.frequencies import frequency_ratio, inverse_frequencies, yarn_bands
 from yarn_core.params import RopeParams
 from yarn_core.scaling import correction_dim, correction_range, yarn_mscale
@@ -241,3 +241,48 @@ def test_every_convention_gives_a_valid_yarn_blend(
             # the [0, D-1] clamp can put high below low (L huge for this base); the reference
             # code then interpolates every pair (rope-scaling.md 3.0, clamp note)
             assert ratio == pytest.approx([1 / s] * half, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (RopeParams(theta=1.0), "theta"),
+        (RopeParams(theta=float("inf")), "theta"),
+        (RopeParams(theta=-5.0), "theta"),
+        (RopeParams(rope_type="linear", factor=0.0), "factor"),
+        (
+            RopeParams(rope_type="yarn", factor=-4.0, original_max_position_embeddings=4096),
+            "factor",
+        ),
+        (RopeParams(rope_type="yarn", factor=4.0), "original_max_position_embeddings"),
+        (RopeParams(rope_type="ntk", head_dim=2, rotary_dim=2, alpha=2.0), "rotary_dim > 2"),
+        (RopeParams(rope_type="dynamic", factor=2.0), "max_position_embeddings"),
+        (RopeParams(rotary_dim=63), "even"),
+        (
+            RopeParams(
+                rope_type="yarn",
+                factor=4.0,
+                original_max_position_embeddings=4096,
+                mscale=1.0,
+                mscale_all_dim=-1 / (0.1 * math.log(4.0)),
+            ),
+            "resolve",
+        ),
+        (
+            RopeParams(
+                rope_type="longrope",
+                original_max_position_embeddings=1,
+                max_position_embeddings=100,
+                short_factor=(1.0,) * 64,
+                long_factor=(1.0,) * 64,
+            ),
+            "resolve",
+        ),
+        (RopeParams(rope_type="longrope", short_factor=(1.0,), long_factor=(1.0,)), "64"),
+        (RopeParams(rope_type="xpos"), "unknown rope type"),
+    ],
+)
+def test_bad_parameters_give_a_clear_error(params: RopeParams, message: str) -> None:
+    """Values no runtime could use raise UnsupportedRope with the reason, never a math error."""
+    with pytest.raises(UnsupportedRope, match=message):
+        inverse_frequencies(params)

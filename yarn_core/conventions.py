@@ -7,6 +7,7 @@ No torch here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from yarn_core.params import RopeParams
@@ -53,6 +54,10 @@ class UnknownConvention(ValueError):
     """The convention name is not one of CONVENTIONS."""
 
 
+class UnsupportedRope(ValueError):
+    """The parameters name a rope type or values this core cannot compute (message says why)."""
+
+
 def check_convention(convention: str) -> str:
     if convention not in CONVENTIONS:
         raise UnknownConvention(
@@ -62,12 +67,33 @@ def check_convention(convention: str) -> str:
 
 
 def resolve(params: RopeParams, convention: str = "transformers") -> Resolved:
-    """The numbers `convention` would use for `params` (see the module docstring)."""
+    """The numbers `convention` would use for `params` (see the module docstring).
+
+    Raises:
+        UnknownConvention: `convention` is not in CONVENTIONS.
+        UnsupportedRope: the parameters give no finite, positive magnitude.
+    """
     check_convention(convention)
+    try:
+        res = _resolve(params, convention)
+    except (ArithmeticError, ValueError) as exc:
+        raise UnsupportedRope(f"cannot resolve {params.rope_type} parameters: {exc}") from exc
+    for name in ("factor", "attention_scaling", "softmax_multiplier"):
+        value = getattr(res, name)
+        if not (math.isfinite(value) and value > 0):
+            raise UnsupportedRope(f"{params.rope_type}: {name} {value!r} is not a positive number")
+    return res
+
+
+def _resolve(params: RopeParams, convention: str) -> Resolved:
     base = Resolved(
         convention=convention,
         applies_scaling=params.rope_type != "default",
-        factor=float(params.factor) if params.factor is not None else 1.0,
+        factor=(
+            float(params.factor)
+            if params.factor is not None and params.rope_type != "default"
+            else 1.0
+        ),
         original_context=params.original_max_position_embeddings,
         served_context=params.max_position_embeddings,
         attention_scaling=1.0,

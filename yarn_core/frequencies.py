@@ -6,9 +6,10 @@ result into a tensor, and the CLI and the site read it directly.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from yarn_core.conventions import Resolved, resolve
+from yarn_core.conventions import Resolved, UnsupportedRope, resolve
 from yarn_core.params import RopeParams
 from yarn_core.scaling import (
     correction_dim,
@@ -23,10 +24,6 @@ from yarn_core.scaling import (
 )
 
 
-class UnsupportedRope(ValueError):
-    """The parameters name a rope type or layout this core cannot compute."""
-
-
 def rotary_pairs(params: RopeParams) -> int:
     """Number of rotating pairs (`rotary_dim // 2`)."""
     return params.rotary_dim // 2
@@ -39,11 +36,42 @@ def inverse_frequencies(
     *,
     resolved: Resolved | None = None,
 ) -> list[float]:
-    """Inverse frequency of each rotating pair, as `convention` computes it, in float64."""
+    """Inverse frequency of each rotating pair, as `convention` computes it, in float64.
+
+    Raises:
+        UnsupportedRope: unknown type, or values no runtime could use (the message says which).
+    """
     res = resolved or resolve(params, convention)
+    _check(params, res)
+    try:
+        values = _dispatch(params, res, seq_len)
+    except (ArithmeticError, ValueError) as exc:
+        if isinstance(exc, UnsupportedRope):
+            raise
+        raise UnsupportedRope(f"{params.rope_type}: {exc}") from exc
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise UnsupportedRope(f"{params.rope_type}: parameters give non-finite frequencies")
+    return values
+
+
+def _check(params: RopeParams, res: Resolved) -> None:
+    """Reject values that would divide by zero or take the log of a non-positive number."""
     dim, theta = params.rotary_dim, params.theta
     if dim <= 0 or dim % 2:
         raise UnsupportedRope(f"rotary_dim must be a positive even number, got {dim}")
+    if not (math.isfinite(theta) and theta > 1):
+        raise UnsupportedRope(f"rope theta must be a finite number above 1, got {theta!r}")
+    if params.rope_type in ("dynamic", "ntk") and dim <= 2:
+        raise UnsupportedRope(f"{params.rope_type} needs rotary_dim > 2, got {dim}")
+    if params.rope_type == "yarn" and res.applies_scaling:
+        if not (res.original_context and res.original_context > 0):
+            raise UnsupportedRope("yarn needs original_max_position_embeddings or max_position")
+        if res.beta_fast <= 0 or res.beta_slow <= 0:
+            raise UnsupportedRope("yarn beta_fast and beta_slow must be positive")
+
+
+def _dispatch(params: RopeParams, res: Resolved, seq_len: int | None) -> list[float]:
+    dim, theta = params.rotary_dim, params.theta
     kind = params.rope_type
     if kind == "proportional":
         # Exponent over the full head width; only the first rotary_dim/2 pairs rotate (1.2).

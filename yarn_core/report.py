@@ -57,7 +57,19 @@ def _empty(path: str, layer_type: str | None, reason: str) -> dict[str, Any]:
 
 
 def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dict[str, Any]:
+    try:
+        return _computed_row(path, layer_type, params, convention)
+    except UnsupportedRope as exc:
+        row = _empty(path, layer_type, str(exc))
+        row.update(rope_type=params.rope_type, rotary_dim=params.rotary_dim)
+        return row
+
+
+def _computed_row(
+    path: str, layer_type: str, params: RopeParams, convention: str
+) -> dict[str, Any]:
     res = resolve(params, convention)
+    freqs = inverse_frequencies(params, convention, resolved=res)  # validates the parameters
     row: dict[str, Any] = {
         "path": path,
         "layer_type": layer_type,
@@ -69,7 +81,7 @@ def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dic
         "convention": convention,
         "applies_scaling": res.applies_scaling,
         "factor": res.factor,
-        "inv_freq": None,
+        "inv_freq": freqs,
         "attention_scaling": res.attention_scaling,
         "softmax_multiplier": res.softmax_multiplier,
         "served_context": res.served_context,
@@ -79,8 +91,4 @@ def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dic
         "notes": list(res.notes) or None,
         "reason": None,
     }
-    try:
-        row["inv_freq"] = inverse_frequencies(params, convention, resolved=res)
-    except UnsupportedRope as exc:
-        row["reason"] = str(exc)
     return row

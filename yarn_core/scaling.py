@@ -175,8 +175,8 @@ def llama3_inv_freq(
         elif wavelen > low_wavelen:
             out.append(theta / factor)
         else:
-            band = high_freq_factor - low_freq_factor
-            smooth = (original_max / wavelen - low_freq_factor) / band
+            band = high_freq_factor - low_freq_factor  # 0 (Llama 4): only wavelen == L lands here
+            smooth = (original_max / wavelen - low_freq_factor) / band if band else 0.0
             out.append(blend(theta, factor, 1.0 - smooth))
     return out
 
