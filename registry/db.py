@@ -51,7 +51,6 @@ def _pragmas(readonly: bool) -> Callable[[Any, Any], None]:
         if readonly:
             cur.execute("PRAGMA query_only=ON")
         else:
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -78,8 +77,11 @@ def _create(url: str, target: str, *, memory: bool) -> Engine:
 def open_engine(target: str, *, create: bool = True, readonly: bool = False) -> Engine:
     """Open the catalog at `target` (path or URL); a writable open also upgrades its schema.
 
-    `create=False` refuses to make a new SQLite file. `readonly=True` opens SQLite with
-    `mode=ro` and `query_only`, so no statement can write; it never migrates.
+    `create=True` is for commands that write: it may make a new file, adds any declared column
+    or index the catalog lacks, and switches SQLite to WAL (a setting stored in the file).
+    `create=False` (commands that read) refuses to make a file and writes only when the schema
+    version is older, so reading a committed catalog leaves its bytes alone. `readonly=True`
+    opens SQLite with `mode=ro` and `query_only`, so no statement can write; it never migrates.
 
     Raises:
         CatalogMissing: the SQLite file does not exist and `create` is false (or `readonly`).
@@ -115,7 +117,10 @@ def open_engine(target: str, *, create: bool = True, readonly: bool = False) -> 
     else:
         from registry.migrations import migrate
 
-        migrate(engine)
+        migrate(engine, repair=create)
+        if create and path is not None:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     return engine
 
 

@@ -94,8 +94,12 @@ def current_version(conn: Connection) -> int:
         ) from None
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the catalog up to SCHEMA_VERSION; returns the version it had before."""
+def migrate(engine: Engine, *, repair: bool = True) -> int:
+    """Bring the catalog up to SCHEMA_VERSION; returns the version it had before.
+
+    With `repair`, a catalog already at SCHEMA_VERSION also gets any declared column or index it
+    lacks; without it, such a catalog is not written at all.
+    """
     from sqlalchemy import text
 
     with engine.begin() as conn:
@@ -105,7 +109,7 @@ def migrate(engine: Engine) -> int:
             f"This catalog has schema version {before}, newer than this ropedex "
             f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
         )
-    if before == SCHEMA_VERSION:
+    if before == SCHEMA_VERSION and repair:
         # Same version: still add any index or column declared since the file was made (cheap,
         # and lets a catalog built during development pick up new indexes).
         with engine.begin() as conn:

@@ -196,3 +196,25 @@ def test_reopening_restores_a_declared_index_without_touching_rows(tmp_path: Pat
         indexes = {i["name"] for i in inspect(conn).get_indexes("position_facts")}
         assert conn.execute(text("SELECT repo_id FROM models")).all() == [("a/b",)]
     assert "ix_facts_pe_ctx" in indexes
+
+
+def test_a_reading_open_leaves_a_current_catalog_byte_for_byte(tmp_path: Path) -> None:
+    """A committed catalog (DELETE journal, say) is not rewritten by query/show/stats."""
+    path = tmp_path / "c.db"
+    open_engine(str(path)).dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("DROP INDEX ix_models_downloads")  # as if built before this index existed
+    conn.close()
+    before = path.read_bytes()
+    engine = open_engine(str(path), create=False)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM models")).scalar() == 0
+    engine.dispose()
+    assert path.read_bytes() == before
+    open_engine(str(path), create=True).dispose()  # a writing open repairs and switches to WAL
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    conn.close()
+    assert "ix_models_downloads" in names
