@@ -94,6 +94,8 @@ def raw_blocks(draw: st.DrawFn) -> dict[str, Any] | None:
     block = draw(st.one_of(st.none(), st.dictionaries(keys, ODD_VALUES, max_size=8)))
     if block is not None and draw(st.booleans()):
         block["rope_type"] = draw(types)
+    if block is not None and draw(st.booleans()):  # per-layer nesting, as Gemma 3/4 write it
+        return {"full_attention": block, "sliding_attention": {"rope_type": "default"}}
     return block
 
 
