@@ -171,16 +171,25 @@ def test_apply_rotary_float64_exact_and_scaled(pairing: str) -> None:
     assert torch.allclose(out, ref, atol=1e-12, rtol=0)
 
 
-def test_apply_rotary_blocks_match_single_pass() -> None:
-    """The cache-blocked CPU path equals the plain path (a broadcast table disables blocking)."""
-    params = RopeParams(head_dim=64, rotary_dim=48)
+@pytest.mark.parametrize("block_rows", [7, 100, 1000, 2500, 1 << 20])
+@pytest.mark.parametrize("pairing", ["half", "interleaved"])
+def test_apply_rotary_blocks_match_single_pass(
+    block_rows: int, pairing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every CPU block layout (rows within a sequence, whole sequences, one block) equals the
+    plain single pass (a broadcast table disables blocking)."""
+    import yarn_core.rope as rope_module
+
+    monkeypatch.setattr(rope_module, "_CPU_BLOCK_BYTES", block_rows * 64 * 4)
+    params = RopeParams(head_dim=64, rotary_dim=48, pairing=pairing)
     x = torch.randn(3, 5, 1000, 64)
     cos, sin = cos_sin(params, 1000)
-    blocked = apply_rotary(x, cos, sin)
-    plain = apply_rotary(x, cos[None, None], sin[None, None])
+    blocked = apply_rotary(x, cos, sin, pairing=pairing)
+    plain = apply_rotary(x, cos[None, None], sin[None, None], pairing=pairing)
     assert torch.equal(blocked, plain)
     out = torch.empty_like(x)
-    assert apply_rotary(x, cos, sin, out=out) is out and torch.equal(out, plain)
+    assert apply_rotary(x, cos, sin, pairing=pairing, out=out) is out
+    assert torch.equal(out, plain)
 
 
 def test_apply_rotary_rejects_bad_shapes() -> None:

@@ -213,28 +213,26 @@ def apply_rotary(
     if not blockable:
         _rotate(x, cos, sin, result, pairing, rot)
         return result
-    rows = x.reshape(-1, x.shape[-1])  # (N * seq, head_dim)
-    out_rows = result.view(-1, x.shape[-1])  # (N * seq, head_dim)
-    step, start = _block_rows(x, seq), 0
-    while start < rows.shape[0]:
-        pos = start % seq  # cos row of the block's first row
-        n = min(step, seq - pos, rows.shape[0] - start)
-        _rotate(
-            rows[start : start + n],
-            cos[pos : pos + n],
-            sin[pos : pos + n],
-            out_rows[start : start + n],
-            pairing,
-            rot,
-        )
-        start += n
+    heads = x.view(-1, seq, x.shape[-1])  # (N, seq, head_dim)
+    out_heads = result.view(-1, seq, x.shape[-1])  # (N, seq, head_dim)
+    step = _block_rows(x)
+    if step >= seq:  # whole sequences per block, the table broadcast over them
+        per_block = step // seq
+        for h in range(0, heads.shape[0], per_block):
+            block = slice(h, h + per_block)
+            _rotate(heads[block], cos, sin, out_heads[block], pairing, rot)
+        return result
+    for h in range(heads.shape[0]):  # long sequences: blocks of rows within each one
+        for start in range(0, seq, step):
+            rows = slice(start, start + step)
+            _rotate(heads[h, rows], cos[rows], sin[rows], out_heads[h, rows], pairing, rot)
     return result
 
 
 _CPU_BLOCK_BYTES = 4 << 20  # rows per block sized to stay in the last-level cache
 
 
-def _block_rows(x: torch.Tensor, seq: int) -> int:
+def _block_rows(x: torch.Tensor) -> int:
     """Rows per block: all of them on accelerators, about 4 MiB of x on CPU."""
     if x.device.type != "cpu":
         return max(x.numel() // max(x.shape[-1], 1), 1)
