@@ -1,7 +1,7 @@
 """Benchmark yarn_core's cos/sin tables and apply_rotary against transformers, in the same run.
 
     .venv/bin/python benchmarks/bench_rope.py [--device auto|cpu|cuda] [--repeat 5] [--threads 1]
-        [--json]
+        [--wall] [--json]
 
 Measures, on the chosen device (float32):
   * cos/sin for 131072 positions x 128 dims (YaRN x16): yarn_core `cos_sin` vs transformers'
@@ -33,12 +33,13 @@ TABLE_POSITIONS = 131072
 SHAPE = (1, 32, 8192, 128)
 
 
-def _timer(device: Any) -> Callable[[Callable[[], object]], float]:
+def _timer(device: Any, wall: bool) -> Callable[[Callable[[], object]], float]:
     """CUDA: wall time between synchronisations. CPU: process CPU time, so that other processes
-    on a shared machine do not count (with one thread no time is spent spinning)."""
+    on a shared machine do not count (with one thread no time is spent spinning), or wall time
+    with `wall`."""
     import torch
 
-    if device.type != "cuda":
+    if device.type != "cuda" and not wall:
 
         def run_cpu(fn: Callable[[], object]) -> float:
             start = time.process_time()
@@ -48,18 +49,22 @@ def _timer(device: Any) -> Callable[[Callable[[], object]], float]:
         return run_cpu
 
     def run(fn: Callable[[], object]) -> float:
-        torch.cuda.synchronize()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         start = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         return time.perf_counter() - start
 
     return run
 
 
-def best_of(cases: dict[str, Callable[[], object]], repeat: int, device: Any) -> dict[str, float]:
-    """Best wall time of each case over `repeat` alternating rounds (after one warm-up)."""
-    run = _timer(device)
+def best_of(
+    cases: dict[str, Callable[[], object]], repeat: int, device: Any, wall: bool = False
+) -> dict[str, float]:
+    """Best time of each case over `repeat` alternating rounds (after one warm-up)."""
+    run = _timer(device, wall)
     for fn in cases.values():
         run(fn)
     best = dict.fromkeys(cases, float("inf"))
@@ -84,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument("--wall", action="store_true", help="CPU: wall time, not CPU time")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         args.repeat,
         device,
+        args.wall,
     )
     rotary = best_of(
         {
@@ -147,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         args.repeat,
         device,
+        args.wall,
     )
 
     # accuracy on the first head against a float64 rotation with float64 angles
@@ -161,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
+        "clock": "wall" if args.wall or device.type == "cuda" else "process CPU time",
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "cos_sin_ms": {name: round(t * 1e3, 2) for name, t in table.items()},
