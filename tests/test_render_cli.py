@@ -89,3 +89,23 @@ def test_preview_server_serves_pages_and_feed_types_on_loopback(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_render_never_imports_torch(catalog: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    code = (
+        "import sys\n"
+        "from registry.cli import main\n"
+        f"sys.argv = ['ropedex', '--db', {str(catalog)!r}, 'render', '--out', "
+        f"{str(tmp_path / 'out')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"
