@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 
 FEED_LIMIT = 50  # newest changes per feed
@@ -70,7 +71,9 @@ def write_feeds(
         entry.guid(item.uid, permalink=False)
         entry.title(item.title)
         entry.link(href=item.link)
-        entry.description(item.summary)
+        # Readers treat RSS descriptions as HTML: escape, and say so for Atom.
+        entry.description(escape(item.summary))
+        entry.summary(escape(item.summary), type="html")
         entry.updated(parse_time(item.updated))
         entry.published(parse_time(item.updated))
     base_path.parent.mkdir(parents=True, exist_ok=True)

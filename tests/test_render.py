@@ -316,6 +316,10 @@ def test_feeds_and_sitemap_are_valid_xml(site: Path) -> None:
     assert entries and all(EVIL_REPO in e.findtext(f"{ns}title", "") for e in entries)
     rss = ET.parse(site / "feeds/changes.rss").getroot()
     assert len(rss.findall("./channel/item")) == len(entries)
+    summaries = [i.findtext("description", "") for i in rss.findall("./channel/item")]
+    summaries += [e.findtext(f"{ns}summary", "") for e in entries]
+    assert any("&lt;script&gt;" in text for text in summaries)  # HTML-escaped for readers
+    assert not any("<script" in text for text in summaries)
     assert (site / "feeds/tags/rope-yarn.atom").is_file()
     assert (site / "feeds/families/deepseek.rss").is_file()
     sitemap = ET.parse(site / "sitemap.xml").getroot()
