@@ -72,7 +72,7 @@ def write_feeds(
         entry.title(item.title)
         entry.link(href=item.link)
         # Readers treat RSS descriptions as HTML: escape, and say so for Atom.
-        entry.description(escape(item.summary))
+        entry.description(escape(item.summary), isSummary=True)
         entry.summary(escape(item.summary), type="html")
         entry.updated(parse_time(item.updated))
         entry.published(parse_time(item.updated))
