@@ -30,10 +30,15 @@ def make_server(directory: Path, port: int = 8000) -> http.server.ThreadingHTTPS
     """A server for `directory` bound to 127.0.0.1 (port 0 picks a free one); not started.
 
     Raises:
-        RenderError: the folder holds no rendered site.
+        RenderError: the folder holds no rendered site, or the port is taken.
     """
     directory = Path(directory)
     if not (directory / "index.html").is_file():
         raise RenderError(f"No rendered site in {directory}; run `ropedex render` first.")
     handler = functools.partial(QuietHandler, directory=str(directory))
-    return http.server.ThreadingHTTPServer((HOST, port), handler)
+    try:
+        return http.server.ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:
+        raise RenderError(
+            f"Cannot listen on {HOST}:{port} ({exc.strerror}); pass another --port (0 picks one)."
+        ) from None

@@ -109,3 +109,16 @@ def test_render_never_imports_torch(catalog: Path, tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_serve_on_a_taken_port_is_one_clean_error(catalog: Path, tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--dir", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 1
+    assert "pass another --port" in result.output and "Traceback" not in result.output
