@@ -113,6 +113,9 @@ ROPE_DEFAULTS: dict[str, dict[str, Any]] = {
                 "rope_type": "proportional",
                 "partial_rotary_factor": 0.25,
                 "rope_theta": 1000000.0,
+                # full-attention layers are wider: head_dim = global_head_dim (class default 512)
+                "head_dim_key": "global_head_dim",
+                "head_dim_default": 512,
             },
         },
     },
@@ -194,6 +197,9 @@ ROPE_DEFAULTS: dict[str, dict[str, Any]] = {
                 "rope_type": "proportional",
                 "partial_rotary_factor": 0.25,
                 "rope_theta": 1000000.0,
+                # full-attention layers are wider: head_dim = global_head_dim (class default 512)
+                "head_dim_key": "global_head_dim",
+                "head_dim_default": 512,
             },
         },
     },
@@ -206,6 +212,9 @@ ROPE_DEFAULTS: dict[str, dict[str, Any]] = {
                 "rope_type": "proportional",
                 "partial_rotary_factor": 0.25,
                 "rope_theta": 1000000.0,
+                # full-attention layers are wider: head_dim = global_head_dim (class default 512)
+                "head_dim_key": "global_head_dim",
+                "head_dim_default": 512,
             },
         },
     },

@@ -544,6 +544,12 @@ def _layer_ctx(reader: Reader, ctx: Context, mt: str | None, layer_type: str) ->
     theta = as_float(layer.get("rope_theta")) or ctx.theta
     prf = as_float(layer.get("partial_rotary_factor"))
     geometry = ctx.geometry
+    width_key = layer.get("head_dim_key")
+    if isinstance(width_key, str):  # a layer type with its own head width (Gemma-4 global layers)
+        width = reader.int_(width_key) if reader.has(width_key) else None
+        width = width if width is not None and width > 0 else as_int(layer["head_dim_default"])
+        if width:
+            geometry = Geometry(width, width, geometry.pairing)
     if prf is not None and 0 < prf <= 1:
         geometry = Geometry(geometry.head_dim, int(geometry.head_dim * prf), geometry.pairing)
     return Context(mt, theta, geometry, ctx.declared, ctx.top_original, ctx.mrope_default)

@@ -179,24 +179,7 @@ def compare(path: str) -> list[str]:
 
 # Configs where transformers and the tagged parameters are known to differ on one layer type,
 # with the reason; every other layer type of these configs must still agree.
-_GEMMA4 = (
-    "full_attention",
-    "transformers rotates full-attention layers over global_head_dim (512): 64 of 256 pairs; "
-    "the tagger reads head_dim (256)",
-)
-_GEMMA4_REPOS = (
-    "google/gemma-4-26B-A4B",
-    "google/gemma-4-31B",
-    "google/gemma-4-E2B",
-    "google/gemma-4-E4B-it",
-    "nvidia/Gemma-4-26B-A4B-NVFP4",
-    "nvidia/Gemma-4-31B-IT-NVFP4",
-    "google/gemma-4-26B-A4B-it-assistant",
-    "google/gemma-4-31B-it-assistant",
-    "google/gemma-4-E2B-it-assistant",
-)
 KNOWN_DIVERGENCES: dict[str, tuple[str, str]] = {
-    **dict.fromkeys(_GEMMA4_REPOS, _GEMMA4),
     "adept/fuyu-8b": (
         "default",
         "transformers builds Fuyu's text model from the nested text_config (Persimmon defaults, "
