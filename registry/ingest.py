@@ -1,8 +1,11 @@
 """Storing configs in the catalog: validate the bytes, tag them, upsert the model, record changes.
 
-`store_config` is the one write path for a fetched `config.json`; the Hub scraper, the nightly
-job and `ingest_tree` (a Hub-like folder) all go through it. Bad input never raises: it becomes
-a `FetchError` row and the model's previous good snapshot stays current.
+`store_configs` is the one write path for fetched `config.json` files; the Hub scraper, the
+nightly job and `ingest_tree` (a Hub-like folder) all go through it, a batch at a time
+(`store_config` and `record_error` are its one-item forms). A batch reads what it needs in a few
+IN (...) queries, tags and diffs plain dicts, and writes with bulk INSERT / UPDATE statements.
+Bad input never raises: it becomes a `FetchError` row and the model's previous good snapshot
+stays current.
 
 NaN / Infinity: Python's json module (and so transformers) accepts these literals, so we accept
 them too. The raw text is stored verbatim; in the derived facts a non-finite number becomes NULL
@@ -27,8 +30,9 @@ from registry.families import family_of
 from registry.models import Change, ConfigSnapshot, FetchError, Model, PositionFacts, ScrapeRun
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Engine
-    from sqlmodel import Session
+    from sqlmodel import Session, SQLModel
 
     from scrapers.result import TagResult
 
@@ -258,71 +262,40 @@ def diff_facts(
     return [(p, before.get(p), after.get(p)) for p in paths if before.get(p) != after.get(p)]
 
 
-def _facts_dict(facts: PositionFacts | None) -> dict[str, Any]:
-    return facts.model_dump() if facts is not None else {}
+# --- models ------------------------------------------------------------------------------------
 
 
-# --- models, runs and errors --------------------------------------------------------------------
+def _hub_values(row: dict[str, Any], hub: HubMeta | None, now: str) -> None:
+    """Refresh a model row's listing metadata in place (the last seen time always)."""
+    row["last_seen"] = now
+    if hub is None:
+        return
+    row["sha"] = hub.sha or row["sha"]
+    row["last_modified"] = hub.last_modified or row["last_modified"]
+    row["downloads"] = hub.downloads
+    row["likes"] = hub.likes
+    row["tags"] = hub.tags or None
+    row["pipeline_tag"] = hub.pipeline_tag
+    row["gated"] = hub.gated
+    row["private"] = hub.private
+    row["library_name"] = hub.library_name
+    row["license"] = hub.license
+    row["base_model"] = hub.base_model
+    row["author"] = hub.author or row["author"]
 
 
-def _model(session: Session, repo_id: str) -> Model | None:
-    from sqlmodel import select
-
-    return session.exec(select(Model).where(Model.repo_id == repo_id)).first()
-
-
-def _upsert_model(session: Session, repo_id: str, hub: HubMeta | None, now: str) -> Model:
-    model = _model(session, repo_id)
-    if model is None:
-        model = Model(repo_id=repo_id, author=repo_id.split("/", 1)[0], first_seen=now)
-    model.last_seen = now
-    if hub is not None:
-        model.sha = hub.sha or model.sha
-        model.last_modified = hub.last_modified or model.last_modified
-        model.downloads = hub.downloads
-        model.likes = hub.likes
-        model.tags = hub.tags or None
-        model.pipeline_tag = hub.pipeline_tag
-        model.gated = hub.gated
-        model.private = hub.private
-        model.library_name = hub.library_name
-        model.license = hub.license
-        model.base_model = hub.base_model
-        model.author = hub.author or model.author
-    session.add(model)
-    session.flush()
-    return model
-
-
-def _error_row(
-    session: Session, model: Model, run_id: int | None, reason: str, detail: str | None
-) -> FetchError:
-    now = _now()
-    model.status = _STATUS_OF_REASON.get(reason, "error")
-    model.error = _clip(f"{reason}: {detail}" if detail else reason, 500)
-    row = FetchError(
-        run_id=run_id, repo_id=model.repo_id, reason=reason, detail=_clip(detail), at=now
+def _config_values(row: dict[str, Any], config: dict[str, Any], tag: TagResult | None) -> None:
+    model_type = tag.model_type if tag is not None and tag.model_type else None
+    model_type = model_type or _str(config.get("model_type"), 128)
+    row["model_type"] = model_type
+    archs = config.get("architectures")
+    row["architectures"] = (
+        [a[:128] for a in archs if isinstance(a, str)][:16] if isinstance(archs, list) else None
     )
-    session.add(model)
-    session.add(row)
-    return row
+    row["family"] = family_of(row["repo_id"], model_type)
 
 
-def record_error(
-    session: Session,
-    *,
-    run_id: int | None,
-    repo_id: str,
-    reason: str,
-    detail: str | None = None,
-    hub: HubMeta | None = None,
-) -> FetchError:
-    """Record a failure seen before any bytes (gated, missing config, HTTP error, truncated body).
-
-    The model's last good snapshot stays current; its `status` says what went wrong.
-    """
-    model = _upsert_model(session, repo_id, hub, _now())
-    return _error_row(session, model, run_id, reason, detail)
+# --- runs ---------------------------------------------------------------------------------------
 
 
 def known_shas(session: Session) -> dict[str, str | None]:
@@ -333,6 +306,29 @@ def known_shas(session: Session) -> dict[str, str | None]:
         ConfigSnapshot, col(Model.snapshot_id) == col(ConfigSnapshot.id)
     )
     return {str(repo_id): sha for repo_id, sha in session.exec(stmt)}
+
+
+@dataclass(frozen=True)
+class KnownFailure:
+    """A commit whose config failed for good, and why (`models.failed_sha` and `models.error`)."""
+
+    sha: str
+    reason: str
+    detail: str | None
+
+
+def known_failures(session: Session) -> dict[str, KnownFailure]:
+    """Repo id -> the commit that failed for good (a reason in REMEMBERED_REASONS)."""
+    from sqlmodel import col, select
+
+    stmt = select(Model.repo_id, Model.failed_sha, Model.error).where(
+        col(Model.failed_sha).is_not(None)
+    )
+    out: dict[str, KnownFailure] = {}
+    for repo_id, sha, error in session.exec(stmt):
+        reason, _, detail = (error or "unknown").partition(": ")  # written by _Batch.fail
+        out[repo_id] = KnownFailure(str(sha), reason, detail or None)
+    return out
 
 
 def start_run(session: Session, kind: str) -> ScrapeRun:
@@ -360,12 +356,20 @@ def finish_run(
     return run
 
 
-# --- storing one config -------------------------------------------------------------------------
+# --- storing configs ----------------------------------------------------------------------------
+
+# Failures that depend only on the repo's files at one commit: the same commit gives the same
+# answer, so the commit is remembered (`models.failed_sha`) and the scraper does not fetch it
+# again. Network failures (5xx, timeouts, rate limits) and access answers (gated) are not here.
+REMEMBERED_REASONS = frozenset(
+    {"too-large", "not-utf8", "invalid-json", "not-object", "missing-config"}
+)
+_IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
 
 @dataclass
 class StoreOutcome:
-    """What `store_config` did: status new | changed | unchanged | error."""
+    """What `store_configs` did for one item: status new | changed | unchanged | error."""
 
     repo_id: str
     status: str
@@ -375,23 +379,399 @@ class StoreOutcome:
     changed_fields: list[str] = field(default_factory=list)
 
 
+@dataclass
+class StoreItem:
+    """One repo for `store_configs`.
+
+    With `raw`: fetched config bytes. With `failure` (reason, detail): a failure seen before any
+    bytes. With neither: only the Hub metadata is refreshed (a repo whose commit is unchanged).
+    `recalled` marks a failure remembered from an earlier run at the same commit: it is recorded
+    for this run, and the model's own error text stays as it is.
+    """
+
+    repo_id: str
+    raw: bytes | None = None
+    hub: HubMeta | None = None
+    etag: str | None = None
+    commit_sha: str | None = None
+    failure: tuple[str, str | None] | None = None
+    recalled: bool = False
+
+    @property
+    def sha(self) -> str | None:
+        return self.commit_sha or (self.hub.sha if self.hub is not None else None)
+
+
 def _default_tagger() -> Tagger:
     from scrapers.tagger import tag_config
 
     return tag_config
 
 
-def _snapshot_for(
-    session: Session, model: Model, content_hash: str, sha: str | None
-) -> ConfigSnapshot | None:
-    from sqlmodel import select
+def _run_tagger(
+    tagger: Tagger | None, config: dict[str, Any]
+) -> tuple[TagResult | None, str | None]:
+    """The tag result, or None and the error text when the tagger failed (a bug, kept visible)."""
+    try:
+        return (tagger or _default_tagger())(config), None
+    except Exception as exc:  # the tagger promises never to raise; if it does, keep the bytes
+        return None, f"{type(exc).__name__}: {exc}"
 
-    stmt = select(ConfigSnapshot).where(
-        ConfigSnapshot.model_id == model.id,
-        ConfigSnapshot.content_hash == content_hash,
-        ConfigSnapshot.commit_sha == sha,
-    )
-    return session.exec(stmt).first()
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def _new_facts_row() -> dict[str, Any]:
+    """Column values of a facts row before the tag result is applied."""
+    facts = PositionFacts(snapshot_id=0, tagger_version=0, position_encoding="unknown")
+    return facts.model_dump(exclude={"id"})
+
+
+@dataclass(eq=False)
+class _Snap:
+    """A snapshot of a batch's model: stored (`id` set) or new (`insert` holds its columns)."""
+
+    id: int | None
+    content_hash: str
+    commit_sha: str | None
+    insert: dict[str, Any] | None = None
+    facts: dict[str, Any] | None = None  # its facts row, once known
+    facts_known: bool = False
+    facts_id: int | None = None  # the stored facts row to update; None: insert
+    write_facts: dict[str, Any] | None = None  # facts columns to write at the end
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A batch's copy of one `models` row, with its snapshots."""
+
+    row: dict[str, Any]
+    snaps: list[_Snap]
+    current: _Snap | None = None
+    new: bool = False
+
+
+class _Batch:
+    """Stores a batch: a few IN (...) reads, work on plain dicts, then bulk INSERT / UPDATE.
+
+    Items are handled in order against the batch's copy of the catalog, so one repo may appear
+    more than once. Ids of new rows are known only after `write`, which resolves them.
+    """
+
+    def __init__(self, session: Session, *, run_id: int | None, tagger: Tagger | None) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.tagger = tagger
+        self.now = _now()
+        self.entries: dict[str, _Entry] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.changes: list[tuple[_Entry, dict[str, Any]]] = []
+        self.pending: list[tuple[StoreOutcome, _Snap | None]] = []
+
+    # reading ---------------------------------------------------------------------------------
+
+    def load(self, repo_ids: list[str]) -> None:
+        from sqlalchemy import select
+
+        models, snaps, facts = _table(Model), _table(ConfigSnapshot), _table(PositionFacts)
+        execute = self.session.execute
+        by_id: dict[int, _Entry] = {}
+        for chunk in _chunks(repo_ids):
+            for mapping in execute(select(models).where(models.c.repo_id.in_(chunk))).mappings():
+                entry = _Entry(dict(mapping), [])
+                self.entries[entry.row["repo_id"]] = by_id[entry.row["id"]] = entry
+        current: dict[int, _Snap] = {}
+        cols = (snaps.c.id, snaps.c.model_id, snaps.c.content_hash, snaps.c.commit_sha)
+        for chunk in _chunks(list(by_id)):
+            for sid, model_id, content_hash, sha in execute(
+                select(*cols).where(snaps.c.model_id.in_(chunk))
+            ):
+                snap = _Snap(sid, content_hash, sha)
+                entry = by_id[model_id]
+                entry.snaps.append(snap)
+                if sid == entry.row["snapshot_id"]:
+                    entry.current = current[sid] = snap
+                    snap.facts_known = True
+        for chunk in _chunks(list(current)):
+            for mapping in execute(select(facts).where(facts.c.snapshot_id.in_(chunk))).mappings():
+                snap = current[mapping["snapshot_id"]]
+                snap.facts, snap.facts_id = dict(mapping), mapping["id"]
+
+    def _ensure_facts(self, snap: _Snap) -> None:
+        """Read the facts of a snapshot that was not current when the batch was loaded."""
+        if snap.facts_known:
+            return
+        from sqlalchemy import select
+
+        table = _table(PositionFacts)
+        stmt = select(table).where(table.c.snapshot_id == snap.id)
+        mapping = self.session.execute(stmt).mappings().first()
+        if mapping is not None:
+            snap.facts, snap.facts_id = dict(mapping), mapping["id"]
+        snap.facts_known = True
+
+    def entry(self, repo_id: str) -> _Entry:
+        entry = self.entries.get(repo_id)
+        if entry is None:
+            row = Model(repo_id=repo_id, author=repo_id.split("/", 1)[0], first_seen=self.now)
+            entry = self.entries[repo_id] = _Entry(row.model_dump(), [], new=True)
+        return entry
+
+    # deciding --------------------------------------------------------------------------------
+
+    def store(self, item: StoreItem) -> None:
+        entry = self.entry(item.repo_id)
+        _hub_values(entry.row, item.hub, self.now)
+        if item.failure is not None:
+            reason, detail = item.failure
+            self.fail(entry, reason, detail, item.sha, recalled=item.recalled)
+            self.done(StoreOutcome(item.repo_id, "error", reason, detail), entry.current)
+        elif item.raw is None:
+            self.done(StoreOutcome(item.repo_id, "unchanged"), entry.current)
+        else:
+            self.store_bytes(entry, item)
+
+    def done(self, outcome: StoreOutcome, snap: _Snap | None) -> None:
+        self.pending.append((outcome, snap))
+
+    def fail(
+        self,
+        entry: _Entry,
+        reason: str,
+        detail: str | None,
+        sha: str | None,
+        *,
+        recalled: bool = False,
+    ) -> None:
+        """A fetch_errors row; the model's status says what went wrong, its snapshot stays."""
+        row = entry.row
+        if not recalled:
+            row["status"] = _STATUS_OF_REASON.get(reason, "error")
+            row["error"] = _clip(f"{reason}: {detail}" if detail else reason, 500)
+            if reason in REMEMBERED_REASONS and sha:
+                row["failed_sha"] = sha
+        self.errors.append(
+            {
+                "run_id": self.run_id,
+                "repo_id": row["repo_id"],
+                "reason": reason,
+                "detail": _clip(detail),
+                "at": self.now,
+            }
+        )
+
+    def store_bytes(self, entry: _Entry, item: StoreItem) -> None:
+        raw, row, sha = item.raw or b"", entry.row, item.sha
+        try:
+            parsed = parse_config(raw)
+        except ConfigRejected as exc:
+            self.fail(entry, exc.reason, exc.detail, sha)
+            self.done(StoreOutcome(item.repo_id, "error", exc.reason, exc.detail), entry.current)
+            return
+        content_hash = hashlib.sha256(raw).hexdigest()
+        current = entry.current
+        same = (
+            current is not None
+            and current.content_hash == content_hash
+            and current.commit_sha == sha
+        )
+        if current is not None:
+            self._ensure_facts(current)
+        row["status"], row["error"], row["failed_sha"] = "ok", None, None
+        row["sha"] = sha or row["sha"]
+        if same and current is not None and current.facts is not None:
+            self.done(StoreOutcome(item.repo_id, "unchanged"), current)
+            return
+        old_values = (current.facts if current is not None else None) or {}
+        snap = self.snapshot(entry, item, parsed.text, content_hash, len(raw))
+        tag, tag_error = _run_tagger(self.tagger, parsed.config)
+        _config_values(row, parsed.config, tag)
+        entry.current = snap
+        new_values: dict[str, Any] = {}
+        if tag is not None:
+            new_values = facts_from_tag(tag, nonfinite=parsed.nonfinite)
+            self._ensure_facts(snap)
+            base = snap.facts or _new_facts_row()
+            snap.facts = snap.write_facts = {**base, **new_values}
+        else:
+            self.fail(entry, "tagger-error", tag_error, sha)
+        # No history against a snapshot that never had facts (its tagging failed).
+        changes = diff_facts(old_values, new_values) if old_values and new_values else []
+        for path, old, new in changes:
+            self.changes.append(
+                (
+                    entry,
+                    {
+                        "repo_id": item.repo_id,
+                        "run_id": self.run_id,
+                        "commit_sha": sha,
+                        "field_path": path,
+                        "old_value": old,
+                        "new_value": new,
+                        "changed_at": self.now,
+                    },
+                )
+            )
+        status = "new" if current is None else ("unchanged" if same else "changed")
+        fields = [c[0] for c in changes]
+        self.done(StoreOutcome(item.repo_id, status, changed_fields=fields), snap)
+
+    def snapshot(
+        self, entry: _Entry, item: StoreItem, text: str, content_hash: str, size: int
+    ) -> _Snap:
+        """The model's snapshot with these bytes at this commit: reused, or a new one."""
+        sha = item.sha
+        for snap in entry.snaps:
+            if snap.content_hash == content_hash and snap.commit_sha == sha:
+                return snap
+        snap = _Snap(None, content_hash, sha, facts_known=True)
+        snap.insert = {
+            "repo_id": item.repo_id,
+            "commit_sha": sha,
+            "etag": _str(item.etag, 256),
+            "fetched_at": self.now,
+            "content_hash": content_hash,
+            "size": size,
+            "config_text": text,
+        }
+        entry.snaps.append(snap)
+        return snap
+
+    # writing ---------------------------------------------------------------------------------
+
+    def write(self) -> list[StoreOutcome]:
+        from sqlalchemy import bindparam, insert, update
+
+        execute = self.session.execute
+        models, snaps = _table(Model), _table(ConfigSnapshot)
+        entries = list(self.entries.values())
+        new_models = [e for e in entries if e.new]
+        if new_models:
+            rows = [
+                {k: v for k, v in e.row.items() if k != "id"} | {"snapshot_id": None}
+                for e in new_models
+            ]
+            stmt = insert(models).returning(models.c.id, sort_by_parameter_order=True)
+            for entry, (new_id,) in zip(new_models, execute(stmt, rows), strict=True):
+                entry.row["id"] = new_id
+        new_snaps = [(e, s) for e in entries for s in e.snaps if s.id is None]
+        if new_snaps:
+            rows = [{**(s.insert or {}), "model_id": e.row["id"]} for e, s in new_snaps]
+            stmt = insert(snaps).returning(snaps.c.id, sort_by_parameter_order=True)
+            for (_entry, snap), (new_id,) in zip(new_snaps, execute(stmt, rows), strict=True):
+                snap.id = new_id
+        self._write_facts(entries)
+        for entry in entries:
+            entry.row["snapshot_id"] = entry.current.id if entry.current is not None else None
+        stmt_update = update(models).where(models.c.id == bindparam("_id"))
+        execute(
+            stmt_update,
+            [
+                {"_id": e.row["id"], **{k: v for k, v in e.row.items() if k != "id"}}
+                for e in entries
+            ],
+        )
+        if self.changes:
+            execute(
+                insert(_table(Change)), [c | {"model_id": e.row["id"]} for e, c in self.changes]
+            )
+        if self.errors:
+            execute(insert(_table(FetchError)), self.errors)
+        for outcome, at in self.pending:
+            outcome.snapshot_id = at.id if at is not None else None
+        return [outcome for outcome, _at in self.pending]
+
+    def _write_facts(self, entries: list[_Entry]) -> None:
+        from sqlalchemy import bindparam, insert, update
+
+        table = _table(PositionFacts)
+        inserts, updates = [], []
+        for entry in entries:
+            for snap in entry.snaps:
+                if snap.write_facts is None:
+                    continue
+                values = {k: v for k, v in snap.write_facts.items() if k != "id"}
+                values["snapshot_id"] = snap.id
+                if snap.facts_id is None:
+                    inserts.append(values)
+                else:
+                    updates.append({"_id": snap.facts_id, **values})
+        if inserts:
+            self.session.execute(insert(table), inserts)
+        if updates:
+            self.session.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+
+
+def _expire_stored(session: Session) -> None:
+    """ORM objects of the tables just written directly are reloaded on their next use."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Model | ConfigSnapshot | PositionFacts):
+            session.expire(obj)
+
+
+def store_configs(
+    session: Session,
+    items: list[StoreItem],
+    *,
+    run_id: int | None,
+    tagger: Tagger | None = None,
+) -> list[StoreOutcome]:
+    """Validate, tag and store a batch of repos; one outcome per item, in order. Never raises
+    on bad input and never commits (the caller commits the batch as one transaction).
+
+    A new snapshot (with its facts and Change rows) is written when the content hash or the
+    commit sha differs from the current one; otherwise only the Hub metadata is refreshed. Bad
+    bytes and failures become `fetch_errors` rows; the previous good snapshot stays current.
+    """
+    if not items:
+        return []
+    session.flush()  # pending ORM changes first: the batch reads and writes the tables directly
+    batch = _Batch(session, run_id=run_id, tagger=tagger)
+    batch.load(list(dict.fromkeys(item.repo_id for item in items)))
+    for item in items:
+        batch.store(item)
+    outcomes = batch.write()
+    _expire_stored(session)
+    return outcomes
+
+
+def store_config(
+    session: Session,
+    *,
+    repo_id: str,
+    raw: bytes,
+    hub: HubMeta | None,
+    run_id: int | None,
+    etag: str | None = None,
+    commit_sha: str | None = None,
+    tagger: Tagger | None = None,
+) -> StoreOutcome:
+    """Validate, tag and store one config.json (`store_configs` with one item)."""
+    item = StoreItem(repo_id, raw=raw, hub=hub, etag=etag, commit_sha=commit_sha)
+    return store_configs(session, [item], run_id=run_id, tagger=tagger)[0]
+
+
+def record_error(
+    session: Session,
+    *,
+    run_id: int | None,
+    repo_id: str,
+    reason: str,
+    detail: str | None = None,
+    hub: HubMeta | None = None,
+) -> StoreOutcome:
+    """Record a failure seen before any bytes (gated, missing config, HTTP error, truncated body).
+
+    The model's last good snapshot stays current; its `status` says what went wrong.
+    """
+    item = StoreItem(repo_id, hub=hub, failure=(reason, detail))
+    return store_configs(session, [item], run_id=run_id)[0]
 
 
 def _facts_of(session: Session, snapshot_id: int | None) -> PositionFacts | None:
@@ -411,112 +791,6 @@ def _write_facts(session: Session, snapshot_id: int, values: dict[str, Any]) -> 
         setattr(facts, key, value)
     session.add(facts)
     return facts
-
-
-def _apply_config_fields(model: Model, config: dict[str, Any], tag: TagResult | None) -> None:
-    model_type = tag.model_type if tag is not None and tag.model_type else None
-    model_type = model_type or _str(config.get("model_type"), 128)
-    model.model_type = model_type
-    archs = config.get("architectures")
-    model.architectures = (
-        [a[:128] for a in archs if isinstance(a, str)][:16] if isinstance(archs, list) else None
-    )
-    model.family = family_of(model.repo_id, model_type)
-    model.status = "ok"
-    model.error = None
-
-
-def store_config(
-    session: Session,
-    *,
-    repo_id: str,
-    raw: bytes,
-    hub: HubMeta | None,
-    run_id: int | None,
-    etag: str | None = None,
-    commit_sha: str | None = None,
-    tagger: Tagger | None = None,
-) -> StoreOutcome:
-    """Validate, tag and store one config.json; never raises on bad input and never commits.
-
-    A new snapshot (with its facts and Change rows) is written when the content hash or the
-    commit sha differs from the current one; otherwise only the Hub metadata is refreshed.
-    """
-    now = _now()
-    model = _upsert_model(session, repo_id, hub, now)
-    try:
-        parsed = parse_config(raw)
-    except ConfigRejected as exc:
-        _error_row(session, model, run_id, exc.reason, exc.detail)
-        return StoreOutcome(repo_id, "error", exc.reason, exc.detail, model.snapshot_id)
-    sha = commit_sha or (hub.sha if hub is not None else None)
-    content_hash = hashlib.sha256(raw).hexdigest()
-    current = session.get(ConfigSnapshot, model.snapshot_id) if model.snapshot_id else None
-    same = (
-        current is not None and current.content_hash == content_hash and current.commit_sha == sha
-    )
-    if same and current is not None and _facts_of(session, current.id) is not None:
-        model.status, model.error = "ok", None
-        model.sha = sha or model.sha
-        session.add(model)
-        return StoreOutcome(repo_id, "unchanged", snapshot_id=current.id)
-    old_values = _facts_dict(_facts_of(session, current.id if current else None))
-    snapshot = _snapshot_for(session, model, content_hash, sha)
-    if snapshot is None:
-        snapshot = ConfigSnapshot(
-            model_id=model.id or 0,
-            repo_id=repo_id,
-            commit_sha=sha,
-            etag=_str(etag, 256),
-            fetched_at=now,
-            content_hash=content_hash,
-            size=len(raw),
-            config_text=parsed.text,
-        )
-        session.add(snapshot)
-        session.flush()
-    assert snapshot.id is not None
-    tag, tag_error = _run_tagger(tagger, parsed.config)
-    _apply_config_fields(model, parsed.config, tag)
-    model.snapshot_id = snapshot.id
-    model.sha = sha or model.sha
-    new_values: dict[str, Any] = {}
-    if tag is not None:
-        new_values = facts_from_tag(tag, nonfinite=parsed.nonfinite)
-        _write_facts(session, snapshot.id, new_values)
-    else:
-        _error_row(session, model, run_id, "tagger-error", tag_error)
-    session.add(model)
-    # No history against a snapshot that never had facts (its tagging failed): nothing to compare.
-    changes = diff_facts(old_values, new_values) if old_values and new_values else []
-    for path, old, new in changes:
-        session.add(
-            Change(
-                model_id=model.id or 0,
-                repo_id=repo_id,
-                run_id=run_id,
-                commit_sha=sha,
-                field_path=path,
-                old_value=old,
-                new_value=new,
-                changed_at=now,
-            )
-        )
-    session.flush()
-    status = "new" if current is None else ("unchanged" if same else "changed")
-    return StoreOutcome(
-        repo_id, status, snapshot_id=snapshot.id, changed_fields=[c[0] for c in changes]
-    )
-
-
-def _run_tagger(
-    tagger: Tagger | None, config: dict[str, Any]
-) -> tuple[TagResult | None, str | None]:
-    """The tag result, or None and the error text when the tagger failed (a bug, kept visible)."""
-    try:
-        return (tagger or _default_tagger())(config), None
-    except Exception as exc:  # the tagger promises never to raise; if it does, keep the bytes
-        return None, f"{type(exc).__name__}: {exc}"
 
 
 _RETAG_CHUNK = 500
@@ -659,40 +933,49 @@ def _read_hub(folder: Path, root: Path) -> tuple[HubMeta | None, str | None]:
     return HubMeta.from_api(value), None
 
 
-def ingest_item(
-    session: Session, item: TreeItem, root: Path, *, run_id: int | None, tagger: Tagger | None
-) -> StoreOutcome:
-    """Read and store one `ORG/NAME` folder of a tree."""
+def read_tree_item(item: TreeItem, root: Path) -> list[StoreItem] | StoreOutcome:
+    """What to store for one `ORG/NAME` folder (a bad hub.json adds a failure before the
+    config), or the outcome of a folder that is skipped without any row."""
     from scrapers.hubtree import is_valid_repo_id
 
     if not is_valid_repo_id(item.repo_id):
         return StoreOutcome(item.repo_id, "skipped", "invalid-repo-id", "folder names no repo id")
     if item.outside:
         detail = "the folder links outside the ingested tree"
-        record_error(
-            session, run_id=run_id, repo_id=item.repo_id, reason="unsafe-path", detail=detail
-        )
-        return StoreOutcome(item.repo_id, "error", "unsafe-path", detail)
+        return [StoreItem(item.repo_id, failure=("unsafe-path", detail))]
     hub, hub_problem = _read_hub(item.folder, root)
+    items = []
     if hub_problem is not None:
-        record_error(
-            session, run_id=run_id, repo_id=item.repo_id, reason="bad-hub-json", detail=hub_problem
-        )
+        items.append(StoreItem(item.repo_id, failure=("bad-hub-json", hub_problem)))
     try:
         raw = _read_capped(item.folder / "config.json", root, MAX_CONFIG_BYTES)
     except ConfigRejected as exc:
-        record_error(
-            session,
-            run_id=run_id,
-            repo_id=item.repo_id,
-            reason=exc.reason,
-            detail=exc.detail,
-            hub=hub,
-        )
-        return StoreOutcome(item.repo_id, "error", exc.reason, exc.detail)
-    return store_config(
-        session, repo_id=item.repo_id, raw=raw, hub=hub, run_id=run_id, tagger=tagger
-    )
+        items.append(StoreItem(item.repo_id, hub=hub, failure=(exc.reason, exc.detail)))
+    else:
+        items.append(StoreItem(item.repo_id, raw=raw, hub=hub))
+    return items
+
+
+def ingest_items(
+    session: Session,
+    items: list[TreeItem],
+    root: Path,
+    *,
+    run_id: int | None,
+    tagger: Tagger | None = None,
+) -> list[StoreOutcome]:
+    """Read and store `ORG/NAME` folders of a tree as one batch; one outcome per folder."""
+    plan: list[StoreOutcome | int] = []
+    batch: list[StoreItem] = []
+    for item in items:
+        read = read_tree_item(item, root)
+        if isinstance(read, StoreOutcome):
+            plan.append(read)
+        else:
+            batch.extend(read)
+            plan.append(len(batch) - 1)  # the folder's outcome is its last item's
+    stored = store_configs(session, batch, run_id=run_id, tagger=tagger)
+    return [p if isinstance(p, StoreOutcome) else stored[p] for p in plan]
 
 
 def _session_maker(target: Engine | Callable[[], Session]) -> Callable[[], Session]:
@@ -743,11 +1026,13 @@ def ingest_tree(
     status = "failed"
     try:
         for start in range(0, len(items), max(1, batch_size)):
+            chunk = items[start : start + max(1, batch_size)]
             with make() as session:
-                for item in items[start : start + max(1, batch_size)]:
-                    summary.add(ingest_item(session, item, real_root, run_id=run_id, tagger=tagger))
+                outcomes = ingest_items(session, chunk, real_root, run_id=run_id, tagger=tagger)
+                for outcome in outcomes:  # before the commit: an interrupt drops the batch
+                    summary.add(outcome)
                     if progress is not None:
-                        progress(summary.done, summary.total, item.repo_id)
+                        progress(summary.done, summary.total, outcome.repo_id)
                 session.commit()
         status = "partial" if summary.errors else "ok"
     except KeyboardInterrupt:

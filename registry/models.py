@@ -44,6 +44,7 @@ class Model(SQLModel, table=True):
     likes: int | None = None
     last_modified: str | None = None  # ISO 8601, as the Hub reports it
     sha: str | None = Field(default=None)  # current commit sha
+    failed_sha: str | None = None  # commit whose config failed for good; not fetched again
     base_model: str | None = Field(default=None, index=True)  # lineage (first base model)
     tags: list[str] | None = Field(default=None, sa_column=Column(JSON))
     snapshot_id: int | None = Field(default=None, foreign_key="config_snapshots.id")
