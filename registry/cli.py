@@ -15,6 +15,7 @@ import click
 from registry.db import DEFAULT_DB
 from registry.errors import CatalogError
 from registry.output import output_options
+from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -863,23 +864,13 @@ def _verify_lines(done: int, total: int) -> None:
 
 # --- numerical core: `ropedex rope` ------------------------------------------------------------
 
-_CONVENTIONS = (
-    "transformers",
-    "transformers-4.50",
-    "transformers-4.55",
-    "vllm",
-    "sglang",
-    "llama.cpp",
-    "deepseek",
-)  # yarn_core.conventions.CONVENTIONS (checked by tests), repeated to keep --help light
-
 
 @cli.command(name="rope")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--layer-type", help="Only this layer type (full_attention, sliding_attention...).")
 @click.option(
     "--convention",
-    type=click.Choice(_CONVENTIONS),
+    type=click.Choice(CONVENTIONS),
     default="transformers",
     show_default=True,
     help="Runtime whose documented behaviour to reproduce.",

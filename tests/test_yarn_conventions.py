@@ -47,9 +47,13 @@ GPT_OSS = RopeParams(
 
 
 def test_cli_choices_match() -> None:
-    from registry.cli import _CONVENTIONS
+    import click
 
-    assert _CONVENTIONS == CONVENTIONS
+    from registry.cli import rope_show
+
+    option = next(p for p in rope_show.params if p.name == "convention")
+    assert isinstance(option.type, click.Choice)
+    assert tuple(option.type.choices) == CONVENTIONS
 
 
 def test_unknown_convention() -> None:
