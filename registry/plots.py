@@ -8,6 +8,7 @@ The frequency ratios come from `yarn_core`, imported inside `frequency_series`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ class FrequencySeries:
     ratios: tuple[float, ...]  # one per rotating pair i = 0 .. rotary_dim/2 - 1
     band: tuple[float, float] | None  # pair indices where the method blends (YaRN, llama3)
     band_label: str | None
+    floor: float | None = None  # 1/factor: where fully interpolated pairs sit
 
 
 def frequency_series(params: RopeParams, convention: str = "transformers") -> FrequencySeries:
@@ -38,9 +40,10 @@ def frequency_series(params: RopeParams, convention: str = "transformers") -> Fr
     from yarn_core.frequencies import frequency_ratio, yarn_range
 
     values = tuple(float(v) for v in frequency_ratio(params, convention))
+    floor = 1.0 / float(params.factor) if params.factor and params.factor > 1 else None
     if params.rope_type == "yarn":
         low, high = yarn_range(params, resolve(params, convention))
-        return FrequencySeries(values, (float(low), float(high)), "YaRN blend band")
+        return FrequencySeries(values, (float(low), float(high)), "YaRN blend band", floor)
     if params.rope_type == "llama3" and params.factor:
         factor = float(params.factor)
         blended = [
@@ -49,8 +52,9 @@ def frequency_series(params: RopeParams, convention: str = "transformers") -> Fr
             if abs(r - 1.0) > 1e-12 and abs(r * factor - 1.0) > 1e-12
         ]
         if blended:
-            return FrequencySeries(values, (blended[0], blended[-1]), "Llama 3 smooth band")
-    return FrequencySeries(values, None, None)
+            band = (blended[0], blended[-1])
+            return FrequencySeries(values, band, "Llama 3 smooth band", floor)
+    return FrequencySeries(values, None, None, floor)
 
 
 def _fmt(value: float) -> str:
@@ -123,6 +127,13 @@ def frequency_svg(series: FrequencySeries, *, title: str, svg_id: str) -> str:
             f'<text class="tick" x="{x_at(i):.1f}" y="{TOP + plot_h + 16}" '
             f'text-anchor="middle">{i}</text>'
         )
+    if series.floor is not None and 0 < series.floor < 1:
+        y = y_at(series.floor)
+        parts.append(
+            f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{WIDTH - RIGHT - 4}" y="{y - 5:.1f}" text-anchor="end">'
+            f"1/factor = {_fmt(series.floor)}</text>"
+        )
     points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(series.ratios))
     parts.append(f'<polyline class="line" points="{points}"/>')
     parts.append(
@@ -141,7 +152,11 @@ def frequency_svg(series: FrequencySeries, *, title: str, svg_id: str) -> str:
 def bar_chart_svg(
     bars: list[tuple[str, int, str]], *, title: str, svg_id: str, bar_h: int = 22
 ) -> str:
-    """Horizontal bars (label, count, href); each label links and shows its count as text."""
+    """Horizontal bars (label, count, href); each label links and shows its count as text.
+
+    Raises:
+        ValueError: an href carries a scheme (links must be relative site paths).
+    """
     label_w, count_w, width = 150, 56, 480
     height = bar_h * len(bars) + 8
     top = max((count for _, count, _ in bars), default=1) or 1
@@ -152,6 +167,8 @@ def bar_chart_svg(
         f'<title id="{escape(svg_id)}-t">{escape(title)}</title>',
     ]
     for row, (label, count, href) in enumerate(bars):
+        if re.match(r"^\s*[a-zA-Z][a-zA-Z0-9+.-]*:", href):
+            raise ValueError(f"chart links must be relative site paths, got {href!r}")
         y = 4 + row * bar_h
         w = span * count / top
         parts.append(

@@ -111,7 +111,7 @@ def test_render_never_imports_torch(catalog: Path, tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_serve_on_a_taken_port_is_one_clean_error(catalog: Path, tmp_path: Path) -> None:
+def test_serve_on_a_taken_port_is_one_clean_error(tmp_path: Path) -> None:
     import socket
 
     (tmp_path / "index.html").write_text("<!doctype html>")
