@@ -567,6 +567,11 @@ def mirror_serve(
 @click.option("--retries", default=5, show_default=True, help="Retries of 5xx and timeouts.")
 @click.option("--backoff", default=1.0, show_default=True, help="First retry wait, doubling.")
 @click.option("--batch-size", default=50, show_default=True, help="Configs per transaction.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Fetch again repos whose commit failed for good before (bad or missing config).",
+)
 @click.option("--json", "json_", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
 def hub_scrape(
@@ -587,11 +592,15 @@ def hub_scrape(
     retries: int,
     backoff: float,
     batch_size: int,
+    retry_failed: bool,
     json_: bool,
 ) -> None:
     """Bring the catalog in step with the Hub: list, fetch changed config.json files, store.
 
-    Only repos whose commit sha changed since the last run are downloaded, pinned to that sha.
+    Only repos whose commit sha changed since the last run are downloaded, pinned to that sha;
+    the others get their downloads, likes and other listing metadata refreshed. A commit whose
+    config failed for good (invalid, too large, missing) is not downloaded again unless
+    --retry-failed.
     Reads HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and HF_HUB_CACHE like huggingface_hub does.
     Exit status 1 when any model failed (each failure is recorded with its reason).
 
@@ -616,7 +625,13 @@ def hub_scrape(
     engine = _open(ctx, create=True)
     with _scrape_progress(options.redact) as progress:
         summary = scrape(
-            engine, options, selection, workers=workers, progress=progress, batch_size=batch_size
+            engine,
+            options,
+            selection,
+            workers=workers,
+            progress=progress,
+            batch_size=batch_size,
+            retry_failed=retry_failed,
         )
     _report_scrape(summary, json_)
     if summary.failed_total:

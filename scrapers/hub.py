@@ -2,12 +2,15 @@
 
 1. **List** with the real client (`HfApi.list_models` with the `expand` fields we store), or ask
    `model_info` for each repo of an explicit list, or (offline) read the local Hub cache.
-2. **Decide**: a repo whose listed sha equals the catalog's (`known_shas`) costs nothing more.
+2. **Decide**: a repo whose listed sha equals the catalog's (`known_shas`) costs no request; its
+   listing metadata (downloads, likes, ...) is refreshed in bulk. A repo whose listed sha failed
+   for good before (`known_failures`: bad config, too large, no config) is recorded as failing
+   again without a request, unless `retry_failed`.
 3. **Download** `config.json` pinned to the listed sha, on a bounded pool of worker threads,
    with retries (see `scrapers.download`).
 4. **Store** on the calling thread in batches, one transaction each, through
-   `registry.ingest.store_config` / `record_error`; a killed run keeps every committed batch and
-   the next run skips what landed.
+   `registry.ingest.store_configs`, while the workers go on fetching; a killed run keeps every
+   committed batch and the next run skips what landed.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from registry.errors import ScrapeFailed
 from registry.ingest import (
     MAX_CONFIG_BYTES,
     HubMeta,
+    KnownFailure,
+    StoreItem,
+    StoreOutcome,
     finish_run,
+    known_failures,
     known_shas,
-    record_error,
     start_run,
-    store_config,
+    store_configs,
 )
 from scrapers.download import Fetched, FetchFailed, Pacer, RetryPolicy, read_cached, with_retries
 from scrapers.hubtree import is_valid_repo_id
@@ -55,6 +61,7 @@ EXPAND = [
     "author",
 ]
 SORTS = ("downloads", "likes", "last_modified", "created_at", "trending_score")
+REFRESH_BATCH = 500  # unchanged repos whose listing metadata is refreshed per transaction
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class ScrapeSummary:
     new: int = 0
     changed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    known_failed: int = 0  # of the failed, not fetched: the same commit failed before
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # repo, reason, detail
 
     @property
@@ -118,6 +126,7 @@ class ScrapeSummary:
             "changed": self.changed,
             "failed": dict(sorted(self.failed.items())),
             "failed_total": self.failed_total,
+            "known_failed": self.known_failed,
         }
 
 
@@ -156,6 +165,7 @@ class FetchResult:
     reason: str | None = None
     detail: str | None = None
     unchanged: bool = False
+    recalled: bool = False  # a failure remembered at this commit, not fetched again
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -270,13 +280,33 @@ def read_models_file(path: Path) -> tuple[str, ...]:
 
 
 class Fetcher:
-    """What a worker thread needs: the client, options, the catalog's shas and a shared pacer."""
+    """What a worker thread needs: the client, options, the catalog's shas (current and failed)
+    and a shared pacer."""
 
-    def __init__(self, api: HfApi | None, options: HubOptions, known: dict[str, str | None]):
+    def __init__(
+        self,
+        api: HfApi | None,
+        options: HubOptions,
+        known: dict[str, str | None],
+        failed: dict[str, KnownFailure] | None = None,
+    ):
         self.api = api
         self.options = options
         self.known = known
+        self.failed = failed or {}
         self.pacer = Pacer()
+
+    def recall(
+        self, repo_id: str, sha: str | None, meta: dict[str, Any] | None
+    ) -> FetchResult | None:
+        """The remembered failure when `sha` is the commit that failed for good before."""
+        known = self.failed.get(repo_id)
+        if not sha or known is None or known.sha != sha:
+            return None
+        detail = (
+            f"commit {sha} failed before ({known.detail or known.reason}); not downloaded again"
+        )
+        return FetchResult(repo_id, meta, reason=known.reason, detail=detail, recalled=True)
 
     def retrying(self, attempt: Callable[[], Any]) -> Any:
         opts = self.options
@@ -294,6 +324,9 @@ class Fetcher:
             sha = meta.get("sha")
             if sha and self.known.get(item.repo_id) == sha:
                 return FetchResult(item.repo_id, meta, unchanged=True)
+            recalled = self.recall(item.repo_id, sha, meta)
+            if recalled is not None:
+                return recalled
             fetched = self._download(item.repo_id, sha, gated=meta.get("gated"))
             return FetchResult(item.repo_id, meta, fetched=fetched)
         except FetchFailed as exc:
@@ -343,7 +376,8 @@ class Fetcher:
 
 
 class _Store:
-    """Writes results in batches, one transaction per batch, and keeps the summary."""
+    """Writes results in batches through `store_configs`, one transaction per batch, and keeps
+    the summary."""
 
     def __init__(
         self,
@@ -357,56 +391,64 @@ class _Store:
         self.progress = progress
         self.redact = redact
         self.done = 0
+        self.refreshes: list[StoreItem] = []
 
-    def skip_unchanged(self, repo_id: str) -> None:
+    def skip_unchanged(self, repo_id: str, meta: dict[str, Any] | None) -> None:
+        """An unchanged repo: counted now; its listing metadata is refreshed in bulk later."""
         self.summary.unchanged += 1
         self._report(repo_id, "unchanged")
+        if meta is not None:
+            self.refreshes.append(StoreItem(repo_id, hub=HubMeta.from_api(meta)))
+            if len(self.refreshes) >= REFRESH_BATCH:
+                self.write_refreshes()
+
+    def write_refreshes(self) -> None:
+        if not self.refreshes:
+            return
+        with self.make() as session:
+            store_configs(session, self.refreshes, run_id=self.summary.run_id)
+            session.commit()
+        self.refreshes = []
 
     def write(self, batch: list[FetchResult]) -> None:
         if not batch:
             return
-        outcomes: list[tuple[str, str]] = []
+        items = [self._item(result) for result in batch]
         with self.make() as session:
-            for result in batch:
-                outcomes.append((result.repo_id, self._store_one(session, result)))
+            stored = store_configs(session, items, run_id=self.summary.run_id)
             session.commit()
-        for repo_id, outcome in outcomes:  # counted once the batch is durable
-            self._count(repo_id, outcome)
+        for result, outcome in zip(batch, stored, strict=True):  # counted once durable
+            self._count(result.repo_id, self._outcome(result, outcome))
 
-    def _store_one(self, session: Session, result: FetchResult) -> str:
+    def _item(self, result: FetchResult) -> StoreItem:
         hub = HubMeta.from_api(result.meta) if result.meta is not None else None
         if result.unchanged:
-            return "unchanged"
+            return StoreItem(result.repo_id, hub=hub)
         if result.fetched is None:
-            reason = result.reason or "unknown"
             detail = self.redact(result.detail or "")
-            record_error(
-                session,
-                run_id=self.summary.run_id,
-                repo_id=result.repo_id,
-                reason=reason,
-                detail=detail,
-                hub=hub,
-            )
-            self.summary.errors.append((result.repo_id, reason, detail))
-            return f"failed:{reason}"
+            failure = (result.reason or "unknown", detail)
+            return StoreItem(result.repo_id, hub=hub, failure=failure, recalled=result.recalled)
         fetched = result.fetched
-        outcome = store_config(
-            session,
-            repo_id=result.repo_id,
+        return StoreItem(
+            result.repo_id,
             raw=fetched.raw,
             hub=hub,
-            run_id=self.summary.run_id,
             etag=fetched.etag,
             commit_sha=fetched.commit_sha or (hub.sha if hub is not None else None),
         )
-        self.summary.fetched += 1
-        self.summary.cached += int(fetched.from_cache)
-        if outcome.status == "error":
-            reason = outcome.reason or "unknown"
-            self.summary.errors.append((result.repo_id, reason, outcome.detail or ""))
-            return f"failed:{reason}"
-        return outcome.status
+
+    def _outcome(self, result: FetchResult, outcome: StoreOutcome) -> str:
+        """The progress outcome of a stored result; failures are kept in the summary."""
+        summary = self.summary
+        if result.fetched is not None:
+            summary.fetched += 1
+            summary.cached += int(result.fetched.from_cache)
+        if outcome.status != "error":
+            return outcome.status
+        reason = outcome.reason or "unknown"
+        summary.known_failed += int(result.recalled)
+        summary.errors.append((result.repo_id, reason, outcome.detail or ""))
+        return f"failed:{reason}"
 
     def _count(self, repo_id: str, outcome: str) -> None:
         if outcome.startswith("failed:"):
@@ -442,11 +484,13 @@ def scrape(
     workers: int = 8,
     progress: Progress | None = None,
     batch_size: int = 50,
+    retry_failed: bool = False,
 ) -> ScrapeSummary:
     """Bring the catalog in step with the Hub for `selection`; returns what happened.
 
     `target` is an engine or a session factory. Per-model failures are recorded and counted;
-    the run goes on.
+    the run goes on. A commit that failed for good before is not fetched again unless
+    `retry_failed`.
 
     Raises:
         ScrapeFailed: the listing itself failed (bad endpoint, offline with no cache, ...);
@@ -458,6 +502,7 @@ def scrape(
     with make() as session:
         run = start_run(session, "scrape")
         known = known_shas(session)
+        failed = {} if retry_failed else known_failures(session)
         session.commit()
     summary = ScrapeSummary(run_id=run.id)
     store = _Store(make, summary, progress, options.redact)
@@ -469,7 +514,7 @@ def scrape(
         else:
             api = make_api(options)
             items = list_repos(api, selection)
-        worker = Fetcher(api, options, known)
+        worker = Fetcher(api, options, known, failed)
         error = _drive(items, worker, store, workers=workers, batch_size=batch_size)
         status = "failed" if error else ("partial" if summary.failed_total else "ok")
     except KeyboardInterrupt:
@@ -520,7 +565,12 @@ def _drive(
                 seen.add(item.repo_id)
                 summary.listed += 1
                 if item.sha and worker.known.get(item.repo_id) == item.sha:
-                    store.skip_unchanged(item.repo_id)
+                    store.skip_unchanged(item.repo_id, item.meta)
+                    continue
+                recalled = worker.recall(item.repo_id, item.sha, item.meta)
+                if recalled is not None:
+                    ready.append(recalled)
+                    flush(full_only=True)
                     continue
                 pending.add(pool.submit(worker.process, item))
                 harvest(block=len(pending) >= max_pending)
@@ -531,6 +581,7 @@ def _drive(
         while pending:
             harvest(block=True)
         flush(full_only=False)
+        store.write_refreshes()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return error
