@@ -19,14 +19,17 @@ from registry.ingest import (
     NONFINITE_WARNING,
     ConfigRejected,
     HubMeta,
+    StoreItem,
     finish_run,
     ingest_tree,
+    known_failures,
     known_shas,
     parse_config,
     record_error,
     retag_all,
     start_run,
     store_config,
+    store_configs,
 )
 from registry.models import (
     Change,
@@ -363,6 +366,122 @@ def test_retag_force_covers_every_snapshot_in_chunks(
     session.commit()
     versions = {f.tagger_version for f in session.exec(select(PositionFacts))}
     assert versions == {TAGGER_VERSION}
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+def _catalog_content(session: Session) -> list[list[tuple[Any, ...]]]:
+    """What two ways of storing the same items must agree on (row ids and times left out)."""
+    queries = [
+        "SELECT repo_id, author, family, model_type, architectures, status, error, sha, "
+        "failed_sha, downloads, likes, tags FROM models",
+        "SELECT m.repo_id, s.commit_sha, s.content_hash, s.etag, s.size, s.config_text "
+        "FROM models m JOIN config_snapshots s ON s.id = m.snapshot_id",
+        "SELECT repo_id, commit_sha, content_hash, size FROM config_snapshots",
+        "SELECT s.repo_id, s.content_hash, f.position_encoding, f.tagger_version, f.rope_theta, "
+        "f.rope_parameters, f.warnings, f.details FROM position_facts f "
+        "JOIN config_snapshots s ON s.id = f.snapshot_id",
+        "SELECT repo_id, commit_sha, field_path, old_value, new_value FROM changes",
+        "SELECT repo_id, reason, detail FROM fetch_errors",
+    ]
+    conn = session.connection()
+    return [sorted(map(tuple, conn.exec_driver_sql(q).all()), key=repr) for q in queries]
+
+
+def _batch_items() -> list[StoreItem]:
+    """Corpus configs plus every kind of item, with repeats of one repo inside the batch."""
+    items = [
+        StoreItem(repo_id, raw=path.read_bytes(), hub=HubMeta(sha=f"c{n}", downloads=n))
+        for n, (repo_id, path) in enumerate(corpus_configs()[:40])
+    ]
+    a = _config_bytes({"model_type": "llama", "max_position_embeddings": 4096})
+    b = _config_bytes({"model_type": "llama", "max_position_embeddings": 8192})
+    items += [
+        StoreItem("o/rep", raw=a, commit_sha="s1"),
+        StoreItem("o/rep", raw=b, commit_sha="s2", etag="e2"),  # changed inside the batch
+        StoreItem("o/rep", raw=a, commit_sha="s1"),  # back to the first snapshot
+        StoreItem("o/rep", raw=b"{oops", commit_sha="s3"),  # bad bytes keep s1 current
+        StoreItem("o/rep", hub=HubMeta(sha="s3", downloads=7, likes=3)),  # metadata only
+        StoreItem("o/gone", hub=HubMeta(sha="g1"), failure=("missing-config", "no file")),
+        StoreItem("o/gone", hub=HubMeta(sha="g1"), failure=("http-503", "busy")),
+        StoreItem("o/nan", raw=b'{"model_type": "llama", "rope_theta": NaN}'),
+        StoreItem(items[0].repo_id, raw=a, hub=HubMeta(sha="c-next")),  # a corpus repo changes
+    ]
+    return items
+
+
+def test_a_batch_stores_exactly_what_one_call_per_item_stores(tmp_path: Path) -> None:
+    items = _batch_items()
+    one_by_one = open_engine(str(tmp_path / "single.db"))
+    with session_factory(one_by_one)() as session:
+        run = start_run(session, "ingest")
+        singles = [store_configs(session, [item], run_id=run.id)[0] for item in items]
+        session.commit()
+        expected = _catalog_content(session)
+    batched = open_engine(str(tmp_path / "batch.db"))
+    with session_factory(batched)() as session:
+        run = start_run(session, "ingest")
+        outcomes = store_configs(session, items, run_id=run.id)
+        session.commit()
+        assert _catalog_content(session) == expected
+    assert [(o.repo_id, o.status, o.reason, o.changed_fields) for o in outcomes] == [
+        (o.repo_id, o.status, o.reason, o.changed_fields) for o in singles
+    ]
+    statuses = [o.status for o in outcomes[40:]]
+    assert statuses == ["new", "changed", "changed", "error", "unchanged", "error", "error"] + [
+        "new",
+        "changed",
+    ]
+    with session_factory(batched)() as session:
+        rep = _model(session, "o/rep")
+        assert (rep.sha, rep.downloads, rep.likes, rep.status) == ("s3", 7, 3, "error")
+        assert rep.snapshot_id == outcomes[42].snapshot_id == outcomes[40].snapshot_id
+        stmt = select(Change).where(
+            Change.field_path == "declared_context", Change.repo_id == "o/rep"
+        )
+        flips = [(c.repo_id, c.old_value, c.new_value) for c in session.exec(stmt)]
+        assert flips == [("o/rep", "4096", "8192"), ("o/rep", "8192", "4096")]
+
+
+def test_a_metadata_item_refreshes_the_listing_without_a_snapshot(session: Session) -> None:
+    raw = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    store_config(session, repo_id="o/m", raw=raw, hub=HubMeta(sha="s1", downloads=1), run_id=None)
+    before = _counts(session)
+    hub = HubMeta(sha="s1", downloads=9, likes=4, gated="manual", tags=["t"], last_modified="x")
+    [out] = store_configs(session, [StoreItem("o/m", hub=hub)], run_id=None)
+    session.commit()
+    model = _model(session, "o/m")
+    assert out.status == "unchanged" and out.snapshot_id == model.snapshot_id
+    assert (model.downloads, model.likes, model.gated, model.tags) == (9, 4, "manual", ["t"])
+    assert model.last_modified == "x" and model.sha == "s1"
+    assert _counts(session) == before  # no snapshot, facts, change or error row
+
+
+def test_only_failures_of_the_files_themselves_are_remembered(session: Session) -> None:
+    good = _config_bytes({"model_type": "gpt2", "n_positions": 1024})
+    items = [
+        StoreItem("o/bad", raw=b"[1]", hub=HubMeta(sha="b1")),
+        StoreItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "more than 4 MiB")),
+        StoreItem("o/busy", hub=HubMeta(sha="u1"), failure=("http-503", "Service Unavailable")),
+        StoreItem("o/slow", hub=HubMeta(sha="w1"), failure=("timeout", "read timed out")),
+        StoreItem("o/gated", hub=HubMeta(sha="q1"), failure=("gated", "request access")),
+    ]
+    store_configs(session, items, run_id=None)
+    session.commit()
+    remembered = known_failures(session)
+    assert {k: (v.sha, v.reason, v.detail) for k, v in remembered.items()} == {
+        "o/bad": ("b1", "not-object", "top level is a JSON list, not {}"),
+        "o/big": ("g1", "too-large", "more than 4 MiB"),
+    }
+    recalled = StoreItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "again"))
+    recalled.recalled = True
+    store_configs(session, [recalled], run_id=None)
+    assert _model(session, "o/big").error == "too-large: more than 4 MiB"  # kept as it was
+    assert len(session.exec(select(FetchError).where(FetchError.repo_id == "o/big")).all()) == 2
+    store_config(session, repo_id="o/bad", raw=good, hub=HubMeta(sha="b2"), run_id=None)
+    session.commit()
+    assert set(known_failures(session)) == {"o/big"}  # a good fetch forgets the failure
 
 
 # --- Hub-like trees -----------------------------------------------------------------------------

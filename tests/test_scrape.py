@@ -388,3 +388,99 @@ def test_offline_without_a_cache_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "Offline" in result.output and "Traceback" not in result.output
+
+
+def test_unchanged_repos_get_their_listing_metadata_without_a_download(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 3)
+    hub_json = root / ids[0] / "hub.json"
+    hub_json.write_text(json.dumps({"downloads": 10, "likes": 1}), encoding="utf-8")
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root) as (server, url):
+        scrape(engine, options(url), Selection())
+        before = {m.repo_id: m for m in rows(engine, Model)}
+        hub_json.write_text(
+            json.dumps({"downloads": 5_000, "likes": 42, "gated": "auto", "tags": ["fresh"]}),
+            encoding="utf-8",
+        )
+        server.reset_counts()
+        again = scrape(engine, options(url), Selection())
+        counts = dict(server.counts)
+    assert (again.unchanged, again.fetched, again.new, again.changed) == (3, 0, 0, 0)
+    assert set(counts) == {"list"}  # zero downloads, zero model_info calls
+    model = next(m for m in rows(engine, Model) if m.repo_id == ids[0])
+    assert (before[ids[0]].downloads, before[ids[0]].likes) == (10, 1)
+    assert (model.downloads, model.likes, model.gated) == (5_000, 42, "auto")
+    assert "fresh" in (model.tags or [])
+    assert model.snapshot_id == before[ids[0]].snapshot_id and model.status == "ok"
+    assert (model.last_seen or "") >= (before[ids[0]].last_seen or "")
+    assert rows(engine, Change) == [] and len(rows(engine, ConfigSnapshot)) == 3
+
+
+def test_a_commit_that_failed_for_good_is_not_fetched_again(tmp_path: Path) -> None:
+    root = tmp_path / "hub"
+    ids = small_tree(root, 4)
+    (root / ids[0] / "config.json").write_text('{"model_type": "llama",', encoding="utf-8")
+    (root / ids[1] / "config.json").unlink()
+    (root / ids[1] / "README.md").write_text("weights only", encoding="utf-8")
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root) as (server, url):
+        first = scrape(engine, options(url), Selection())
+        first_error = next(m for m in rows(engine, Model) if m.repo_id == ids[0]).error
+        server.reset_counts()
+        second = scrape(engine, options(url), Selection())
+        second_gets = server.counts.get("get", 0)
+        server.reset_counts()
+        args = ["--db", str(tmp_path / "catalog.db"), "scrape", "--endpoint", url, "--json"]
+        retried = CliRunner().invoke(cli, [*args, "--no-cache", "--retry-failed"])
+        retried_gets = {r.repo_id for r in server.requests if r.kind == "get"}
+        (root / ids[0] / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+        server.reset_counts()
+        fixed = scrape(engine, options(url), Selection())
+        fixed_gets = {r.repo_id for r in server.requests if r.kind == "get"}
+    expected = {"invalid-json": 1, "missing-config": 1}
+    assert dict(first.failed) == expected and first.known_failed == 0
+    assert dict(second.failed) == expected and second.known_failed == 2
+    assert second_gets == 0 and (second.fetched, second.unchanged) == (0, 2)
+    retried_summary = json.loads(retried.stdout)
+    assert retried.exit_code == 1 and retried_summary["failed"] == expected
+    assert retried_summary["known_failed"] == 0
+    assert retried_gets == {ids[0], ids[1]}
+    assert fixed_gets == {ids[0]} and fixed.new == 1  # a new commit is fetched again
+    assert dict(fixed.failed) == {"missing-config": 1} and fixed.known_failed == 1
+    by_repo = {m.repo_id: m for m in rows(engine, Model)}
+    assert by_repo[ids[0]].status == "ok" and by_repo[ids[0]].failed_sha is None
+    assert by_repo[ids[1]].status == "missing" and by_repo[ids[1]].failed_sha
+    errors = [(e.run_id, e.repo_id, e.reason) for e in rows(engine, FetchError)]
+    assert (second.run_id, ids[0], "invalid-json") in errors  # recorded in the run that skipped
+    assert (fixed.run_id, ids[1], "missing-config") in errors
+    assert first_error and first_error.startswith("invalid-json")
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [  # `times`: every attempt of the first run fails (1 + 3 retries; a too-long 429 at once)
+        ({"action": "status", "status": 503, "times": 4}, "http-503"),
+        ({"action": "ratelimit", "retry_after": 3600, "times": 1}, "rate-limited"),
+        ({"action": "slow", "bytes_per_second": 50, "times": 4}, "timeout"),
+    ],
+    ids=["5xx", "429", "timeout"],
+)
+def test_network_failures_are_retried_on_the_next_run(
+    tmp_path: Path, fault: dict[str, Any], reason: str
+) -> None:
+    from scrapers.faults import Fault, FaultPlan
+
+    root = tmp_path / "hub"
+    ids = small_tree(root, 2)
+    failing = Fault(repo=ids[0], kind="get", **fault)
+    retry = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.02)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    with serve_in_thread(root, faults=FaultPlan(faults=[failing])) as (server, url):
+        first = scrape(engine, options(url, retry=retry, timeout=0.5), Selection())
+        server.reset_counts()
+        second = scrape(engine, options(url, retry=retry, timeout=0.5), Selection())
+        refetched = {r.repo_id for r in server.requests if r.kind == "get"}
+    assert dict(first.failed) == {reason: 1}
+    assert refetched == {ids[0]} and second.new == 1 and second.failed_total == 0
+    assert next(m for m in rows(engine, Model) if m.repo_id == ids[0]).failed_sha is None
