@@ -183,7 +183,16 @@ def _changes(conn: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def _model_query() -> Any:
+def _present(conn: Any, table: Any) -> list[Any]:
+    """The declared columns of `table` that the catalog file has (an older file may lack a
+    column added since; a read-only render does not migrate)."""
+    from sqlalchemy import inspect
+
+    names = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    return [c for c in table.c if c.name in names]
+
+
+def _model_query(conn: Any) -> Any:
     """Every model with its current snapshot and position facts (outer joins)."""
     from sqlalchemy import select
 
@@ -192,10 +201,12 @@ def _model_query() -> Any:
     m = Model.__table__  # type: ignore[attr-defined]
     s = ConfigSnapshot.__table__  # type: ignore[attr-defined]
     f = PositionFacts.__table__  # type: ignore[attr-defined]
-    facts = [c.label(f"f_{c.name}") for c in f.c if c.name not in ("id", "snapshot_id")]
+    facts = [
+        c.label(f"f_{c.name}") for c in _present(conn, f) if c.name not in ("id", "snapshot_id")
+    ]
     snap = [s.c.commit_sha, s.c.fetched_at, s.c.content_hash, s.c.config_text]
     return (
-        select(*m.c, *[c.label(f"s_{c.name}") for c in snap], *facts)
+        select(*_present(conn, m), *[c.label(f"s_{c.name}") for c in snap], *facts)
         .select_from(m)
         .outerjoin(s, s.c.id == m.c.snapshot_id)
         .outerjoin(f, f.c.snapshot_id == m.c.snapshot_id)
@@ -237,7 +248,7 @@ def iter_models(conn: Any, shard: tuple[int, int] | None = None) -> Iterator[dic
     from registry.models import Model
 
     verified = verifications(conn)
-    query = _model_query()
+    query = _model_query(conn)
     if shard is not None:
         ids = Model.__table__.c.id  # type: ignore[attr-defined]
         query = query.where(ids % shard[1] == shard[0])

@@ -435,3 +435,23 @@ def test_forked_workers_write_the_same_site(
     assert tree_digest(forked) == tree_digest(site)
     assert summary.model_pages == len(PICKS) + 1
     assert sorted(summary.refused) == sorted(UNSAFE_IDS)
+
+
+def test_an_older_catalog_without_a_newer_column_still_renders(
+    catalog: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from registry.db import open_engine
+    from registry.render import render_site
+
+    older = tmp_path / "older.db"
+    shutil.copyfile(catalog, older)
+    with sqlite3.connect(older) as conn:
+        conn.execute("DROP INDEX IF EXISTS ix_models_license")
+        conn.execute("ALTER TABLE models DROP COLUMN license")
+    engine = open_engine(str(older), create=False, readonly=True)
+    summary = render_site(engine, tmp_path / "site", glossary_dir=SAMPLE_GLOSSARY)
+    assert summary.model_pages == len(PICKS) + 1
+    page = (tmp_path / "site" / f"models/{EVIL_REPO}.html").read_text()
+    assert "<code>license</code>" not in page and "<code>pipeline_tag</code>" in page
