@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import RenderError
-from registry.glossary import GlossaryEntry, aliases, load_glossary, markdown_renderer
+from registry.glossary import GlossaryEntry, load_glossary, markdown_renderer
 from registry.glossary import render_markdown as render_glossary_markdown
 
 if TYPE_CHECKING:
@@ -555,16 +555,14 @@ def write_sitemap(writer: SiteWriter, base_url: str, stamp: str | None) -> None:
     writer.write("sitemap.xml", f"{head}<sitemapindex {ns}>\n{index}</sitemapindex>\n")
 
 
-def glossary_html(site: Site, entry: GlossaryEntry, href: Callable[[str], str]) -> tuple[str, list]:
+def glossary_html(
+    site: Site, entry: GlossaryEntry, href: Callable[[str], str]
+) -> tuple[str, list[dict[str, Any]]]:
     """An entry body as HTML and the cards of the terms it links."""
     html, used = render_glossary_markdown(
         site.md, entry.body, site.glossary, href=href, where=f"glossary entry {entry.slug}.md"
     )
     return html, [site.card(slug) for slug in used]
-
-
-def alias_map(glossary: dict[str, GlossaryEntry]) -> dict[str, str]:
-    return aliases(glossary)
 
 
 def counts(rows: list[dict[str, Any]], key: str) -> list[tuple[str, int]]:

@@ -14,6 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from registry.feeds import FeedItem, write_feeds
+from registry.glossary import aliases
 from registry.plots import bar_chart_svg, frequency_series, frequency_svg
 from registry.render import (
     COLUMNS,
@@ -24,7 +25,6 @@ from registry.render import (
     SHARD_ROWS,
     RenderSummary,
     Site,
-    alias_map,
     catalog_row,
     counts,
     fmt_json,
@@ -269,7 +269,7 @@ def synonyms(site: Site) -> dict[str, list[str]]:
             continue
         for word in (entry.slug, entry.title.lower(), *entry.aka):
             out[word] |= values
-    for alias, slug in alias_map(site.glossary).items():
+    for alias, slug in aliases(site.glossary).items():
         entry = site.glossary[slug]
         out[alias] |= set(entry.pe_tags) | set(entry.families)
     return {k: sorted(v) for k, v in sorted(out.items()) if v}
@@ -345,7 +345,7 @@ def glossary_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         "glossary.html",
         layers=sorted(layers.items()),
         entries=list(site.glossary.values()),
-        aliases=alias_map(site.glossary),
+        aliases=aliases(site.glossary),
     )
     for entry in site.glossary.values():
         body, cards = glossary_html(site, entry, lambda slug: f"{slug}.html")
@@ -361,7 +361,7 @@ def glossary_pages(site: Site, rows: list[dict[str, Any]]) -> None:
             cards=cards,
             sections=sections,
         )
-    for alias, slug in alias_map(site.glossary).items():
+    for alias, slug in aliases(site.glossary).items():
         site.page(f"glossary/{alias}.html", "redirect.html", sitemap=False, target=f"{slug}.html")
 
 
