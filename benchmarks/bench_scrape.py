@@ -2,9 +2,9 @@
 
 Both scrape the whole shared corpus (as a Hub-like tree) from the loopback mirror, running in its
 own process like a real Hub, with a fixed latency per request, into fresh SQLite catalogs, in the
-same run. Both list with the real client,
-pin each download to the listed sha and store through `registry.ingest.store_config` in batches
-of 50, so the only differences are concurrency and the request pattern (one GET versus the
+same run. Both list with the real client, pin each download to the listed sha and store through
+`registry.ingest.store_configs` in batches of 50, so the only differences are concurrency (ours
+stores a batch while its workers fetch the next) and the request pattern (one GET versus the
 client's HEAD + GET). The two catalogs are then compared: same repos, same bytes, same commits.
 
     .venv/bin/python benchmarks/bench_scrape.py --latency-ms 30 --rounds 3
@@ -44,11 +44,12 @@ def _snapshots(engine: Any) -> dict[str, tuple[str, str | None]]:
 
 
 def naive_loop(engine: Any, url: str, cache_dir: Path) -> int:
-    """List, then `hf_hub_download` each config.json one after another; returns models stored."""
+    """List, then `hf_hub_download` each config.json one after another, storing every 50 through
+    the same `store_configs` as the scraper; returns models stored."""
     from huggingface_hub import HfApi, hf_hub_download
 
     from registry.db import session_factory
-    from registry.ingest import HubMeta, start_run, store_config
+    from registry.ingest import HubMeta, StoreItem, start_run, store_configs
     from scrapers.hub import EXPAND, info_to_api
 
     api = HfApi(endpoint=url, token=False)
@@ -59,26 +60,21 @@ def naive_loop(engine: Any, url: str, cache_dir: Path) -> int:
     infos = list(api.list_models(expand=list(EXPAND)))  # type: ignore[arg-type]
     stored = 0
     for start in range(0, len(infos), BATCH):
+        items = []
+        for info in infos[start : start + BATCH]:
+            path = hf_hub_download(
+                info.id,
+                "config.json",
+                revision=info.sha,
+                endpoint=url,
+                cache_dir=cache_dir,
+                token=False,
+            )
+            hub = HubMeta.from_api(info_to_api(info))
+            raw = Path(path).read_bytes()
+            items.append(StoreItem(info.id, raw=raw, hub=hub, commit_sha=info.sha))
         with make() as session:
-            for info in infos[start : start + BATCH]:
-                path = hf_hub_download(
-                    info.id,
-                    "config.json",
-                    revision=info.sha,
-                    endpoint=url,
-                    cache_dir=cache_dir,
-                    token=False,
-                )
-                meta = info_to_api(info)
-                store_config(
-                    session,
-                    repo_id=info.id,
-                    raw=Path(path).read_bytes(),
-                    hub=HubMeta.from_api(meta),
-                    run_id=run_id,
-                    commit_sha=info.sha,
-                )
-                stored += 1
+            stored += len(store_configs(session, items, run_id=run_id))
             session.commit()
     return stored
 
