@@ -712,6 +712,11 @@ def _report_scrape(summary: Any, json_: bool) -> None:
         f"({summary.cached} from the Hub cache), new {summary.new}, changed {summary.changed}, "
         f"failed {summary.failed_total}" + (f" ({failed})." if failed else ".")
     )
+    if summary.known_failed:
+        click.echo(
+            f"{summary.known_failed} of the failed were not downloaded: their commit failed the "
+            "same way before (--retry-failed fetches them again)."
+        )
 
 
 # --- verifier: `ropedex check`, `ropedex verify` ------------------------------------------------

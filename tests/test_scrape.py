@@ -430,9 +430,10 @@ def test_a_commit_that_failed_for_good_is_not_fetched_again(tmp_path: Path) -> N
         server.reset_counts()
         second = scrape(engine, options(url), Selection())
         second_gets = server.counts.get("get", 0)
+        args = ["--db", str(tmp_path / "catalog.db"), "scrape", "--endpoint", url, "--no-cache"]
+        told = CliRunner().invoke(cli, args).output
         server.reset_counts()
-        args = ["--db", str(tmp_path / "catalog.db"), "scrape", "--endpoint", url, "--json"]
-        retried = CliRunner().invoke(cli, [*args, "--no-cache", "--retry-failed"])
+        retried = CliRunner().invoke(cli, [*args, "--json", "--retry-failed"])
         retried_gets = {r.repo_id for r in server.requests if r.kind == "get"}
         (root / ids[0] / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
         server.reset_counts()
@@ -442,6 +443,7 @@ def test_a_commit_that_failed_for_good_is_not_fetched_again(tmp_path: Path) -> N
     assert dict(first.failed) == expected and first.known_failed == 0
     assert dict(second.failed) == expected and second.known_failed == 2
     assert second_gets == 0 and (second.fetched, second.unchanged) == (0, 2)
+    assert "2 of the failed were not downloaded" in told and "--retry-failed" in told
     retried_summary = json.loads(retried.stdout)
     assert retried.exit_code == 1 and retried_summary["failed"] == expected
     assert retried_summary["known_failed"] == 0
