@@ -567,6 +567,7 @@ class _Batch:
         )
 
     def store_bytes(self, entry: _Entry, item: StoreItem) -> None:
+        """Validate, compare with the current snapshot, tag, and queue what changed."""
         raw, row, sha = item.raw or b"", entry.row, item.sha
         try:
             parsed = parse_config(raw)
@@ -603,24 +604,25 @@ class _Batch:
             self.fail(entry, "tagger-error", tag_error, sha)
         # No history against a snapshot that never had facts (its tagging failed).
         changes = diff_facts(old_values, new_values) if old_values and new_values else []
-        for path, old, new in changes:
-            self.changes.append(
-                (
-                    entry,
-                    {
-                        "repo_id": item.repo_id,
-                        "run_id": self.run_id,
-                        "commit_sha": sha,
-                        "field_path": path,
-                        "old_value": old,
-                        "new_value": new,
-                        "changed_at": self.now,
-                    },
-                )
-            )
+        self.record_changes(entry, sha, changes)
         status = "new" if current is None else ("unchanged" if same else "changed")
         fields = [c[0] for c in changes]
         self.done(StoreOutcome(item.repo_id, status, changed_fields=fields), snap)
+
+    def record_changes(
+        self, entry: _Entry, sha: str | None, changes: list[tuple[str, str | None, str | None]]
+    ) -> None:
+        for path, old, new in changes:
+            row = {
+                "repo_id": entry.row["repo_id"],
+                "run_id": self.run_id,
+                "commit_sha": sha,
+                "field_path": path,
+                "old_value": old,
+                "new_value": new,
+                "changed_at": self.now,
+            }
+            self.changes.append((entry, row))
 
     def snapshot(
         self, entry: _Entry, item: StoreItem, text: str, content_hash: str, size: int
@@ -646,17 +648,38 @@ class _Batch:
     # writing ---------------------------------------------------------------------------------
 
     def write(self) -> list[StoreOutcome]:
+        """Write the batch with one bulk statement per table; the outcomes, with snapshot ids."""
         from sqlalchemy import bindparam, insert, update
 
         execute = self.session.execute
-        models, snaps = _table(Model), _table(ConfigSnapshot)
+        models = _table(Model)
         entries = list(self.entries.values())
+        self._insert_new(entries)
+        self._write_facts_rows(entries)
+        rows = []
+        for entry in entries:
+            entry.row["snapshot_id"] = entry.current.id if entry.current is not None else None
+            values = {k: v for k, v in entry.row.items() if k != "id"}
+            rows.append({"_id": entry.row["id"], **values})
+        execute(update(models).where(models.c.id == bindparam("_id")), rows)
+        if self.changes:
+            changes = [c | {"model_id": e.row["id"]} for e, c in self.changes]
+            execute(insert(_table(Change)), changes)
+        if self.errors:
+            execute(insert(_table(FetchError)), self.errors)
+        for outcome, at in self.pending:
+            outcome.snapshot_id = at.id if at is not None else None
+        return [outcome for outcome, _at in self.pending]
+
+    def _insert_new(self, entries: list[_Entry]) -> None:
+        """Insert new models, then new snapshots, taking their ids (INSERT ... RETURNING)."""
+        from sqlalchemy import insert
+
+        execute = self.session.execute
+        models, snaps = _table(Model), _table(ConfigSnapshot)
         new_models = [e for e in entries if e.new]
         if new_models:
-            rows = [
-                {k: v for k, v in e.row.items() if k != "id"} | {"snapshot_id": None}
-                for e in new_models
-            ]
+            rows = [{k: v for k, v in e.row.items() if k != "id"} for e in new_models]
             stmt = insert(models).returning(models.c.id, sort_by_parameter_order=True)
             for entry, (new_id,) in zip(new_models, execute(stmt, rows), strict=True):
                 entry.row["id"] = new_id
@@ -666,28 +689,8 @@ class _Batch:
             stmt = insert(snaps).returning(snaps.c.id, sort_by_parameter_order=True)
             for (_entry, snap), (new_id,) in zip(new_snaps, execute(stmt, rows), strict=True):
                 snap.id = new_id
-        self._write_facts(entries)
-        for entry in entries:
-            entry.row["snapshot_id"] = entry.current.id if entry.current is not None else None
-        stmt_update = update(models).where(models.c.id == bindparam("_id"))
-        execute(
-            stmt_update,
-            [
-                {"_id": e.row["id"], **{k: v for k, v in e.row.items() if k != "id"}}
-                for e in entries
-            ],
-        )
-        if self.changes:
-            execute(
-                insert(_table(Change)), [c | {"model_id": e.row["id"]} for e, c in self.changes]
-            )
-        if self.errors:
-            execute(insert(_table(FetchError)), self.errors)
-        for outcome, at in self.pending:
-            outcome.snapshot_id = at.id if at is not None else None
-        return [outcome for outcome, _at in self.pending]
 
-    def _write_facts(self, entries: list[_Entry]) -> None:
+    def _write_facts_rows(self, entries: list[_Entry]) -> None:
         from sqlalchemy import bindparam, insert, update
 
         table = _table(PositionFacts)
