@@ -687,3 +687,23 @@ def test_an_interrupted_ingest_keeps_committed_batches(engine: Any, tmp_path: Pa
     assert run.status == "interrupted" and run.ended_at
     summary = ingest_tree(engine, root, batch_size=2)
     assert (summary.counts["unchanged"], summary.counts["new"]) == (2, 3)
+
+
+def test_a_catalog_without_failed_sha_gains_it_on_a_writable_open(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    engine = open_engine(str(db))
+    with session_factory(engine)() as session:
+        store_config(session, repo_id="o/m", raw=b'{"model_type": "gpt2"}', hub=None, run_id=None)
+        session.commit()
+    engine.dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE models DROP COLUMN failed_sha")
+    engine = open_engine(str(db))
+    with session_factory(engine)() as session:
+        bad = StoreItem("o/m", raw=b"[]", hub=HubMeta(sha="s9"))
+        assert store_configs(session, [bad], run_id=None)[0].reason == "not-object"
+        session.commit()
+        assert known_failures(session)["o/m"].sha == "s9"
+        assert _model(session, "o/m").snapshot_id is not None  # the good snapshot stays
