@@ -67,6 +67,24 @@ def reconcile(conn: Connection) -> None:
             _add_missing(conn, table)
 
 
+def lacks_columns(conn: Connection) -> bool:
+    """Whether a declared table or column is missing from the file (indexes are not checked)."""
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    import registry.models  # noqa: F401  (registers the tables)
+
+    inspector = inspect(conn)
+    tables = set(inspector.get_table_names())
+    for table in SQLModel.metadata.tables.values():
+        if table.name not in tables:
+            return True
+        existing = {c["name"] for c in inspector.get_columns(table.name)}
+        if any(column.name not in existing for column in table.columns):
+            return True
+    return False
+
+
 def m001_initial(conn: Connection) -> None:
     """Create every table of schema version 1; add missing columns and indexes to old tables."""
     reconcile(conn)
@@ -109,11 +127,13 @@ def migrate(engine: Engine, *, repair: bool = True) -> int:
             f"This catalog has schema version {before}, newer than this ropedex "
             f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
         )
-    if before == SCHEMA_VERSION and repair:
+    if before == SCHEMA_VERSION:
         # Same version: still add any index or column declared since the file was made (cheap,
-        # and lets a catalog built during development pick up new indexes).
+        # and lets a catalog built during development pick up new indexes). A reading command
+        # writes only when a declared column is missing, since it could not read the file else.
         with engine.begin() as conn:
-            reconcile(conn)
+            if repair or lacks_columns(conn):
+                reconcile(conn)
     for version in range(before + 1, SCHEMA_VERSION + 1):
         with engine.begin() as conn:
             MIGRATIONS[version - 1](conn)

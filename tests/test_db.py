@@ -218,3 +218,25 @@ def test_a_reading_open_leaves_a_current_catalog_byte_for_byte(tmp_path: Path) -
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()
     assert "ix_models_downloads" in names
+
+
+def test_a_reading_open_adds_a_declared_column_the_file_lacks(tmp_path: Path) -> None:
+    """A catalog at the current version but missing a column (made before the column was
+    declared) is repaired even by a reading command, which could not read it otherwise."""
+    from sqlmodel import Session, select
+
+    from registry.models import Model
+
+    path = tmp_path / "c.db"
+    open_engine(str(path)).dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO models (repo_id, status, private) VALUES ('a/b', 'ok', 0)")
+    conn.execute("ALTER TABLE models DROP COLUMN failed_sha")
+    conn.commit()
+    conn.close()
+    engine = open_engine(str(path), create=False)
+    with Session(engine) as session:
+        model = session.exec(select(Model)).one()
+    assert model.repo_id == "a/b" and model.failed_sha is None
+    with engine.connect() as c:
+        assert "failed_sha" in {col["name"] for col in inspect(c).get_columns("models")}
