@@ -113,7 +113,7 @@ def _str_or_none(value: Any) -> str | None:
 
 def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]:
     """One facts row of a current snapshot per distinct fingerprint still to verify, and the
-    number of fingerprints skipped because they already have a verdict.
+    number of fingerprints skipped because they already have a verdict from this verifier.
 
     The distinct fingerprints come from the covering index on `verify_fingerprint`, then one
     indexed lookup per fingerprint finds a row, so the cost follows the number of distinct
@@ -122,11 +122,14 @@ def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]
     from sqlmodel import col, select
 
     from registry.models import Model, PositionFacts, Verification
+    from yarn_core.verify import CORE_VERSION
 
     fingerprint = col(PositionFacts.verify_fingerprint)
     distinct = session.exec(select(fingerprint).where(fingerprint.is_not(None)).distinct())
     fingerprints = sorted(fp for fp in distinct.all() if fp is not None)
-    done = set(session.exec(select(Verification.fingerprint)).all())
+    # A verdict written by an older verifier is stale: it is verified again (and overwritten).
+    current_core = select(Verification.fingerprint).where(Verification.core_version == CORE_VERSION)
+    done = set(session.exec(current_core).all())
     skipped = 0 if force else sum(1 for fp in fingerprints if fp in done)
     todo: list[PositionFacts] = []
     for fp in fingerprints:
@@ -185,8 +188,8 @@ def verify_catalog(
 
     dev = str(resolve_device(device))
     todo, skipped = pending(session, force=force)
-    # Without --force no pending fingerprint has a row yet; with it, load them all at once.
-    rows = {v.fingerprint: v for v in session.exec(select(Verification)).all()} if force else {}
+    # Pending fingerprints may already have a row (--force, or a verdict of an older verifier).
+    rows = {v.fingerprint: v for v in session.exec(select(Verification)).all()}
     counts: Counter[str] = Counter()
     for done, facts in enumerate(todo, start=1):
         verdict = verify(input_from_facts(facts), device=dev)

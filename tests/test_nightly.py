@@ -334,6 +334,7 @@ def test_committed_catalog_is_current_and_carries_no_config_text() -> None:
     """catalog.db is rebuilt by docs/deploy/rebuild-catalog.sh whenever the tagger changes."""
     from registry.models import SCHEMA_VERSION
     from scrapers.result import TAGGER_VERSION
+    from yarn_core.verify import CORE_VERSION
 
     db = REPO_ROOT / "catalog.db"
     uri = f"file:{db}?mode=ro"
@@ -353,3 +354,5 @@ def test_committed_catalog_is_current_and_carries_no_config_text() -> None:
             "WHERE f.verify_fingerprint IS NOT NULL AND v.id IS NULL"
         ).fetchone()[0]
         assert unverified == 0
+        cores = {r[0] for r in conn.execute("SELECT DISTINCT core_version FROM verifications")}
+        assert cores == {CORE_VERSION}, "catalog.db was verified by an older verifier: rebuild it"

@@ -73,6 +73,22 @@ def test_verifies_once_per_fingerprint(catalog: tuple[Path, set[str]]) -> None:
     assert all(r.device == "cpu" and r.core_version for r in rows.values())
 
 
+def test_verdicts_of_an_older_verifier_are_verified_again(catalog: tuple[Path, set[str]]) -> None:
+    db, fingerprints = catalog
+    with Session(open_engine(str(db))) as session:
+        verify_catalog(session, device="cpu")
+        stale = sorted(fingerprints)[0]
+        row = session.exec(select(Verification).where(Verification.fingerprint == stale)).one()
+        row.core_version, row.verdict = "verify-0", "fail"
+        session.add(row)
+        session.commit()
+        again = verify_catalog(session, device="cpu")
+    assert (again.checked, again.skipped_existing) == (1, len(fingerprints) - 1)
+    rows = _rows(db)
+    assert len(rows) == len(fingerprints), "the stale row was overwritten, not duplicated"
+    assert rows[stale].core_version != "verify-0" and rows[stale].verdict != "fail"
+
+
 def test_stripped_config_text_gives_the_same_verdicts(catalog: tuple[Path, set[str]]) -> None:
     db, _ = catalog
     engine = open_engine(str(db))
