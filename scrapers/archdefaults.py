@@ -801,9 +801,18 @@ INTERLEAVED: frozenset[str] = frozenset(
         "deepseek_v3", "deepseek_v32", "deepseek_v4", "kimi_k2", "kimi_k3", "glm4_moe_lite",
         "glm_moe_dsa", "longcat_flash", "youtu", "axk1", "axk2", "sarvam_mla", "mistral4",
         "mistral_large4_text", "moonshine", "moonshine_streaming", "glm4v_text", "glm_ocr_text",
-        "glm_image_text", "hy_v4_vl_text", "dots3_note_text", "bailing_hybrid", "blt",
-        "blt_global_transformer", "blt_patcher", "openai_privacy_filter", "mixformer-sequential",
-        "phi-msft",
+        "hy_v4_vl_text", "dots3_note_text", "bailing_hybrid", "blt", "blt_global_transformer",
+        "blt_patcher", "blt_local_encoder", "blt_local_decoder", "openai_privacy_filter",
+        "ernie4_5_vl_moe_text", "ernie4_5_moe_vl",
+    }
+)  # fmt: skip
+
+# Types that leave the sliding window off unless `use_sliding_window` is true (Qwen2 family):
+# a `sliding_window` value next to a missing flag is inert.
+WINDOW_NEEDS_FLAG: frozenset[str] = frozenset(
+    {
+        "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text",
+        "qwen2_5_omni_text", "qwen3", "qwen3_moe", "smollm3", "deepseek_ocr2_text",
     }
 )  # fmt: skip
 

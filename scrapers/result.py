@@ -8,7 +8,7 @@ from typing import Any
 from yarn_core.params import RopeParams, fingerprint_all, verification_fingerprint
 
 # Bumped whenever a tagging rule changes, so the catalog can re-tag stored configs.
-TAGGER_VERSION = 3
+TAGGER_VERSION = 4
 
 
 @dataclass

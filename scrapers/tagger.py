@@ -94,7 +94,7 @@ def _tag_stack(stack: Stack) -> TagResult:
         reader.str_("model_type")
     declared = _declared(reader, mt)
     res.declared_context = declared
-    res.sliding_window = _sliding_window(reader)
+    res.sliding_window = _sliding_window(reader, mt)
     layer_types = reader.config.get("layer_types")
     if type(layer_types) is list and all(type(t) is str for t in layer_types):
         res.layer_pattern = layer_types[:4096]
@@ -303,11 +303,14 @@ def _usable(reader: Reader, mt: str | None, declared: int | None) -> int | None:
     return declared - offset
 
 
-def _sliding_window(reader: Reader) -> int | None:
-    if reader.flag("use_sliding_window", record=False) is False:
+def _sliding_window(reader: Reader, mt: str | None) -> int | None:
+    switch = reader.flag("use_sliding_window", record=False)
+    if switch is False:
         if reader.has("sliding_window"):
-            reader.note("use_sliding_window", False)
+            reader.note("use_sliding_window", reader.raw("use_sliding_window"))
         return None
+    if switch is None and mt in arch.WINDOW_NEEDS_FLAG:
+        return None  # the class leaves the window off unless the flag turns it on
     config = reader.config
     for key in (
         "sliding_window",
@@ -461,6 +464,11 @@ def _pairing(reader: Reader, mt: str | None) -> str:
             reader.note(key, value)
             return "interleaved" if value else "half"
     if mt == "chatglm" and reader.flag("position_encoding_2d", record=False):
+        reader.note("position_encoding_2d", reader.raw("position_encoding_2d"))
+        return "half"
+    if mt in arch.MLA and reader.flag("use_mla", record=False) is False:
+        # plain multi-head attention (DeepSeek-VL2 / OCR language models): Llama rotate-half
+        reader.note("use_mla", reader.raw("use_mla"))
         return "half"
     return "interleaved" if mt in arch.INTERLEAVED else "half"
 
@@ -663,6 +671,7 @@ def _sliding_only_nope(
     if mt in ("exaone4", "exaone_moe") and res.sliding_window is None:
         return None  # without a window every layer rotates
     if res.layer_pattern:
+        reader.note("layer_types", reader.raw("layer_types"))
         return [i for i, t in enumerate(res.layer_pattern) if t == "full_attention"]
     pattern: Any = reader.config.get("sliding_window_pattern")
     if isinstance(pattern, str) and pattern:

@@ -1,0 +1,105 @@
+"""Regressions found by auditing the tagger over the whole corpus against transformers 5.24.
+
+Each expectation comes from the architecture's modeling code, not from the tagger's output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from scrapers.tagger import tag_config
+from tests.conftest import load_corpus_config
+
+# (corpus repo, field -> expected value)
+CORPUS_CASES: list[tuple[str, dict[str, Any]]] = [
+    # Phi-msft / MixFormer remote code splits the rotary slice into two halves (chunk(2)); the
+    # native Phi port loads the same weights with rotate_half.
+    ("microsoft/phi-2", {"pairing": "half", "rotary_dim": 32, "head_dim": 80}),
+    # DeepSeek-VL2 style language model with use_mla false runs Llama attention (rotate_half)
+    # over the full head, as transformers' DeepseekOcr2TextAttention does.
+    ("deepseek-ai/DeepSeek-OCR-2", {"pairing": "half", "rotary_dim": 128}),
+    # ERNIE-4.5-VL rotates adjacent pairs (rotate_half_text takes 0::2 / 1::2), like ERNIE-4.5.
+    ("baidu/ERNIE-4.5-VL-28B-A3B-PT", {"pairing": "interleaved", "mrope_section": [22, 22, 20]}),
+    # Qwen2 leaves the window off unless use_sliding_window is true; the flag is absent here.
+    ("Qwen/Qwen2-Audio-7B", {"sliding_window": None, "declared_context": 8192}),
+    # An explicit false keeps the window off as before.
+    ("Qwen/Qwen2.5-7B", {"sliding_window": None}),
+]
+
+
+@pytest.mark.parametrize(("repo_id", "expected"), CORPUS_CASES, ids=[c[0] for c in CORPUS_CASES])
+def test_corpus_regression(repo_id: str, expected: dict[str, Any]) -> None:
+    got = tag_config(load_corpus_config(repo_id)).to_dict()
+    wrong = {k: (v, got[k]) for k, v in expected.items() if got[k] != v}
+    assert not wrong, f"field -> (expected, got): {wrong}"
+
+
+def test_non_mla_deepseek_names_the_flag_in_evidence() -> None:
+    result = tag_config(load_corpus_config("deepseek-ai/DeepSeek-OCR-2"))
+    assert result.evidence["language_config.use_mla"] is False
+
+
+def test_mla_deepseek_still_interleaves() -> None:
+    result = tag_config(load_corpus_config("deepseek-ai/DeepSeek-V3"))
+    assert result.pairing == "interleaved"
+    assert result.rotary_dim == 64
+
+
+def test_sliding_only_rope_cites_layer_types() -> None:
+    config = load_corpus_config("arcee-ai/Trinity-Mini")
+    result = tag_config(config)
+    assert result.evidence["layer_types"] == config["layer_types"]
+    full = [i for i, t in enumerate(config["layer_types"]) if t == "full_attention"]
+    assert result.nope_layers == full
+
+
+def test_chatglm_v1_cites_the_2d_flag() -> None:
+    result = tag_config(load_corpus_config("THUDM/chatglm-6b"))
+    assert result.pairing == "half"
+    assert result.evidence["position_encoding_2d"] is True
+
+
+SYNTHETIC: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "qwen2 window turned on by the flag",
+        {"model_type": "qwen2", "use_sliding_window": True, "sliding_window": 4096},
+        {"sliding_window": 4096},
+    ),
+    (
+        "qwen3 window without the flag is inert",
+        {"model_type": "qwen3", "sliding_window": 4096},
+        {"sliding_window": None},
+    ),
+    (
+        "mistral window needs no flag",
+        {"model_type": "mistral", "sliding_window": 4096},
+        {"sliding_window": 4096},
+    ),
+    (
+        # GLM-Image's text model applies the standard rotate_half to its rotary slice
+        "glm image text rotates halves",
+        {"model_type": "glm_image", "text_config": {"model_type": "glm_image_text"}},
+        {"pairing": "half"},
+    ),
+    (
+        # BLT's byte-level local stacks share the global stack's adjacent-pair rotation
+        "blt local encoder interleaves",
+        {"model_type": "blt_local_encoder", "hidden_size": 1024, "num_attention_heads": 16},
+        {"pairing": "interleaved"},
+    ),
+    (
+        "deepseek v3 with use_mla true interleaves",
+        {"model_type": "deepseek_v3", "use_mla": True, "qk_rope_head_dim": 64},
+        {"pairing": "interleaved", "rotary_dim": 64},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "expected"), SYNTHETIC, ids=[c[0] for c in SYNTHETIC])
+def test_synthetic_regression(name: str, config: dict[str, Any], expected: dict[str, Any]) -> None:
+    got = tag_config(json.loads(json.dumps(config))).to_dict()
+    wrong = {k: (v, got[k]) for k, v in expected.items() if got[k] != v}
+    assert not wrong, f"{name}: field -> (expected, got): {wrong}"
