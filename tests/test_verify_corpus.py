@@ -158,3 +158,13 @@ def test_evidence_matches_transformers(repo_id: str, sub: str | None) -> None:
         assert p1.numbers["pairs"] == kept
         assert p2.numbers["pairs"] == divided
     assert verdict.verdict != "fail"
+
+
+def test_served_context_of_linear_scaling_per_runtime() -> None:
+    """medgemma: linear x8 at 131072; vLLM skips gemma3, SGLang multiplies (rope-scaling.md 3.f)."""
+    verdict = verify_tag(tag_config(load_corpus_config("google/medgemma-27b-it")), device="cpu")
+    served = {conv: row["served_context"] for conv, row in verdict.runtimes.items()}
+    assert served["transformers"] == served["vllm"] == served["llama.cpp"] == 131072
+    assert served["sglang"] == 131072 * 8
+    x1 = verdict.check("X1")
+    assert x1 is not None and x1.status == "warn" and "sglang: serves 1048576" in x1.message

@@ -165,6 +165,46 @@ def test_served_context() -> None:
     assert resolve(QWEN_STATIC, "sglang").served_context == 32768
 
 
+def test_served_context_of_linear_and_dynamic() -> None:
+    """Sections 3.c, 3.f: vLLM and SGLang multiply max_position_embeddings by factor for linear and
+    dynamic too; vLLM skips gemma3 model types and SGLang skips a block that writes original."""
+    linear = RopeParams(rope_type="linear", factor=2.5, max_position_embeddings=4096)
+    block = {"type": "linear", "factor": 2.5}
+    assert resolve(linear, "transformers", rope_block=block).served_context == 4096
+    assert resolve(linear, "llama.cpp", rope_block=block).served_context == 4096
+    assert resolve(linear, "vllm", model_type="llama", rope_block=block).served_context == 10240
+    assert resolve(linear, "sglang", model_type="llama", rope_block=block).served_context == 10240
+
+    gemma = RopeParams(rope_type="linear", factor=8.0, max_position_embeddings=131072)
+    block = {"rope_type": "linear", "factor": 8.0}
+    assert resolve(gemma, "vllm", model_type="gemma3_text").served_context == 131072
+    assert resolve(gemma, "sglang", rope_block=block).served_context == 1048576
+
+    # The tagger fills original from max_position_embeddings; SGLang reads the block as written.
+    dynamic = RopeParams(
+        rope_type="dynamic",
+        factor=4.0,
+        max_position_embeddings=2048,
+        original_max_position_embeddings=2048,
+    )
+    written = {"rope_type": "dynamic", "factor": 4.0, "original_max_position_embeddings": 2048}
+    assert resolve(dynamic, "vllm", rope_block=written).served_context == 8192
+    assert resolve(dynamic, "sglang", rope_block=written).served_context == 2048
+    bare = {"rope_type": "dynamic", "factor": 4.0}
+    assert resolve(dynamic, "sglang", rope_block=bare).served_context == 8192
+    # No block at all (Qwen-1 `use_dynamic_ntk`), or a nested per-layer block: no top-level factor.
+    assert resolve(dynamic, "sglang", rope_block={}).served_context == 2048
+    nested = {"full_attention": {"rope_type": "linear", "factor": 8.0}}
+    assert resolve(gemma, "sglang", rope_block=nested).served_context == 131072
+
+    llama3 = RopeParams(rope_type="llama3", factor=8.0, max_position_embeddings=131072)
+    assert (
+        resolve(llama3, "sglang", rope_block={"rope_type": "llama3", "factor": 8.0}).served_context
+        == 131072
+    )
+    assert resolve(llama3, "vllm").served_context == 131072
+
+
 def test_inferred_factor_v5() -> None:
     params = RopeParams(
         rope_type="yarn", original_max_position_embeddings=4096, max_position_embeddings=131072

@@ -8,7 +8,9 @@ No torch here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from yarn_core.params import RopeParams
 from yarn_core.scaling import (
@@ -66,8 +68,17 @@ def check_convention(convention: str) -> str:
     return convention
 
 
-def resolve(params: RopeParams, convention: str = "transformers") -> Resolved:
+def resolve(
+    params: RopeParams,
+    convention: str = "transformers",
+    *,
+    model_type: str | None = None,
+    rope_block: Mapping[str, Any] | None = None,
+) -> Resolved:
     """The numbers `convention` would use for `params` (see the module docstring).
+
+    `model_type` and `rope_block` (the config's rope block exactly as written, `{}` when it has
+    none) only refine `served_context`; without them it is derived from `params` alone.
 
     Raises:
         UnknownConvention: `convention` is not in CONVENTIONS.
@@ -76,8 +87,10 @@ def resolve(params: RopeParams, convention: str = "transformers") -> Resolved:
     check_convention(convention)
     try:
         res = _resolve(params, convention)
+        served = served_context(params, convention, model_type=model_type, rope_block=rope_block)
     except (ArithmeticError, ValueError) as exc:
         raise UnsupportedRope(f"cannot resolve {params.rope_type} parameters: {exc}") from exc
+    res = replace(res, served_context=served)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):
@@ -123,6 +136,56 @@ def _resolve(params: RopeParams, convention: str) -> Resolved:
         note = "dynamic NTK: factor is a slope; frequencies depend on the sequence length (2.3)"
         return replace(base, notes=(note,))
     return base
+
+
+def served_context(
+    params: RopeParams,
+    convention: str,
+    *,
+    model_type: str | None = None,
+    rope_block: Mapping[str, Any] | None = None,
+) -> int | None:
+    """The longest sequence `convention` serves by default (rope-scaling.md 3.c, 3.f, 3.g D17).
+
+    transformers, llama.cpp and the DeepSeek reference serve `max_position_embeddings`.
+    vLLM multiplies it by `factor` for every type but longrope/su and llama3 (YaRN too before
+    0.33, PR #56446) and skips model types containing "gemma3", whose length is already scaled.
+    SGLang multiplies it by the block's `factor` unless the block writes
+    `original_max_position_embeddings` or its `rope_type` is llama3. A nested per-layer block
+    has no top-level `factor`, so SGLang does not scale it.
+    """
+    declared = params.max_position_embeddings
+    if declared is None:
+        return None
+    if convention == "vllm":
+        if params.rope_type in ("yarn", "longrope", "llama3") or "gemma3" in (model_type or ""):
+            return declared
+        return _times(declared, params.factor)
+    if convention == "sglang":
+        block: Mapping[str, Any] = (
+            rope_block
+            if rope_block is not None
+            else {
+                "rope_type": params.rope_type,
+                "factor": params.factor,
+                "original_max_position_embeddings": params.original_max_position_embeddings,
+            }
+        )
+        if block.get("original_max_position_embeddings") is not None:
+            return declared
+        if block.get("rope_type") == "llama3":
+            return declared
+        return _times(declared, block.get("factor"))
+    return declared
+
+
+def _times(declared: int, factor: Any) -> int:
+    """`declared` scaled by a written factor (absent: 1), truncated to an int as runtimes do."""
+    if factor is None:
+        return declared
+    if isinstance(factor, bool) or not isinstance(factor, int | float):
+        raise ValueError(f"factor {factor!r} is not a number")
+    return int(declared * factor)
 
 
 def _original_or_max(params: RopeParams) -> int | None:
@@ -273,9 +336,7 @@ def _yarn_sglang(params: RopeParams, base: Resolved) -> Resolved:
     attn_factor = params.extra.get("attn_factor")
     if isinstance(attn_factor, int | float):
         magnitude *= float(attn_factor)
-    served = params.max_position_embeddings
-    if params.original_max_position_embeddings is None and served is not None:
-        served = int(served * factor)
+    if params.original_max_position_embeddings is None:
         notes.append("original_max_position_embeddings absent: range from max_position")
     if params.factor is None:
         notes.append("factor absent: SGLang defaults it to 1.0")
@@ -284,7 +345,6 @@ def _yarn_sglang(params: RopeParams, base: Resolved) -> Resolved:
         factor=factor,
         applies_scaling=factor != 1.0,
         original_context=_original_or_max(params),
-        served_context=served,
         attention_scaling=magnitude,
         truncate=params.truncate if params.truncate is not None else True,
         beta_fast=fast,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CORE_VERSION", "Check", "Verdict", "VerifyInput", "verify"]
 
 # Bumped whenever a check or a threshold changes, so stored verdicts can be recomputed.
-CORE_VERSION = "verify-1"
+CORE_VERSION = "verify-2"
 
 # Runtimes whose agreement X1 judges; the older transformers lines are listed but only noted.
 CURRENT_RUNTIMES = ("transformers", "vllm", "sglang", "llama.cpp")
@@ -473,7 +473,7 @@ def runtime_matrix(
     freqs: dict[str, list[float] | None] = {}
     for conv in CONVENTIONS:
         try:
-            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp.model_type)
+            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp)
         except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
             rows[conv] = {
                 "served_context": None,
@@ -492,12 +492,14 @@ def runtime_matrix(
 
 
 def _runtime_row(
-    params: RopeParams, conv: str, declared: int | None, model_type: str | None
+    params: RopeParams, conv: str, declared: int | None, inp: VerifyInput
 ) -> tuple[dict[str, Any], list[float] | None]:
     """One row of the runtime matrix and that runtime's inverse frequencies (None if unbuilt)."""
     from yarn_core.frequencies import UnsupportedRope, inverse_frequencies
 
-    res = resolve(params, conv)
+    model_type = inp.model_type
+    block = inp.raw_rope if isinstance(inp.raw_rope, dict) else {}
+    res = resolve(params, conv, model_type=model_type, rope_block=block)
     freqs: list[float] | None
     try:
         freqs = inverse_frequencies(params, conv, declared, resolved=res)
