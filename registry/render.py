@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -124,6 +125,90 @@ def fmt_num(value: Any) -> str:
     return str(value)
 
 
+def _integral(value: Any) -> int | None:
+    """`value` as an int when it is a whole number (bool excluded), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value)
+
+
+def fmt_tokens(value: Any) -> str:
+    """A context length as people say it: 131072 -> '128k', 1048576 -> '1M'.
+
+    Only multiples of 1024 are shortened, so '128k' always means 131,072; 100000 stays
+    '100,000'. The exact value goes in a `title` next to it (see `fmt_num`).
+    """
+    n = _integral(value)
+    if n is None or n < 1024 or n % 1024:
+        return fmt_num(value)
+    k = n // 1024
+    return f"{k // 1024:,}M" if k % 1024 == 0 else f"{k:,}k"
+
+
+def fmt_theta(value: Any) -> str:
+    """A rope base as people write it: 10000 -> '1e4', 500000 -> '5e5', 1.6e5 -> '1.6e5'.
+
+    Bases from 10,000 up with at most three significant digits; anything else as `fmt_num`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return fmt_num(value)
+    v = float(value)
+    if not math.isfinite(v) or v < 1e4:
+        return fmt_num(value)
+    exponent = math.floor(math.log10(v))
+    mantissa = float(f"{v / 10**exponent:.3g}")
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    if abs(mantissa * 10**exponent - v) > 1e-9 * v:
+        return fmt_num(value)
+    return f"{mantissa:g}e{exponent}"
+
+
+def fmt_value(value: Any, digits: int = 4) -> str:
+    """A verifier number or list for people: floats to `digits` significant figures, whole
+    numbers with separators, lists comma-separated, dicts as 'key: value' pairs."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt_value(v, digits) for v in value) if value else "none"
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        return "; ".join(f"{k}: {fmt_value(v, digits)}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def fmt_stamp(value: Any) -> str:
+    """An ISO time as '2026-11-29 11:33 UTC' (other text is returned as is)."""
+    text = str(value or "")
+    match = re.match(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d(\.\d+)?)?(\+00:00|Z)$", text)
+    return f"{match.group(1)} {match.group(2)} UTC" if match else text
+
+
+def flatten(value: Any, prefix: str = "", *, keep_empty: bool = False) -> list[tuple[str, Any]]:
+    """Nested dicts as (dotted key, leaf value) pairs in their own order; lists stay whole. None
+    leaves and empty dicts are left out unless `keep_empty` (evidence: a null key is a fact)."""
+    if not isinstance(value, dict) or (keep_empty and prefix and not value):
+        return [] if value is None and not keep_empty else [(prefix, value)]
+    out: list[tuple[str, Any]] = []
+    for key in value:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out += flatten(value[key], name, keep_empty=keep_empty)
+    return out
+
+
 def fmt_json(value: Any) -> str:
     """A stored value as compact, stable JSON text (for attribute and evidence tables)."""
     if isinstance(value, str):
@@ -153,6 +238,9 @@ def make_environment(site_dir: Path) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = fmt_num
+    env.filters["tokens"] = fmt_tokens
+    env.filters["theta"] = fmt_theta
+    env.filters["stamp"] = fmt_stamp
     env.filters["as_json"] = fmt_json
     env.tests["page_key"] = lambda value: isinstance(value, str) and bool(KEY_RE.match(value))
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": True}

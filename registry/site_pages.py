@@ -7,8 +7,9 @@ here formats HTML except through the templates and the escaped SVG builders in `
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from markupsafe import Markup
@@ -27,7 +28,11 @@ from registry.render import (
     Site,
     catalog_row,
     counts,
+    flatten,
     fmt_json,
+    fmt_theta,
+    fmt_tokens,
+    fmt_value,
     glossary_html,
     model_path,
 )
@@ -115,9 +120,10 @@ def model_context(
     model, facts = record["model"], record["facts"]
     verification, snapshot = record["verification"], record["snapshot"]
     tag = facts["position_encoding"] if facts else None
-    attributes = [(k, v) for k, v in model.items() if k not in MODEL_SKIP and v is not None]
+    attributes = flatten({k: v for k, v in model.items() if k not in MODEL_SKIP})
     if facts:
-        attributes += [(f"facts.{k}", v) for k, v in facts.items() if v is not None]
+        shown = {k: v for k, v in facts.items() if k != "evidence"}  # the evidence table has it
+        attributes += flatten(shown, "facts")
     slug = site.tag_entry.get(tag or "")
     return {
         "model": model,
@@ -128,7 +134,9 @@ def model_context(
         "snapshot": snapshot,
         "verification": verification,
         **verification_tables(verification),
-        "evidence": sorted(((facts or {}).get("evidence") or {}).items()),
+        "evidence": [
+            (k, fmt_json(v)) for k, v in sorted(flatten(_evidence(facts), keep_empty=True))
+        ],
         "attributes": [(k, fmt_json(v)) for k, v in attributes],
         "changes": changes,
         "cards": [site.card(slug)] if slug else [],
@@ -136,23 +144,82 @@ def model_context(
     }
 
 
+def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
+    evidence = (facts or {}).get("evidence")
+    return evidence if isinstance(evidence, dict) else {}
+
+
 def verification_tables(verification: dict[str, Any] | None) -> dict[str, Any]:
     """The checks and runtime tables of a verifier row, built once per row (rows are shared)."""
     if not verification:
-        return {"checks": [], "runtimes": None}
+        return {"checks": [], "skipped": [], "runtimes": None}
     if "_tables" not in verification:
+        rows = [check_row(c) for c in verification.get("checks") or []]
         verification["_tables"] = {
-            "checks": [check_row(c) for c in verification.get("checks") or []],
+            "checks": [r for r in rows if r["status"] != "not-applicable"],
+            "skipped": [r for r in rows if r["status"] == "not-applicable"],
             "runtimes": runtime_table(verification.get("runtimes")),
         }
     tables: dict[str, Any] = verification["_tables"]
     return tables
 
 
-def check_row(check: Any) -> dict[str, str]:
-    """A verifier check as name / status / detail text, whatever extra keys it carries."""
+# Short titles of the verifier's checks, by id prefix (docs/verifier.md describes each one).
+CHECK_TITLES = {
+    "C1": "Type key (rope_type or legacy type)",
+    "C2": "Legacy type names",
+    "C3": "Required keys present",
+    "C4": "Keys the type does not read",
+    "C5": "Scaling factor",
+    "C6": "Factor against the context lengths",
+    "C7": "Original (trained) context declared",
+    "C8": "YaRN beta_fast above beta_slow",
+    "C9": "YaRN truncate flag",
+    "C10": "DeepSeek mscale pair",
+    "C11": "Explicit attention factor",
+    "C12": "Llama 3 frequency bands",
+    "C13": "LongRoPE factor lists",
+    "C14": "mRoPE sections",
+    "C15": "Partial rotary width",
+    "C16": "Dynamic NTK base",
+    "C19": "Value types",
+    "C20": "Base frequency θ",
+    "P0": "Embedding can be built",
+    "P1": "High-frequency pairs untouched",
+    "P2": "Low-frequency pairs interpolated",
+    "P3": "Frequency ratio falls monotonically",
+    "P4": "Rotation angles stay within training",
+    "P5": "Attention logit magnitude",
+    "P6": "YaRN range rounding, float32 vs float64",
+    "P7": "Frequencies match the reference",
+    "P8": "cos/sin finite in the declared dtype",
+    "P9": "Relative positions still told apart",
+    "X1": "Runtimes agree",
+}
+STATUS_TEXT = {"not-applicable": "n/a"}
+
+
+def check_title(check_id: str) -> str:
+    """'C1-type-key' -> its title; an unknown id as words ('Z9-new-thing' -> 'New thing')."""
+    prefix, _, rest = check_id.partition("-")
+    if prefix in CHECK_TITLES:
+        return CHECK_TITLES[prefix]
+    words = (rest or check_id).replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def check_row(check: Any) -> dict[str, Any]:
+    """A verifier check as id, title, status and message, plus its numbers formatted as
+    (name, text, exact) triples, whatever extra keys it carries."""
     if not isinstance(check, dict):
-        return {"name": "check", "status": "", "detail": fmt_json(check)}
+        return {
+            "id": "check",
+            "title": "Check",
+            "status": "",
+            "status_text": "",
+            "detail": fmt_json(check),
+            "numbers": [],
+        }
     rest = {k: v for k, v in check.items() if k not in ("name", "id", "status", "verdict")}
     detail = rest.pop("detail", None) or rest.pop("message", None)
     numbers = rest.pop("numbers", None)
@@ -160,25 +227,77 @@ def check_row(check: Any) -> dict[str, str]:
         rest.update(numbers)
     elif numbers is not None:
         rest["numbers"] = numbers
-    extra = ", ".join(f"{k}={fmt_json(v)}" for k, v in sorted(rest.items()))
+    check_id = str(check.get("id") or check.get("name") or "check")
+    status = str(check.get("status") or check.get("verdict") or "")
     return {
-        "name": str(check.get("name") or check.get("id") or "check"),
-        "status": str(check.get("status") or check.get("verdict") or ""),
-        "detail": "; ".join(str(x) for x in (detail, extra) if x),
+        "id": check_id,
+        "title": str(check.get("name") or check_title(check_id)),
+        "status": status,
+        "status_text": STATUS_TEXT.get(status, status),
+        "detail": str(detail) if detail else "",
+        "numbers": [(k, fmt_value(v), fmt_json(v)) for k, v in sorted(rest.items())],
     }
 
 
+# Runtime matrix columns in reading order: key, heading, formatter.
+RUNTIME_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("served_context", "Served context", fmt_tokens),
+    ("applies_scaling", "Applies scaling", fmt_value),
+    ("factor", "Factor", fmt_value),
+    ("attention_scaling", "cos/sin factor", fmt_value),
+    ("softmax_multiplier", "Softmax multiplier", fmt_value),
+    ("logit_multiplier", "Logit multiplier", fmt_value),
+)
+REFERENCE_RUNTIME = "transformers"
+
+
+def _runtime_order(name: str) -> tuple[int, str]:
+    """The reference runtime first, then current runtimes, then older releases ('x-4.50')."""
+    if name == REFERENCE_RUNTIME:
+        return (0, name)
+    return (2 if re.search(r"-\d", name) else 1, name)
+
+
 def runtime_table(runtimes: Any) -> dict[str, Any] | None:
-    """Verification.runtimes as a table: one row per runtime, one column per reported key."""
+    """Verification.runtimes as a table: one row per runtime, known columns first with
+    headings and formatted numbers, cells that differ from transformers marked, notes as text."""
     if not isinstance(runtimes, dict) or not runtimes:
         return None
-    columns = sorted({k for v in runtimes.values() if isinstance(v, dict) for k in v})
-    columns = columns or ["value"]
+    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {"notes"}
+    columns = [c for c in RUNTIME_COLUMNS if c[0] in reported]
+    columns += [
+        (k, k.replace("_", " "), fmt_value) for k in sorted(reported - {c[0] for c in columns})
+    ]
+    reference = runtimes.get(REFERENCE_RUNTIME)
     rows = []
-    for name, value in sorted(runtimes.items()):
-        cells = value if isinstance(value, dict) else {"value": value}
-        rows.append((name, [fmt_json(cells[c]) if c in cells else "—" for c in columns]))
-    return {"columns": columns, "rows": rows}
+    for name in sorted(runtimes, key=_runtime_order):
+        value = runtimes[name]
+        cells_in = value if isinstance(value, dict) else {}
+        cells = []
+        for key, _, fmt in columns:
+            cell = cells_in.get(key)
+            differs = (
+                isinstance(reference, dict)
+                and name != REFERENCE_RUNTIME
+                and key in cells_in
+                and cell != reference.get(key)
+            )
+            exact = fmt_json(cell) if cell is not None else ""
+            cells.append({"text": fmt(cell), "exact": exact, "differs": differs})
+        notes = cells_in.get("notes")
+        if not isinstance(value, dict):
+            notes = [fmt_json(value)]
+        elif isinstance(notes, str):
+            notes = [notes]
+        elif not isinstance(notes, list):
+            notes = [] if notes is None else [fmt_json(notes)]
+        rows.append({"name": name, "cells": cells, "notes": [str(n) for n in notes]})
+    return {
+        "columns": [heading for _, heading, _ in columns],
+        "rows": rows,
+        "reference": REFERENCE_RUNTIME if isinstance(reference, dict) else None,
+        "any_differs": any(c["differs"] for r in rows for c in r["cells"]),
+    }
 
 
 def cached_plots(
@@ -194,7 +313,8 @@ def cached_plots(
 
 
 def model_plots(facts: dict[str, Any] | None, summary: RenderSummary) -> list[dict[str, Any]]:
-    """One frequency plot per distinct layer parameters of one model."""
+    """One frequency plot per distinct layer parameters of one model; a layer type whose
+    frequencies are all untouched gets a sentence instead of a flat line."""
     from yarn_core.params import RopeParams
 
     groups: dict[str, list[str]] = defaultdict(list)
@@ -208,20 +328,35 @@ def model_plots(facts: dict[str, Any] | None, summary: RenderSummary) -> list[di
         params_of[fp] = params
     plots = []
     for fp, layers in groups.items():
-        svg = _plot(params_of[fp], fp, summary)
-        plots.append({"layers": layers, "svg": Markup(svg) if svg else None, "params": fp})
+        params = params_of[fp]
+        svg, flat = _plot(params, fp, summary)
+        plots.append(
+            {
+                "layers": layers,
+                "svg": Markup(svg) if svg else None,
+                "flat": flat,
+                "params": fp,
+                "rope_type": params.rope_type,
+                "theta": fmt_theta(params.theta),
+                "pairs": params.rotary_dim // 2 if params.rotary_dim else None,
+                "factor": fmt_value(params.factor) if params.factor else None,
+            }
+        )
     return plots
 
 
-def _plot(params: Any, fp: str, summary: RenderSummary) -> str | None:
+def _plot(params: Any, fp: str, summary: RenderSummary) -> tuple[str | None, bool]:
+    """The SVG of one layer type's ratios (None when it cannot be computed or is flat at 1)."""
     try:
         series = frequency_series(params)
     except (ValueError, NotImplementedError, ArithmeticError) as exc:
         summary.plot_errors.append(f"{fp}: {exc}")
-        return None
+        return None, False
     summary.plots += 1
-    title = f"Per-dimension frequency scaling ({params.rope_type}, theta {params.theta:g})"
-    return frequency_svg(series, title=title, svg_id=f"plot-{fp}")
+    if all(abs(r - 1.0) < 1e-12 for r in series.ratios):
+        return None, True
+    title = f"Per-dimension frequency scaling ({params.rope_type}, theta {fmt_theta(params.theta)})"
+    return frequency_svg(series, title=title, svg_id=f"plot-{fp}"), False
 
 
 # -- catalog ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ PICKS = (
     "mosaicml/mpt-7b-instruct",
     "state-spaces/mamba-130m-hf",
     "google/mt5-small",
+    "google/gemma-4-31B",
 )
 SAMPLE_GLOSSARY = REPO_ROOT / "tests" / "data" / "glossary"
 
@@ -94,6 +96,13 @@ def _add_rows(engine: Any) -> None:
         for number, fp in enumerate(sorted(p for p in prints if p)):
             checks = [
                 {"id": "C1-type-key", "status": "pass", "message": "rope_type is set"},
+                {"id": "C12-llama3-bands", "status": "not-applicable", "message": "not llama3"},
+                {
+                    "id": "P5-magnitude",
+                    "status": "pass",
+                    "message": "attention logits scaled",
+                    "numbers": {"logit_multiplier": 1.8738542070926265, "pairs": [10.0, 23.0]},
+                },
                 {"id": "X1-runtime-agreement", "status": "warn", "message": P_SCRIPT},
             ]
             runtimes = {
@@ -235,11 +244,131 @@ def test_model_page_shows_evidence_keys_and_numbers_from_the_catalog(
     row = next(r for r in catalog_rows(catalog) if r["repo_id"] == "deepseek-ai/DeepSeek-V3")
     html = (site / "models/deepseek-ai/DeepSeek-V3.html").read_text()
     assert row["position_encoding"] == "rope-yarn"
-    for key in json.loads(row["evidence"]):
-        assert f"<code>{key}</code>" in html
-    assert f"{row['effective_context']:,}" in html
-    assert "Context as each runtime derives it" in html and "served_context" in html
+    evidence = json.loads(row["evidence"])
+    assert isinstance(evidence["rope_scaling"], dict)
+    for key, value in leaves(evidence):  # nested config keys by their exact dotted path
+        assert f"<code>{key}</code></th><td><code>{escape(json_text(value))}</code>" in html
+    assert "<code>rope_scaling.factor</code>" in html
+    assert f"{row['effective_context']:,} tokens" in html  # exact, next to the short form
+    assert "Context as each runtime derives it" in html and "Served context" in html
     assert 'class="plot"' in html and "YaRN blend band" in html
+
+
+def leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if not isinstance(value, dict) or (prefix and not value):
+        return [(prefix, value)]
+    return [kv for k, v in value.items() for kv in leaves(v, f"{prefix}.{k}" if prefix else k)]
+
+
+def json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def section(html: str, heading: str) -> str:
+    """The text of the <section> whose h2 is `heading`."""
+    start = html.index(f"<h2>{heading}</h2>")
+    return html[start : html.index("</section>", start)]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (131072, "128k"),
+        (163840, "160k"),
+        (4096, "4k"),
+        (1048576, "1M"),
+        (32768.0, "32k"),
+        (100000, "100,000"),  # not a multiple of 1024: never rounded to "98k"
+        (131073, "131,073"),
+        (512, "512"),
+        (None, "—"),
+    ],
+)
+def test_context_lengths_read_as_people_write_them(value: Any, text: str) -> None:
+    from registry.render import fmt_tokens
+
+    assert fmt_tokens(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (10000.0, "1e4"),
+        (500000, "5e5"),
+        (1000000.0, "1e6"),
+        (160000, "1.6e5"),
+        (75000000, "7.5e7"),
+        (1234567, "1,234,567"),  # too many digits to shorten honestly
+        (8000, "8,000"),
+        (None, "—"),
+    ],
+)
+def test_rope_bases_read_as_people_write_them(value: Any, text: str) -> None:
+    from registry.render import fmt_theta
+
+    assert fmt_theta(value) == text
+
+
+def test_catalog_table_shows_short_forms_with_exact_titles(site: Path) -> None:
+    html = (site / "catalog/index.html").read_text()
+    row = html[html.index("models/deepseek-ai/DeepSeek-V3.html") :]
+    row = row[: row.index("</tr>")]
+    assert '<td class="n" title="10,000">1e4</td>' in row
+    assert '<td class="n" title="163,840">160k</td>' in row
+    assert '<td class="n" title="4,096">4k</td>' in row
+
+
+def test_verification_reads_as_findings_not_json(site: Path) -> None:
+    html = (site / "models/deepseek-ai/DeepSeek-V3.html").read_text()
+    part = section(html, "Verification")
+    assert "Type key (rope_type or legacy type)" in part and '"cid">C1-type-key<' in part
+    assert "Attention logit magnitude" in part
+    assert '<dt>logit_multiplier</dt><dd title="1.8738542070926265">1.874</dd>' in part
+    assert '<dd title="[10.0, 23.0]">10, 23</dd>' in part  # a list as numbers, not JSON
+    assert not re.search(r">[^<]*\d\.\d{8,}[^<]*<", part)  # no unrounded float as text
+    # a check that does not apply is folded away, not listed as a result
+    applicable = part[: part.index('<details class="skipped">')]
+    assert "C12-llama3-bands" not in applicable
+    assert "1 check did not apply" in part and "not llama3" in part
+    runtimes = re.sub(r"<[^>]+>", "", part.split("Context as each runtime")[1])
+    assert "[" not in runtimes and "true" not in runtimes  # notes as text, yes/no
+
+
+def test_runtime_table_marks_what_differs_from_transformers(site: Path, catalog: Path) -> None:
+    with sqlite3.connect(catalog) as conn:
+        rows = conn.execute("SELECT runtimes FROM verifications").fetchall()
+    served = [json.loads(rt)["transformers"]["served_context"] for (rt,) in rows]
+    assert 4096 in served and any(s != 4096 for s in served)  # vllm serves 4096 in all
+    seen = set()
+    for path in (site / "models").rglob("*.html"):
+        html = path.read_text()
+        if "Context as each runtime" not in html:
+            continue
+        part = section(html, "Verification")
+        head = part.index('<th scope="row">transformers</th>')
+        own = part.index('<th scope="row">vllm</th>')
+        assert head < own  # the reference runtime comes first
+        transformers = part[head:].split("</tr>")[0]
+        vllm = part[own:].split("</tr>")[0]
+        first = transformers.split("</td>")[0].split(">")[-1]
+        marked = 'class="n differs"' in vllm
+        assert marked == (first != "4k"), path
+        assert "differs" not in transformers
+        seen.add(marked)
+    assert seen == {True, False}
+
+
+def test_per_layer_model_gets_one_figure_per_layer_type(site: Path, catalog: Path) -> None:
+    row = next(r for r in catalog_rows(catalog) if r["repo_id"] == "google/gemma-4-31B")
+    layers = json.loads(row["rope_parameters"])
+    assert len(layers) == 2
+    html = (site / "models/google/gemma-4-31B.html").read_text()
+    part = section(html, "Frequency scaling")
+    for layer in layers:
+        assert f"<strong>{layer}</strong>" in part
+    # neither layer type rescales: a sentence says so instead of a flat line at 1
+    assert "<polyline" not in part
+    assert part.count("Every pair keeps its frequency") == len(layers)
 
 
 def test_frequency_plot_has_one_point_per_rotating_pair(site: Path, catalog: Path) -> None:

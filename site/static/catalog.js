@@ -5,6 +5,11 @@
   "use strict";
   var FILTERS = ["position_encoding", "scaling_type", "verdict", "family"];
   var PAGE_KEY = /^[a-z0-9][a-z0-9+._-]{0,79}$/;  // tags and families with a page (KEY_RE)
+  var SORT_TEXT = {
+    downloads: "most downloaded first", repo_id: "by repo id",
+    effective_context: "longest effective context first", rope_theta: "largest \u03b8 first",
+    scaling_factor: "largest factor first"
+  };
   var index = null;
   var rows = [];
   var col = {};
@@ -19,6 +24,24 @@
         : v.toLocaleString("en-US", { maximumSignificantDigits: 6 });
     }
     return String(v);
+  }
+
+  // The same short forms as registry/render.py fmt_tokens and fmt_theta (tested side by side in
+  // tests/test_browser.py): contexts in multiples of 1024 as 128k / 1M, bases from 1e4 as 5e5.
+  function tokens(v) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1024 || v % 1024) { return fmt(v); }
+    var k = v / 1024;
+    return k % 1024 === 0 ? (k / 1024).toLocaleString("en-US") + "M"
+      : k.toLocaleString("en-US") + "k";
+  }
+
+  function theta(v) {
+    if (typeof v !== "number" || !isFinite(v) || v < 1e4) { return fmt(v); }
+    var e = Math.floor(Math.log10(v));
+    var m = parseFloat((v / Math.pow(10, e)).toPrecision(3));
+    if (m >= 10) { m = m / 10; e = e + 1; }
+    if (Math.abs(m * Math.pow(10, e) - v) > 1e-9 * v) { return fmt(v); }
+    return String(m) + "e" + e;
   }
 
   function el(tag, text, cls) {
@@ -67,8 +90,9 @@
     };
   }
 
-  function cell(tr, value, numeric) {
-    var td = el("td", fmt(value), numeric ? "n" : undefined);
+  function cell(tr, value, numeric, short) {
+    var td = el("td", short ? short(value) : fmt(value), numeric ? "n" : undefined);
+    if (short && value !== null && value !== undefined) { td.title = fmt(value); }
     tr.appendChild(td);
     return td;
   }
@@ -87,12 +111,12 @@
     pe.appendChild(PAGE_KEY.test(tag) ? link("../tags/" + encodeURIComponent(tag) + ".html", tag,
       "tag") : el("span", tag, "tag"));
     tr.appendChild(pe);
-    cell(tr, r[col.rope_theta], true);
+    cell(tr, r[col.rope_theta], true, theta);
     cell(tr, r[col.scaling_type]);
     cell(tr, r[col.scaling_factor], true);
-    cell(tr, r[col.declared_context], true);
-    cell(tr, r[col.original_context], true);
-    cell(tr, r[col.effective_context], true);
+    cell(tr, r[col.declared_context], true, tokens);
+    cell(tr, r[col.original_context], true, tokens);
+    cell(tr, r[col.effective_context], true, tokens);
     var v = cell(tr, null);
     if (r[col.verdict]) {
       v.textContent = "";
@@ -115,6 +139,11 @@
     var key = p.get("sort") || "downloads";
     if (col[key] === undefined) { key = "downloads"; }
     hits.sort(sorter(key));
+    var caption = document.querySelector("#table caption");
+    if (caption) {
+      caption.textContent = "Models, " + (SORT_TEXT[key] || SORT_TEXT.downloads)
+        + (words.length || FILTERS.some(function (f) { return p.get(f); }) ? " (filtered)" : "");
+    }
     var per = index.page_rows;
     var pages = Math.max(1, Math.ceil(hits.length / per));
     var page = Math.min(Math.max(1, parseInt(p.get("page") || "1", 10) || 1), pages);
