@@ -844,6 +844,8 @@ PADDING_OFFSET: frozenset[str] = frozenset(
     {
         "roberta", "roberta-prelayernorm", "camembert", "xlm-roberta", "xlm-roberta-xl", "xmod",
         "data2vec-text", "longformer", "luke", "jina_embeddings_v3", "markuplm", "lilt",
+        "layoutlmv3", "altclip_text_model", "bridgetower_text_model", "clap_text_model", "ibert",
+        "mpnet", "prophetnet", "xlm-prophetnet", "esm",
     }
 )  # fmt: skip
 

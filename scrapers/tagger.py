@@ -367,14 +367,17 @@ def _top_theta(reader: Reader, mt: str | None, defaults: dict[str, Any], res: Ta
     if mt == "chatglm":
         ratio = reader.num("rope_ratio")
         return 10000.0 * (ratio if ratio and ratio > 0 else 1.0)
-    for key in (
+    keys: tuple[str, ...] = (
         "rope_theta",
         "rotary_emb_base",
         "rotary_embedding_base",
         "global_rope_theta",
         "rope_global_theta",
         "rope_theta_global",
-    ):
+    )
+    if mt == "qwen":  # Qwen-1 remote code reads rotary_emb_base; rope_theta is only a copy
+        keys = ("rotary_emb_base", *keys)
+    for key in keys:
         value = reader.num(key)
         if value is not None and value > 0:
             return value

@@ -27,6 +27,12 @@ CORPUS_CASES: list[tuple[str, dict[str, Any]]] = [
     ("Qwen/Qwen2-Audio-7B", {"sliding_window": None, "declared_context": 8192}),
     # An explicit false keeps the window off as before.
     ("Qwen/Qwen2.5-7B", {"sliding_window": None}),
+    # RoBERTa-style tables: positions start at pad_token_id + 1 (create_position_ids_from_input_ids
+    # in LayoutLMv3 and AltCLIP's XLM-R text tower), so two of the 514 rows are never used.
+    ("microsoft/layoutlmv3-base", {"declared_context": 514, "usable_context": 512}),
+    ("BAAI/AltCLIP", {"declared_context": 514, "usable_context": 512}),
+    # ProphetNet counts positions from pad_token_id (0) + 1 and clamps at max - 1.
+    ("microsoft/prophetnet-large-uncased", {"usable_context": 511, "effective_context": 511}),
 ]
 
 
@@ -54,6 +60,14 @@ def test_sliding_only_rope_cites_layer_types() -> None:
     assert result.evidence["layer_types"] == config["layer_types"]
     full = [i for i, t in enumerate(config["layer_types"]) if t == "full_attention"]
     assert result.nope_layers == full
+
+
+def test_qwen1_theta_comes_from_rotary_emb_base() -> None:
+    config = load_corpus_config("Qwen/Qwen-72B")
+    config["rope_theta"] = 1.0  # a stray copy the remote code never reads
+    result = tag_config(config)
+    assert result.rope_theta == float(config["rotary_emb_base"])
+    assert "rotary_emb_base" in result.evidence and "rope_theta" not in result.evidence
 
 
 def test_chatglm_v1_cites_the_2d_flag() -> None:
