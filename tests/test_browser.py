@@ -40,6 +40,7 @@ SHOTS = {
     "catalog": "catalog/index.html",
     "deepseek-v3": "models/deepseek-ai/DeepSeek-V3.html",
     "yarn": "glossary/yarn.html",
+    "gemma-4": "models/google/gemma-4-31B.html",
 }
 
 
@@ -156,6 +157,30 @@ def test_filters_and_search_with_shareable_urls(watch: Watch, served: tuple[str,
     page.fill("#f-q", "evil")  # hostile rows drawn by the script stay text
     assert any(EVIL_REPO == r[0] for r in visible_rows(page))
     assert not watch.pwned()
+
+
+def test_script_rows_read_like_the_rendered_rows(browser: Any, served: tuple[str, Path]) -> None:
+    """The script formats cells (128k, 1e4, titles) exactly as the renderer does."""
+    url = served[0] + "catalog/index.html"
+    cells = "rows => rows.map(r => Array.from(r.cells).map(c => [c.textContent.trim(), c.title]))"
+    static = browser.new_context(java_script_enabled=False)
+    page = static.new_page()
+    page.goto(url)
+    rendered = page.eval_on_selector_all("#table tbody tr", cells)
+    static.close()
+    live = browser.new_context()
+    page = live.new_page()
+    page.goto(url)
+    wait_ready(page)
+    drawn = page.eval_on_selector_all("#table tbody tr", cells)
+    caption = page.text_content("#table caption")
+    page.select_option("#f-sort", "effective_context")
+    sorted_caption = page.text_content("#table caption")
+    live.close()
+    assert drawn == rendered
+    assert any(text == "160k" and title == "163,840" for row in drawn for text, title in row)
+    assert caption == "Models, most downloaded first"
+    assert sorted_caption == "Models, longest effective context first"
 
 
 def test_hover_card_opens_on_keyboard_focus(watch: Watch, served: tuple[str, Path]) -> None:
