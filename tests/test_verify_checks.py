@@ -7,6 +7,8 @@ one thing wrong each); they go through the real tagger, then the verifier.
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,21 @@ def test_defect_is_caught_by_the_right_check(name: str) -> None:
     assert verdict.verdict in (("fail",) if status == "fail" else ("warn", "fail"))
 
 
+def test_static_yarn_names_what_each_runtime_does() -> None:
+    """Qwen-style static YaRN (x4 at 32768 = original): every current runtime serves 32768 and
+    applies m(4) = 0.1 ln 4 + 1 on cos/sin; transformers 4.51-4.55 replaced the factor by 1."""
+    verdict = _verdict_of("static_yarn")
+    c6 = verdict.check("C6")
+    assert c6 is not None and "vLLM before 0.33: 131072" in c6.message
+    m4 = 0.1 * math.log(4) + 1
+    for conv in ("transformers", "vllm", "sglang", "llama.cpp"):
+        row = verdict.runtimes[conv]
+        assert row["served_context"] == 32768
+        assert row["attention_scaling"] == pytest.approx(m4, rel=1e-12)
+    assert verdict.runtimes["transformers-4.55"]["applies_scaling"] is False
+    assert verdict.runtimes["deepseek"]["applies_scaling"] is False  # 32768 is not > 32768
+
+
 def test_declared_context_beyond_the_factor_shows_on_tensors_too() -> None:
     # 131072 declared, 4096 trained, factor 4: the slowest pairs rotate 8x further than trained.
     check = _verdict_of("context_beyond_factor").check("P4")
@@ -118,7 +135,7 @@ def test_equal_betas_warn_and_do_not_fail() -> None:
     assert verdict.verdict == "warn"
 
 
-def test_llama3_ratio_exception_passes_c6_and_only_warns_on_coverage() -> None:
+def test_llama3_ratio_exception_passes_c6_and_coverage() -> None:
     # Llama 3.1: factor 8 while 131072 / 8192 = 16, by design.
     params = RopeParams(
         rope_type="llama3",
@@ -139,8 +156,16 @@ def test_llama3_ratio_exception_passes_c6_and_only_warns_on_coverage() -> None:
     verdict = verify(_inp(params, raw), device="cpu")
     c6, p4 = verdict.check("C6"), verdict.check("P4")
     assert c6 is not None and c6.status == "pass"
-    assert p4 is not None and p4.status == "warn"
+    # Slow pairs are divided by 8 and run 16x longer: 16 / 8 = 2x their pre-extension angle,
+    # Meta's deliberate recipe (rope-scaling.md 6.1), so reported in the message, not warned.
+    assert p4 is not None and p4.status == "pass" and "by design" in p4.message
     assert p4.numbers["max_angle_ratio"] == pytest.approx(2.0, rel=1e-9)
+    # Beyond twice the pre-extension angle (Llama 4 Scout style) still warns: 48x the context
+    # at factor 8 is 48 / 8 = 6x.
+    far = replace(params, max_position_embeddings=8192 * 48)
+    p4_far = verify(_inp(far, raw), device="cpu").check("P4")
+    assert p4_far is not None and p4_far.status == "warn"
+    assert p4_far.numbers["max_angle_ratio"] == pytest.approx(6.0, rel=1e-9)
 
 
 def test_mla_model_type_makes_the_mscale_pair_pass() -> None:

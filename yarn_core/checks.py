@@ -535,6 +535,14 @@ def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: Rop
         return Check(cid, "pass", msg, nums)
     if abs(ratio - factor) <= RATIO_TOLERANCE * factor:
         return Check(cid, "pass", f"factor {factor:g} = {declared} / {original}", nums)
+    if ratio == 1 and factor > 1 and params.rope_type == "yarn":
+        # Section 6.2 C6 "Qwen static" and 3.c: vLLM before 0.33 served original x factor.
+        msg = (
+            f"static YaRN: max_position_embeddings left at the original {original}; "
+            f"runtimes serve {original} (vLLM before 0.33: {original * factor:g}), "
+            "transformers 4.51-4.55 ran factor 1"
+        )
+        return Check(cid, "warn", msg, nums)
     if ratio == 1 and factor > 1:
         msg = (
             f"static scaling: max_position_embeddings left at the original {original}; "

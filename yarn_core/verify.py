@@ -325,6 +325,14 @@ def check_angle_coverage(f: Frequencies) -> Check:
     if top <= COVERAGE_WARN:
         return Check(cid, "pass", msg, nums)
     kind = f.params.rope_type if f.resolved.applies_scaling else "default"
+    if kind == "llama3" and top <= COVERAGE_FAIL * (1 + EXACT):
+        # Section 6.1: Meta's recipe sets factor to half the context ratio (Llama 3.1: 8 vs 16)
+        # and trains further at the long context; the same exception C12/C6 accept.
+        msg += f"; llama3 factor {f.resolved.factor:g} below the context ratio by design"
+        return Check(cid, "pass", msg, nums)
+    if kind == "dynamic":
+        # Section 2.3: transformers rescales only past max_position_embeddings.
+        msg += " (dynamic NTK rescales only past max_position_embeddings in transformers)"
     if top > COVERAGE_FAIL and kind in SCALING_TYPES_THAT_COVER:
         return Check(cid, "fail", msg, nums)
     return Check(cid, "warn", msg, nums)
