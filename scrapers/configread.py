@@ -128,6 +128,10 @@ class Reader:
         """Record `key` (relative to this config) as evidence."""
         self.evidence[self.path(key)] = jsonable(value)
 
+    def cite(self, key: str) -> None:
+        """Record `key` as evidence with its value exactly as the config gives it."""
+        self.note(key, self.config.get(key))
+
     def dict_(self, key: str) -> dict[str, Any] | None:
         value = self.config.get(key)
         return value if isinstance(value, dict) else None

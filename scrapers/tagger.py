@@ -127,7 +127,7 @@ def _layer_facts(reader: Reader, res: TagResult) -> None:
     config = reader.config
     chunk = as_int(config.get("attention_chunk_size"))
     if chunk is not None and chunk > 0:
-        reader.note("attention_chunk_size", chunk)
+        reader.cite("attention_chunk_size")
         res.attention_chunk_size = chunk
     dual = config.get("dual_chunk_attention_config")
     if isinstance(dual, dict) and dual:
@@ -145,7 +145,7 @@ def _layer_facts(reader: Reader, res: TagResult) -> None:
         return
     interval = as_int(config.get("full_attention_interval"))  # Qwen3-Next, Qwen3.5
     if interval is not None and interval > 0:
-        reader.note("full_attention_interval", interval)
+        reader.cite("full_attention_interval")
         full = layers // interval
         res.mixers = {"linear_attention": layers - full, "full_attention": full}
         return
@@ -263,15 +263,17 @@ def _has_rope_keys(reader: Reader) -> bool:
 
 def _guess_from_keys(reader: Reader) -> str | None:
     """Families recognisable by their keys alone (configs with an unfamiliar model_type)."""
-    if reader.has("relative_attention_num_buckets") or reader.has(
-        "relative_attention_max_distance"
-    ):
-        reader.note(
-            "relative_attention_max_distance", reader.config.get("relative_attention_max_distance")
-        )
+    buckets = [
+        key
+        for key in ("relative_attention_num_buckets", "relative_attention_max_distance")
+        if reader.has(key)
+    ]
+    if buckets:
+        for key in buckets:
+            reader.cite(key)
         return "relative-bias"
     if reader.flag("alibi", record=False):
-        reader.note("alibi", True)
+        reader.cite("alibi")
         return "alibi"
     if reader.has("num_conv_pos_embeddings"):
         reader.note("num_conv_pos_embeddings", reader.config.get("num_conv_pos_embeddings"))
@@ -307,7 +309,7 @@ def _sliding_window(reader: Reader, mt: str | None) -> int | None:
     switch = reader.flag("use_sliding_window", record=False)
     if switch is False:
         if reader.has("sliding_window"):
-            reader.note("use_sliding_window", reader.raw("use_sliding_window"))
+            reader.cite("use_sliding_window")
         return None
     if switch is None and mt in arch.WINDOW_NEEDS_FLAG:
         return None  # the class leaves the window off unless the flag turns it on
@@ -322,7 +324,7 @@ def _sliding_window(reader: Reader, mt: str | None) -> int | None:
             continue
         value = as_int(config[key])
         if value is not None and value > 0:
-            reader.note(key, value)
+            reader.cite(key)
             return value
     return None
 
@@ -403,14 +405,14 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
     rope_dim = as_int(reader.config.get("qk_rope_head_dim"))
     nope_dim = as_int(reader.config.get("qk_nope_head_dim"))
     if rope_dim is not None and rope_dim > 0 and (mt in arch.MLA or nope_dim is not None):
-        reader.note("qk_rope_head_dim", rope_dim)
+        reader.cite("qk_rope_head_dim")
         if nope_dim is not None and nope_dim >= 0:
-            reader.note("qk_nope_head_dim", nope_dim)
+            reader.cite("qk_nope_head_dim")
         return Geometry(rope_dim + max(nope_dim or 0, 0), rope_dim, pairing)
     head_dim = _head_dim(reader, defaults)
     absolute = as_int(reader.config.get("rotary_dim"))
     if absolute is not None and 0 < absolute <= head_dim:
-        reader.note("rotary_dim", absolute)
+        reader.cite("rotary_dim")
         return Geometry(head_dim, absolute, pairing)
     fraction = None
     for key in (
@@ -422,7 +424,7 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
     ):
         value = as_float(reader.config.get(key))
         if value is not None and 0 < value <= 1:
-            reader.note(key, value)
+            reader.cite(key)
             fraction = value
             break
     if fraction is None:
@@ -435,7 +437,7 @@ def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
     for key in ("head_dim", "kv_channels", "attention_head_dim"):
         value = as_int(reader.config.get(key))
         if value is not None and 0 < value <= 65536:
-            reader.note(key, value)
+            reader.cite(key)
             return value
     pairs = (
         ("hidden_size", "num_attention_heads"),
@@ -450,8 +452,8 @@ def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
     for width_key, heads_key in pairs:
         width, heads = as_int(reader.config.get(width_key)), as_int(reader.config.get(heads_key))
         if width and heads and width > 0 and heads > 0 and width % heads == 0:
-            reader.note(width_key, width)
-            reader.note(heads_key, heads)
+            reader.cite(width_key)
+            reader.cite(heads_key)
             return width // heads
     default = defaults.get("hd")
     if isinstance(default, int) and default > 0:
@@ -464,14 +466,18 @@ def _pairing(reader: Reader, mt: str | None) -> str:
     for key in ("rope_interleave", "rotary_emb_interleaved"):
         value = reader.flag(key, record=False)
         if value is not None:
-            reader.note(key, value)
+            reader.cite(key)
             return "interleaved" if value else "half"
+    neox = reader.flag("rope_is_neox_style", record=False)  # PaddleOCR-VL remote code
+    if neox is not None:
+        reader.cite("rope_is_neox_style")
+        return "half" if neox else "interleaved"
     if mt == "chatglm" and reader.flag("position_encoding_2d", record=False):
-        reader.note("position_encoding_2d", reader.raw("position_encoding_2d"))
+        reader.cite("position_encoding_2d")
         return "half"
     if mt in arch.MLA and reader.flag("use_mla", record=False) is False:
         # plain multi-head attention (DeepSeek-VL2 / OCR language models): Llama rotate-half
-        reader.note("use_mla", reader.raw("use_mla"))
+        reader.cite("use_mla")
         return "half"
     return "interleaved" if mt in arch.INTERLEAVED else "half"
 
@@ -479,7 +485,7 @@ def _pairing(reader: Reader, mt: str | None) -> str:
 def _top_original(reader: Reader) -> int | None:
     value = as_int(reader.config.get("original_max_position_embeddings"))
     if value is not None and value > 0:
-        reader.note("original_max_position_embeddings", value)
+        reader.cite("original_max_position_embeddings")
         return value
     return None
 
@@ -507,7 +513,7 @@ def _find_block(
         dynamic: dict[str, Any] = {"rope_type": "dynamic"}
         trained = as_int(reader.config.get("seq_length"))
         if trained:
-            reader.note("seq_length", trained)
+            reader.cite("seq_length")
             dynamic["original_max_position_embeddings"] = trained
         return dynamic, None, True
     return None, None, False
@@ -674,7 +680,7 @@ def _sliding_only_nope(
     if mt in ("exaone4", "exaone_moe") and res.sliding_window is None:
         return None  # without a window every layer rotates
     if res.layer_pattern:
-        reader.note("layer_types", reader.raw("layer_types"))
+        reader.cite("layer_types")
         return [i for i, t in enumerate(res.layer_pattern) if t == "full_attention"]
     pattern: Any = reader.config.get("sliding_window_pattern")
     if isinstance(pattern, str) and pattern:
@@ -783,12 +789,12 @@ def _original_context(
     if mt == "qwen":
         value = as_int(reader.config.get("seq_length"))
         if value:
-            reader.note("seq_length", value)
+            reader.cite("seq_length")
             return value
     if mt == "nomic_bert":
         value = as_int(reader.config.get("max_trained_positions"))
         if value:
-            reader.note("max_trained_positions", value)
+            reader.cite("max_trained_positions")
             return value
     return primary.original_max_position_embeddings if scaled else None
 

@@ -70,6 +70,19 @@ def test_qwen1_theta_comes_from_rotary_emb_base() -> None:
     assert "rotary_emb_base" in result.evidence and "rope_theta" not in result.evidence
 
 
+def test_relative_bias_guess_cites_the_key_it_found() -> None:
+    result = tag_config({"model_type": "my_t5", "relative_attention_num_buckets": 32})
+    assert result.position_encoding == "relative-bias"
+    assert result.evidence == {"model_type": "my_t5", "relative_attention_num_buckets": 32}
+
+
+def test_paddleocr_neox_flag_decides_pairing() -> None:
+    config = load_corpus_config("PaddlePaddle/PaddleOCR-VL")
+    assert tag_config(config).evidence["rope_is_neox_style"] is True
+    config["rope_is_neox_style"] = False
+    assert tag_config(config).pairing == "interleaved"
+
+
 def test_chatglm_v1_cites_the_2d_flag() -> None:
     result = tag_config(load_corpus_config("THUDM/chatglm-6b"))
     assert result.pairing == "half"
@@ -117,3 +130,34 @@ def test_synthetic_regression(name: str, config: dict[str, Any], expected: dict[
     got = tag_config(json.loads(json.dumps(config))).to_dict()
     wrong = {k: (v, got[k]) for k, v in expected.items() if got[k] != v}
     assert not wrong, f"{name}: field -> (expected, got): {wrong}"
+
+
+def _stringify_numbers(node: Any) -> Any:
+    """Every number outside lists written as a string, the way some hand-edited configs do."""
+    if isinstance(node, dict):
+        return {k: _stringify_numbers(v) for k, v in node.items()}
+    if isinstance(node, int | float) and not isinstance(node, bool):
+        return str(node)
+    return node
+
+
+def _resolve(config: Any, path: str) -> Any:
+    node = config
+    for part in path.split("."):
+        assert isinstance(node, dict) and part in node, f"evidence path {path!r} not in config"
+        node = node[part]
+    return node
+
+
+def test_evidence_quotes_string_numbers_as_written() -> None:
+    """Evidence carries the config's own value even when the tagger had to parse it."""
+    from tests.conftest import corpus_configs
+
+    checked = 0
+    for repo_id, path in corpus_configs():
+        config = _stringify_numbers(json.loads(path.read_text(encoding="utf-8")))
+        result = tag_config(config)
+        for key, value in result.evidence.items():
+            assert _resolve(config, key) == value, f"{repo_id}: evidence {key} = {value!r}"
+            checked += 1
+    assert checked > 1000
