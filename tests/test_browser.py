@@ -282,8 +282,11 @@ def test_screenshots(browser: Any, served: tuple[str, Path]) -> None:
     assert all(p.stat().st_size > 5000 for p in saved)
 
 
-def test_phone_width_has_no_sideways_scroll(browser: Any, served: tuple[str, Path]) -> None:
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+@pytest.mark.parametrize("mobile", [True, False])
+def test_phone_width_has_no_sideways_scroll(
+    browser: Any, served: tuple[str, Path], mobile: bool
+) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=mobile)
     page = ctx.new_page()
     for path in SHOTS.values():
         page.goto(served[0] + path)

@@ -105,9 +105,15 @@ def _add_rows(engine: Any) -> None:
                 },
                 {"id": "X1-runtime-agreement", "status": "warn", "message": P_SCRIPT},
             ]
+            same = {"applies_scaling": True, "factor": 4.0, "attention_scaling": 1.0}
             runtimes = {
-                "transformers": {"served_context": 4096 * (number + 1), "notes": [P_IMG]},
-                "vllm": {"served_context": 4096, "notes": []},
+                "transformers": {
+                    "served_context": 4096 * (number + 1),
+                    "logit_multiplier": 1.0,
+                    "notes": [P_IMG],
+                    **same,
+                },
+                "vllm": {"served_context": 4096, "logit_multiplier": 1.25, "notes": [], **same},
             }
             session.add(
                 Verification(
@@ -351,8 +357,10 @@ def test_runtime_table_marks_what_differs_from_transformers(site: Path, catalog:
         transformers = part[head:].split("</tr>")[0]
         vllm = part[own:].split("</tr>")[0]
         first = transformers.split("</td>")[0].split(">")[-1]
-        marked = 'class="n differs"' in vllm
-        assert marked == (first != "4k"), path
+        cells = vllm.split("</td>")
+        marked = 'class="n differs"' in cells[0]
+        assert marked == (first != "4k"), path  # served context
+        assert ["differs" in c for c in cells[1:5]] == [False, False, False, True]  # logits
         assert "differs" not in transformers
         seen.add(marked)
     assert seen == {True, False}
