@@ -831,6 +831,13 @@ SLIDING_ONLY_ROPE: frozenset[str] = frozenset(
     {"cohere2", "cohere2_moe", "afmoe", "flint", "kolibri1", "exaone4", "exaone_moe"}
 )
 
+# Of those, the ones whose layers all rotate when the config sets no window (null).
+WINDOW_GATES_ROPE: frozenset[str] = frozenset({"exaone4", "exaone_moe", "kolibri1"})
+
+# Default spacing of the full-attention layers when the config lists no layer types (the class
+# builds every n-th layer as full attention; 4 for the others).
+FULL_EVERY: dict[str, int] = {"kolibri1": 5}
+
 # `no_rope_layers` architectures (1 = the layer rotates) and their default NoPE interval.
 NOPE_INTERVAL: dict[str, int] = {"llama4_text": 4, "smollm3": 4, "mistral_large4_text": 4}
 

@@ -677,8 +677,10 @@ def _apply_nope(
 def _sliding_only_nope(
     reader: Reader, mt: str | None, res: TagResult, layers: int | None
 ) -> list[int] | None:
-    if mt in ("exaone4", "exaone_moe") and res.sliding_window is None:
-        return None  # without a window every layer rotates
+    if mt in arch.WINDOW_GATES_ROPE and reader.has("sliding_window"):
+        if res.sliding_window is None:
+            reader.cite("sliding_window")
+            return None  # a null window: every layer is a full one and every layer rotates
     if res.layer_pattern:
         reader.cite("layer_types")
         return [i for i, t in enumerate(res.layer_pattern) if t == "full_attention"]
@@ -687,10 +689,17 @@ def _sliding_only_nope(
         reader.note("sliding_window_pattern", pattern)
         count = layers or len(pattern)
         return [i for i in range(min(count, 65536)) if pattern[i % len(pattern)].upper() == "G"]
-    every = as_int(pattern) or as_int(reader.config.get("global_attn_every_n_layers")) or 4
-    if not layers:
-        return [every - 1]
-    return [i for i in range(min(layers, 65536)) if (i + 1) % max(every, 1) == 0]
+    every = arch.FULL_EVERY.get(mt or "", 4)
+    for key in ("sliding_window_pattern", "global_attn_every_n_layers"):
+        value = as_int(reader.config.get(key))
+        if value is not None and value > 0:
+            reader.cite(key)
+            every = value
+            break
+    count = min(layers, 65536) if layers else every
+    if mt == "flint" and layers:  # first two, every fourth from index 1, and the last layer
+        return [i for i in range(count) if i < 2 or i % 4 == 1 or i == count - 1]
+    return [i for i in range(count) if (i + 1) % every == 0]
 
 
 # --- summary ---------------------------------------------------------------------------------

@@ -118,6 +118,35 @@ SYNTHETIC: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"pairing": "interleaved"},
     ),
     (
+        # Kolibri-1 builds every fifth layer as full attention and rotates only sliding layers
+        "kolibri1 default layout",
+        {"model_type": "kolibri1", "num_hidden_layers": 10},
+        {"position_encoding": "rope+nope", "nope_layers": [4, 9]},
+    ),
+    (
+        # ... but with a null window every layer is a full one and rotates
+        "kolibri1 null window rotates everywhere",
+        {"model_type": "kolibri1", "num_hidden_layers": 10, "sliding_window": None},
+        {"position_encoding": "rope", "nope_layers": None},
+    ),
+    (
+        # EXAONE-4 without the key keeps the class window (4096): full layers stay NoPE
+        "exaone4 class default window",
+        {"model_type": "exaone4", "num_hidden_layers": 8},
+        {"position_encoding": "rope+nope", "nope_layers": [3, 7]},
+    ),
+    (
+        # Flint: full attention on the first two layers, every fourth from index 1, the last
+        "flint default layout",
+        {"model_type": "flint", "num_hidden_layers": 10},
+        {"position_encoding": "rope+nope", "nope_layers": [0, 1, 5, 9]},
+    ),
+    (
+        "cohere2 pattern is cited",
+        {"model_type": "cohere2", "num_hidden_layers": 6, "sliding_window_pattern": 3},
+        {"nope_layers": [2, 5], "evidence": {"model_type": "cohere2", "sliding_window_pattern": 3}},
+    ),
+    (
         "deepseek v3 with use_mla true interleaves",
         {"model_type": "deepseek_v3", "use_mla": True, "qk_rope_head_dim": 64},
         {"pairing": "interleaved", "rotary_dim": 64},
