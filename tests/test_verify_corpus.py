@@ -68,6 +68,7 @@ def test_gpt_oss_flags_llama_cpp_rounding() -> None:
     x1 = verdict.check("X1")
     assert x1 is not None and x1.status == "warn"
     assert "llama.cpp" in x1.numbers["differ"]
+    assert "llama.cpp: other frequencies (truncate: false not supported" in x1.message
 
 
 def test_check_every_corpus_config() -> None:
@@ -168,3 +169,18 @@ def test_served_context_of_linear_scaling_per_runtime() -> None:
     assert served["sglang"] == 131072 * 8
     x1 = verdict.check("X1")
     assert x1 is not None and x1.status == "warn" and "sglang: serves 1048576" in x1.message
+
+
+def test_runtime_matrix_describes_the_layers_that_carry_the_long_context() -> None:
+    """DeepSeek-V4: YaRN x16 from 65536 sits on the compressed-attention layers (the tagger's
+    primary layer type); the sliding "main" layers use plain RoPE."""
+    tag = tag_config(load_corpus_config("deepseek-ai/DeepSeek-V4-Flash"))
+    assert tag.rope["main"] is not None and tag.rope["main"].rope_type == "default"
+    verdict = verify_tag(tag, device="cpu")
+    for conv in ("transformers", "vllm", "sglang", "llama.cpp"):
+        row = verdict.runtimes[conv]
+        assert row["applies_scaling"] is True and row["factor"] == 16.0
+        assert row["served_context"] == 65536 * 16
+        assert row["attention_scaling"] == 1.0  # V4's code never rescales cos/sin
+    x1 = verdict.check("X1")
+    assert x1 is not None and x1.status == "pass", x1.message

@@ -205,6 +205,27 @@ def test_served_context_of_linear_and_dynamic() -> None:
     assert resolve(llama3, "vllm").served_context == 131072
 
 
+def test_architecture_attention_factor_is_not_a_config_key() -> None:
+    """DeepSeek-V4 style: the tagger supplies attention_factor 1.0 from the model code. SGLang
+    ignores the key only when the config writes it (3.f); written, SGLang uses m(16) instead."""
+    params = RopeParams(
+        rope_type="yarn",
+        factor=16.0,
+        original_max_position_embeddings=65536,
+        max_position_embeddings=1048576,
+        attention_factor=1.0,
+    )
+    bare = {"type": "yarn", "factor": 16, "original_max_position_embeddings": 65536}
+    for conv in ("transformers", "vllm", "sglang", "llama.cpp"):
+        assert resolve(params, conv, rope_block=bare).attention_scaling == 1.0
+    written = {**bare, "attention_factor": 1.0}
+    m16 = 0.1 * math.log(16) + 1
+    assert resolve(params, "sglang", rope_block=written).attention_scaling == pytest.approx(m16)
+    assert resolve(params, "llama.cpp", rope_block=written).attention_scaling == pytest.approx(m16)
+    nested = {"compress": written}
+    assert resolve(params, "sglang", rope_block=nested).attention_scaling == pytest.approx(m16)
+
+
 def test_inferred_factor_v5() -> None:
     params = RopeParams(
         rope_type="yarn", original_max_position_embeddings=4096, max_position_embeddings=131072

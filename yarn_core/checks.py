@@ -206,7 +206,8 @@ def split_blocks(
 
 def primary_layer(layers: dict[str, RopeParams]) -> str:
     """The layer type whose embedding carries the long context (full attention first)."""
-    for name in ("full_attention", "default", "main", "global", "attention"):
+    # The tagger's order (DeepSeek-V4: the compressed layers carry YaRN, "main" is a window).
+    for name in ("full_attention", "default", "compress", "global", "main", "attention"):
         if name in layers:
             return name
     return next(iter(layers))

@@ -91,6 +91,8 @@ def resolve(
     except (ArithmeticError, ValueError) as exc:
         raise UnsupportedRope(f"cannot resolve {params.rope_type} parameters: {exc}") from exc
     res = replace(res, served_context=served)
+    if rope_block is not None and convention in ("sglang", "llama.cpp"):
+        res = _architecture_magnitude(params, res, rope_block)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):
@@ -136,6 +138,31 @@ def _resolve(params: RopeParams, convention: str) -> Resolved:
         note = "dynamic NTK: factor is a slope; frequencies depend on the sequence length (2.3)"
         return replace(base, notes=(note,))
     return base
+
+
+def _writes(block: Mapping[str, Any], key: str) -> bool:
+    """Whether the rope block as written (flat, or nested per layer type) holds `key`."""
+    nested = (v for v in block.values() if isinstance(v, Mapping))
+    return key in block or any(key in v for v in nested)
+
+
+def _architecture_magnitude(
+    params: RopeParams, res: Resolved, rope_block: Mapping[str, Any]
+) -> Resolved:
+    """An `attention_factor` the config does not write came from the architecture's code (the
+    tagger's model-type defaults, e.g. DeepSeek-V4). SGLang ignores and llama.cpp overwrites the
+    *key*; the architecture's own magnitude is assumed in every runtime, as the MLA softmax
+    correction is."""
+    if params.rope_type != "yarn" or params.attention_factor is None:
+        return res
+    if _writes(rope_block, "attention_factor"):
+        return res
+    notes = [n for n in res.notes if "attention_factor" not in n]
+    notes.append(
+        f"attention_factor {params.attention_factor:g} comes from the architecture code, "
+        "not the config; assumed here as in transformers"
+    )
+    return replace(res, attention_scaling=float(params.attention_factor), notes=tuple(notes))
 
 
 def served_context(

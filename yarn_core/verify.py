@@ -562,7 +562,8 @@ def _agreement(
         if other is None or ref_freq is None:
             what.append("cannot build")
         elif max(_rel(x, y) for x, y in zip(other, ref_freq, strict=True)) > 1e-6:
-            what.append("other frequencies")
+            why = [n for n in row["notes"] if "truncate" in n]
+            what.append("other frequencies" + (f" ({why[0]})" if why else ""))
         if what:
             differ[conv] = what
     others = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
