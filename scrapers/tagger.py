@@ -649,12 +649,13 @@ def _apply_nope(
         reader.note("no_rope_layers", flags)
         nope = [i for i, v in enumerate(flags[:65536]) if as_int(v) == 0]
     elif mt in arch.NOPE_INTERVAL and layers:
-        interval = (
-            as_int(reader.config.get("no_rope_layer_interval")) or arch.NOPE_INTERVAL[mt or ""]
-        )
-        interval = interval if interval > 0 else arch.NOPE_INTERVAL[mt or ""]
+        interval = as_int(reader.config.get("no_rope_layer_interval"))
+        if interval is not None and interval > 0:
+            reader.cite("no_rope_layer_interval")
+        else:
+            interval = arch.NOPE_INTERVAL[mt or ""]
+            res.source_of_truth = "model_type_default"
         nope = [i for i in range(min(layers, 65536)) if (i + 1) % interval == 0]
-        res.source_of_truth = "model_type_default"
     thetas = reader.config.get("layer_rope_theta")
     if nope is None and isinstance(thetas, list) and thetas:
         reader.note("layer_rope_theta", thetas)
@@ -671,7 +672,11 @@ def _apply_nope(
     elif nope is not None and not nope:
         res.nope_layers = None
     if any(v is None for v in rope.values()) and res.nope_layers is None:
-        res.nope_layers = []
+        # per-layer-type blocks set to null (Beam, Cohere-Compass): the layers of those types
+        pattern = res.layer_pattern or []
+        res.nope_layers = [i for i, t in enumerate(pattern) if t in rope and rope[t] is None]
+        if res.nope_layers:
+            reader.cite("layer_types")
 
 
 def _sliding_only_nope(
@@ -706,7 +711,7 @@ def _sliding_only_nope(
 
 
 def _primary(rope: dict[str, RopeParams | None]) -> RopeParams | None:
-    for key in ("full_attention", "default", "compress", "global", "main"):
+    for key in ("full_attention", "default", "indexed_attention", "compress", "global", "main"):
         params = rope.get(key)
         if params is not None:
             return params
@@ -735,7 +740,7 @@ def _summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
         tag += NOPE_SUFFIX
     res.position_encoding = tag
     res.rope_theta = primary.theta
-    local = res.rope.get("sliding_attention")
+    local = res.rope.get("sliding_attention") or res.rope.get("hybrid_sliding")
     res.rope_theta_local = local.theta if local is not None and local is not primary else None
     res.head_dim = primary.head_dim
     res.rotary_dim = primary.rotary_dim

@@ -147,6 +147,30 @@ SYNTHETIC: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"nope_layers": [2, 5], "evidence": {"model_type": "cohere2", "sliding_window_pattern": 3}},
     ),
     (
+        # Beam: full-attention layers have a null rope block, so exactly those layers are NoPE
+        "beam null block names its layers",
+        {
+            "model_type": "beam",
+            "layer_types": ["sliding_attention", "full_attention"] * 2,
+            "rope_parameters": {
+                "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                "full_attention": None,
+            },
+        },
+        {"position_encoding": "rope+nope", "nope_layers": [1, 3]},
+    ),
+    (
+        # Dots-3 global layers are `indexed_attention` (theta 8e7); sliding ones use 5e4
+        "dots3 global layer type",
+        {"model_type": "dots3_note_text"},
+        {"rope_theta": 80000000.0, "rope_theta_local": 50000.0},
+    ),
+    (
+        "smollm3 interval from the config",
+        {"model_type": "smollm3", "num_hidden_layers": 6, "no_rope_layer_interval": 3},
+        {"nope_layers": [2, 5], "source_of_truth": "config"},
+    ),
+    (
         "deepseek v3 with use_mla true interleaves",
         {"model_type": "deepseek_v3", "use_mla": True, "qk_rope_head_dim": 64},
         {"pairing": "interleaved", "rotary_dim": 64},
