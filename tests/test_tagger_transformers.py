@@ -111,6 +111,61 @@ def compare(text: Any, layer: str | None, params: dict[str, Any], ours: Any) -> 
         assert inv_freq.shape[-1] * 2 == ours.rotary_dim
 
 
+# Text model types whose default rope init cannot be compared directly, with the reason.
+DIMS_NOT_COMPARABLE = {
+    # 5.24 ignores the checkpoints' legacy `rotary_dim` (64 of 128) and rotates the whole head;
+    # the released weights were trained with the partial rotation the tagger reports (the same
+    # gap was reported for MiniMax-M2 in transformers issue 48241)
+    "minimax": "transformers drops the legacy rotary_dim",
+    "gemma4_text": "head_dim is a per-layer attribute the init cannot read globally",
+    "blt": "the rotary init reads sub-config sizes from the composite config",
+}
+
+
+def _default_init(text: Any) -> Any | None:
+    """The text model's own `compute_default_rope_parameters` (torch is imported here)."""
+    import importlib
+
+    from transformers.models.auto.configuration_auto import model_type_to_module_name
+
+    name = model_type_to_module_name(text.model_type)
+    package = type(text).__module__.rsplit(".", 1)[0]
+    for module_name in (f"{package}.modeling_{package.rsplit('.', 1)[-1]}", name):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for attr, value in vars(module).items():
+            if attr.endswith("RotaryEmbedding") and "Vision" not in attr:
+                init = getattr(value, "compute_default_rope_parameters", None)
+                if init is not None:
+                    return init
+    return None
+
+
+@pytest.mark.parametrize(("repo_id", "config"), CASES, ids=[r for r, _ in CASES])
+def test_default_rotary_dim_matches_the_model(repo_id: str, config: dict[str, Any]) -> None:
+    """Rotary dims of unscaled layers: the tagger against the modeling code's own init."""
+    result = tag_config(config)
+    loaded = _load_cached(repo_id, config)
+    text = _text(loaded) if loaded is not None else None
+    if text is None or not is_rope_tag(result.position_encoding):
+        return
+    if text.model_type in DIMS_NOT_COMPARABLE or text.model_type in NOT_COMPARABLE:
+        return
+    init = _default_init(text)
+    assert init is not None, f"no rotary embedding class for {text.model_type}"
+    per_layer = all(isinstance(v, dict) for v in text.rope_parameters.values())
+    layers = list(text.rope_parameters) if per_layer else [None]
+    for layer in layers:
+        params = text.rope_parameters[layer] if layer else text.rope_parameters
+        if params.get("rope_type", "default") != "default":
+            continue  # scaled types: the init function count is checked above
+        ours = result.rope.get(layer or "default") or next(p for p in result.rope.values() if p)
+        inv_freq, _ = init(text, layer_type=layer) if layer else init(text)
+        assert inv_freq.shape[-1] * 2 == ours.rotary_dim, (layer, ours.rotary_dim)
+
+
 def test_enough_configs_are_compared() -> None:
     loaded = [r for r, c in CASES if _load_cached(r, c) is not None]
     assert len(loaded) >= 150
