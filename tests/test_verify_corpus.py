@@ -184,3 +184,16 @@ def test_runtime_matrix_describes_the_layers_that_carry_the_long_context() -> No
         assert row["attention_scaling"] == 1.0  # V4's code never rescales cos/sin
     x1 = verdict.check("X1")
     assert x1 is not None and x1.status == "pass", x1.message
+
+
+def test_warnings_name_their_numbers() -> None:
+    """AFM-4.5B: factor 20 from 4096 covers 81920, more than the 65536 it declares (16x).
+    MiniCPM-V-4: one short rescale factor below 1 makes that pair turn faster than unscaled."""
+    afm = verify_tag(tag_config(load_corpus_config("arcee-ai/AFM-4.5B")), device="cpu")
+    c6 = afm.check("C6")
+    assert c6 is not None and c6.status == "warn"
+    assert "covers 16x of the original, factor is 20 (enough for 81920)" in c6.message
+    mini = verify_tag(tag_config(load_corpus_config("openbmb/MiniCPM-V-4")), device="cpu")
+    p3 = mini.check("P3")
+    assert p3 is not None and p3.status == "warn"
+    assert p3.message.startswith("1 pairs turn faster than unscaled")

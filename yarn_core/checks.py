@@ -553,7 +553,10 @@ def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: Rop
     if ratio > factor:
         msg = f"declared {declared} exceeds original {original} x factor {factor:g}"
         return Check(cid, "fail", msg, nums)
-    msg = f"declared {declared} covers {ratio:g}x of the original, factor is {factor:g}"
+    msg = (
+        f"declared {declared} covers {ratio:g}x of the original, factor is {factor:g} "
+        f"(enough for {original * factor:g})"
+    )
     return Check(cid, "warn", msg, nums)
 
 

@@ -297,6 +297,12 @@ def check_monotone_blend(f: Frequencies) -> Check:
     nums = {"rises": len(rises), "outside": len(outside), "min": min(ratio), "max": max(ratio)}
     if rises or outside:
         msg = f"ratio rises at {len(rises)} pairs, leaves [{low:.4g}, 1] at {len(outside)}"
+        if kind == "longrope":
+            faster = sum(1 for r in ratio if r > 1 + EXACT)
+            msg = (
+                f"{faster} pairs turn faster than unscaled (rescale factor below 1), "
+                f"ratio rises at {len(rises)} pairs"
+            )
         return Check(cid, "warn" if kind == "longrope" else "fail", msg, nums)
     return Check(
         cid, "pass", f"ratio falls monotonically from {max(ratio):.4g} to {min(ratio):.4g}", nums
