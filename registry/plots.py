@@ -28,6 +28,8 @@ class FrequencySeries:
     band: tuple[float, float] | None  # pair indices where the method blends (YaRN, llama3)
     band_label: str | None
     floor: float | None = None  # 1/factor: where fully interpolated pairs sit
+    label: str | None = None  # legend text of `ratios` when there is more than one line
+    others: tuple[tuple[str, tuple[float, ...]], ...] = ()  # further (legend text, ratios) lines
 
 
 def frequency_series(params: RopeParams, convention: str = "transformers") -> FrequencySeries:
@@ -39,8 +41,10 @@ def frequency_series(params: RopeParams, convention: str = "transformers") -> Fr
     from yarn_core.conventions import resolve
     from yarn_core.frequencies import frequency_ratio, yarn_range
 
-    values = tuple(float(v) for v in frequency_ratio(params, convention))
     floor = 1.0 / float(params.factor) if params.factor and params.factor > 1 else None
+    if params.rope_type == "longrope" and params.short_factor and params.long_factor:
+        return _longrope_series(params, convention, floor)
+    values = tuple(float(v) for v in frequency_ratio(params, convention))
     if params.rope_type == "yarn":
         low, high = yarn_range(params, resolve(params, convention))
         return FrequencySeries(values, (float(low), float(high)), "YaRN blend band", floor)
@@ -55,6 +59,31 @@ def frequency_series(params: RopeParams, convention: str = "transformers") -> Fr
             band = (blended[0], blended[-1])
             return FrequencySeries(values, band, "Llama 3 smooth band", floor)
     return FrequencySeries(values, None, None, floor)
+
+
+def _longrope_series(params: RopeParams, convention: str, floor: float | None) -> FrequencySeries:
+    """LongRoPE carries two factor lists; chart both (each computed with the list in both
+    slots, so whichever one the runtime picks for a length, the line is that list's)."""
+    from dataclasses import replace
+
+    from yarn_core.frequencies import frequency_ratio
+
+    def ratios(factors: tuple[float, ...]) -> tuple[float, ...]:
+        only = replace(params, short_factor=factors, long_factor=factors)
+        return tuple(float(v) for v in frequency_ratio(only, convention))
+
+    short = ratios(tuple(params.short_factor or ()))
+    long = ratios(tuple(params.long_factor or ()))
+    if short == long:
+        return FrequencySeries(short, None, None, floor, label="short_factor = long_factor")
+    return FrequencySeries(
+        short,
+        None,
+        None,
+        floor,
+        label="short_factor (up to the original context)",
+        others=(("long_factor (beyond it)", long),),
+    )
 
 
 def _fmt(value: float) -> str:
@@ -79,7 +108,8 @@ def frequency_svg(series: FrequencySeries, *, title: str, svg_id: str) -> str:
     """A log-scale line chart of `series.ratios` against pair index, band shaded and labelled."""
     n = len(series.ratios)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    y_low, y_high = _log_bounds(series.ratios)
+    every = series.ratios + tuple(v for _, line in series.others for v in line)
+    y_low, y_high = _log_bounds(every)
 
     def x_at(i: float) -> float:
         return LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
@@ -88,14 +118,17 @@ def frequency_svg(series: FrequencySeries, *, title: str, svg_id: str) -> str:
         lv = math.log10(v) if v > 0 else y_low
         return TOP + plot_h * (y_high - lv) / (y_high - y_low)
 
-    lo_r = min(series.ratios) if series.ratios else 1.0
-    hi_r = max(series.ratios) if series.ratios else 1.0
+    lo_r = min(every) if every else 1.0
+    hi_r = max(every) if every else 1.0
     desc = (
         f"{n} rotating pairs; scaled over original inverse frequency ranges from "
         f"{_fmt(lo_r)} to {_fmt(hi_r)}"
     )
     if series.band is not None:
         desc += f"; {series.band_label} from pair {_fmt(series.band[0])} to {_fmt(series.band[1])}"
+    if series.others:
+        names = [series.label or "ratios", *(text for text, _ in series.others)]
+        desc += "; one line each for " + ", ".join(names)
     parts = [
         f'<svg class="plot" id="{escape(svg_id)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="{escape(svg_id)}-t {escape(svg_id)}-d" '
@@ -134,8 +167,19 @@ def frequency_svg(series: FrequencySeries, *, title: str, svg_id: str) -> str:
             f'<text class="tick" x="{WIDTH - RIGHT - 4}" y="{y - 5:.1f}" text-anchor="end">'
             f"1/factor = {_fmt(series.floor)}</text>"
         )
-    points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(series.ratios))
-    parts.append(f'<polyline class="line" points="{points}"/>')
+    lines = [("line", series.label, series.ratios)]
+    lines += [(f"line alt{k}", text, line) for k, (text, line) in enumerate(series.others, 1)]
+    for css, _, line in lines:
+        points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(line))
+        parts.append(f'<polyline class="{css}" points="{points}"/>')
+    if series.label:  # a legend: a short stroke of each line's style, then its text
+        for row, (css, text, _) in enumerate(lines):
+            y = TOP + 14 + row * 18
+            parts.append(
+                f'<line class="{css}" x1="{WIDTH - RIGHT - 290}" x2="{WIDTH - RIGHT - 262}" '
+                f'y1="{y - 4}" y2="{y - 4}"/><text class="legend" x="{WIDTH - RIGHT - 256}" '
+                f'y="{y}">{escape(text or "")}</text>'
+            )
     parts.append(
         f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
         f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" '

@@ -137,11 +137,11 @@ def _integral(value: Any) -> int | None:
 def fmt_tokens(value: Any) -> str:
     """A context length as people say it: 131072 -> '128k', 1048576 -> '1M'.
 
-    Only multiples of 1024 are shortened, so '128k' always means 131,072; 100000 stays
-    '100,000'. The exact value goes in a `title` next to it (see `fmt_num`).
+    Only multiples of 1024 are shortened, so '128k' always means 131,072; round decimal
+    lengths stay exact ('128,000', never '125k'). The exact value goes in a `title` next to it.
     """
     n = _integral(value)
-    if n is None or n < 1024 or n % 1024:
+    if n is None or n < 1024 or n % 1024 or n % 1000 == 0:
         return fmt_num(value)
     k = n // 1024
     return f"{k // 1024:,}M" if k % 1024 == 0 else f"{k:,}k"

@@ -134,14 +134,29 @@ def model_context(
         "snapshot": snapshot,
         "verification": verification,
         **verification_tables(verification),
-        "evidence": [
-            (k, fmt_json(v)) for k, v in sorted(flatten(_evidence(facts), keep_empty=True))
-        ],
-        "attributes": [(k, fmt_json(v)) for k, v in attributes],
+        "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
+        "attributes": kv_rows(attributes),
         "changes": changes,
         "cards": [site.card(slug)] if slug else [],
         "tag_slug": slug,
     }
+
+
+FOLD_ITEMS = 8  # lists longer than this (LongRoPE factors) are folded under a count
+
+
+def kv_rows(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """(key, value) pairs as key / JSON text rows; long lists carry a fold summary."""
+    return [
+        {
+            "key": key,
+            "text": fmt_json(value),
+            "fold": f"{len(value)} values"
+            if isinstance(value, list) and len(value) > FOLD_ITEMS
+            else None,
+        }
+        for key, value in pairs
+    ]
 
 
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
@@ -340,6 +355,7 @@ def model_plots(facts: dict[str, Any] | None, summary: RenderSummary) -> list[di
                 "theta": fmt_theta(params.theta),
                 "pairs": params.rotary_dim // 2 if params.rotary_dim else None,
                 "factor": fmt_value(params.factor) if params.factor else None,
+                "sections": fmt_value(list(params.mrope_section)) if params.mrope_section else None,
             }
         )
     return plots

@@ -286,6 +286,7 @@ def section(html: str, heading: str) -> str:
         (32768.0, "32k"),
         (100000, "100,000"),  # not a multiple of 1024: never rounded to "98k"
         (131073, "131,073"),
+        (128000, "128,000"),  # a multiple of 1024 too, but people call it 128k: stays exact
         (512, "512"),
         (None, "—"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 
@@ -81,3 +82,38 @@ def test_labels_are_escaped() -> None:
     assert "3" in "".join(ET.fromstring(chart).itertext())
     with pytest.raises(ValueError, match="relative site paths"):
         bar_chart_svg([("x", 1, " JavaScript:alert(1)")], title="t", svg_id="c")
+
+
+def test_longrope_draws_both_factor_lists_with_a_legend() -> None:
+    short = tuple(1.0 + 0.1 * i for i in range(32))
+    long = tuple(2.0 + 0.5 * i for i in range(32))
+    params = RopeParams(
+        rope_type="longrope",
+        theta=10000.0,
+        head_dim=64,
+        rotary_dim=64,
+        short_factor=short,
+        long_factor=long,
+        original_max_position_embeddings=4096,
+        max_position_embeddings=131072,
+    )
+    series = frequency_series(params)
+    # LongRoPE divides pair i's frequency by the list's i-th factor
+    assert all(abs(r - 1 / f) < 1e-12 for r, f in zip(series.ratios, short, strict=True))
+    assert len(series.others) == 1
+    label, ratios = series.others[0]
+    assert "long_factor" in label and "short_factor" in (series.label or "")
+    assert all(abs(r - 1 / f) < 1e-12 for r, f in zip(ratios, long, strict=True))
+    svg = frequency_svg(series, title="longrope", svg_id="p")
+    tree = ET.fromstring(svg)
+    lines = list(tree.iter(f"{SVG}polyline"))
+    assert [e.get("class") for e in lines] == ["line", "line alt1"]
+    assert all(len((e.get("points") or "").split()) == 32 for e in lines)
+    legend = [e.text for e in tree.iter(f"{SVG}text") if e.get("class") == "legend"]
+    assert legend == [series.label, label]
+    same = frequency_series(replace(params, long_factor=short))
+    assert same.others == () and same.ratios == series.ratios
+    assert same.label == "short_factor = long_factor"  # one line, still named
+    tree = ET.fromstring(frequency_svg(same, title="", svg_id="q"))
+    legend = [e.text for e in tree.iter(f"{SVG}text") if e.get("class") == "legend"]
+    assert legend == ["short_factor = long_factor"]

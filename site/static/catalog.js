@@ -29,7 +29,8 @@
   // The same short forms as registry/render.py fmt_tokens and fmt_theta (tested side by side in
   // tests/test_browser.py): contexts in multiples of 1024 as 128k / 1M, bases from 1e4 as 5e5.
   function tokens(v) {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1024 || v % 1024) { return fmt(v); }
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1024 || v % 1024
+        || v % 1000 === 0) { return fmt(v); }
     var k = v / 1024;
     return k % 1024 === 0 ? (k / 1024).toLocaleString("en-US") + "M"
       : k.toLocaleString("en-US") + "k";
