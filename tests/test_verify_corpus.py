@@ -197,3 +197,14 @@ def test_warnings_name_their_numbers() -> None:
     p3 = mini.check("P3")
     assert p3 is not None and p3.status == "warn"
     assert p3.message.startswith("1 pairs turn faster than unscaled")
+
+
+def test_ministral_mscale_pair_names_the_remaining_correction() -> None:
+    """Ministral-3: mscale = mscale_all_dim = 1 gives m(16,1)/m(16,1) = 1 on cos/sin, no MLA
+    softmax factor; the block's llama_4_scaling_beta 0.1 is what is left (rope-scaling.md C10)."""
+    config = load_corpus_config("mistralai/Ministral-3-8B-Instruct-2512")
+    verdict = verify_tag(tag_config(config), device="cpu")
+    c10 = verdict.check("C10")
+    assert c10 is not None and c10.status == "warn"
+    assert c10.numbers["cos_sin_factor"] == 1.0
+    assert "llama_4_scaling_beta 0.1 query temperature" in c10.message

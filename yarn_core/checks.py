@@ -622,6 +622,10 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
             f"mscale = mscale_all_dim cancels the YaRN magnitude on cos/sin and {model_type} "
             "has no known softmax correction"
         )
+        beta = block.get("llama_4_scaling_beta")
+        if is_number(beta) and beta:
+            # Mistral-3 style: a query temperature growing with position is the only correction.
+            msg += f"; only its llama_4_scaling_beta {beta:g} query temperature remains"
         return Check(cid, "warn", msg, nums)
     return Check(cid, "pass", f"cos/sin magnitude {cos_sin:.4g} from the mscale ratio", nums)
 
