@@ -41,7 +41,7 @@ def _load(config: dict[str, Any]) -> Any | None:
     from transformers import CONFIG_MAPPING
 
     model_type = config.get("model_type")
-    if "auto_map" in config or model_type not in CONFIG_MAPPING:
+    if "auto_map" in config or not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
         return None
     logging.disable(logging.WARNING)
     try:
