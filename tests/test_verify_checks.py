@@ -166,6 +166,11 @@ def test_llama3_ratio_exception_passes_c6_and_coverage() -> None:
     p4_far = verify(_inp(far, raw), device="cpu").check("P4")
     assert p4_far is not None and p4_far.status == "warn"
     assert p4_far.numbers["max_angle_ratio"] == pytest.approx(6.0, rel=1e-9)
+    # Declared = original: transformers' llama3 validator warns; so does C6.
+    short = replace(params, max_position_embeddings=8192)
+    c6_short = verify(_inp(short, raw), device="cpu").check("C6")
+    assert c6_short is not None and c6_short.status == "warn"
+    assert "original 8192 >= declared 8192" in c6_short.message
 
 
 def test_mla_model_type_makes_the_mscale_pair_pass() -> None:

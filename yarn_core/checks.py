@@ -532,6 +532,10 @@ def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: Rop
     ratio = declared / original
     nums = {"factor": factor, "declared": declared, "original": original, "ratio": ratio}
     if params.rope_type == "llama3":
+        if ratio <= 1:
+            # Section 3.b: transformers warns when original >= max_position_embeddings.
+            msg = f"llama3 original {original} >= declared {declared}: the scaling extends nothing"
+            return Check(cid, "warn", msg, nums)
         msg = f"llama3 factor {factor:g} vs context ratio {ratio:g}: not required to match"
         return Check(cid, "pass", msg, nums)
     if abs(ratio - factor) <= RATIO_TOLERANCE * factor:
