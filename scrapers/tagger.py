@@ -701,8 +701,10 @@ def _sliding_only_nope(
             reader.cite(key)
             every = value
             break
-    count = min(layers, 65536) if layers else every
-    if mt == "flint" and layers:  # first two, every fourth from index 1, and the last layer
+    if not layers or layers < 0:
+        return [every - 1]
+    count = min(layers, 65536)
+    if mt == "flint":  # first two, every fourth from index 1, and the last layer
         return [i for i in range(count) if i < 2 or i % 4 == 1 or i == count - 1]
     return [i for i in range(count) if (i + 1) % every == 0]
 

@@ -83,6 +83,16 @@ def test_paddleocr_neox_flag_decides_pairing() -> None:
     assert tag_config(config).pairing == "interleaved"
 
 
+@pytest.mark.parametrize("layers", [None, -3, 0, 10**12])
+def test_huge_layer_spacing_stays_cheap(layers: int | None) -> None:
+    config: dict[str, Any] = {"model_type": "cohere2", "sliding_window_pattern": 10**15}
+    if layers is not None:
+        config["num_hidden_layers"] = layers
+    result = tag_config(config)
+    assert result.position_encoding == "rope+nope"
+    assert result.nope_layers is not None and len(result.nope_layers) <= 65536
+
+
 def test_chatglm_v1_cites_the_2d_flag() -> None:
     result = tag_config(load_corpus_config("THUDM/chatglm-6b"))
     assert result.pairing == "half"
