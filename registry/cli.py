@@ -921,6 +921,8 @@ def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, j
                 layer_type=layer_type,
                 convention=convention,
                 reason=result.reason or f"position encoding: {result.position_encoding}",
+                model_type=result.model_type,
+                rope_block=result.raw_rope or {},
             )
         )
     if json_:

@@ -160,3 +160,16 @@ def test_unusable_values_give_a_reason(tmp_path: Path) -> None:
     assert rows[1]["inv_freq"] is not None
     text = CliRunner().invoke(cli, ["rope", str(tmp_path / "bad.json")])
     assert text.exit_code == 0 and "factor" in text.output
+
+
+def test_rope_served_context_reads_the_block_as_written() -> None:
+    """InternVL3-14B: dynamic x2 at 32768 with no original in its block, so SGLang serves
+    32768 * 2 (rope-scaling.md 3.f), although the tagger fills the original in."""
+    path = next(p for repo, p in corpus_configs() if repo == "OpenGVLab/InternVL3-14B-hf")
+    rows = {}
+    for conv in ("transformers", "sglang", "vllm"):
+        result = CliRunner().invoke(cli, ["rope", str(path), "--convention", conv, "--json"])
+        assert result.exit_code == 0, result.output
+        rows[conv] = json.loads(result.stdout.splitlines()[0])
+    assert rows["transformers"]["served_context"] == 32768
+    assert rows["sglang"]["served_context"] == rows["vllm"]["served_context"] == 65536

@@ -24,10 +24,14 @@ def rope_rows(
     layer_type: str | None = None,
     convention: str = "transformers",
     reason: str | None = None,
+    model_type: str | None = None,
+    rope_block: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per layer type of one config (one `rope_type: None` row when it has no RoPE).
 
     `layer_type` keeps only that layer type; an unknown name gives one row saying so.
+    `model_type` and `rope_block` (the rope block as written) refine the served context and
+    magnitude exactly as in the verifier's runtime matrix (`conventions.resolve`).
     """
     if layer_type is not None:
         if layer_type not in rope:
@@ -36,7 +40,7 @@ def rope_rows(
             return [_empty(path, layer_type, why)]
         rope = {layer_type: rope[layer_type]}
     rows = [
-        _row(path, name, params, convention)
+        _row(path, name, params, convention, model_type, rope_block)
         if params is not None
         else _empty(path, name, "no rotary embedding on this layer type (NoPE)")
         for name, params in rope.items()
@@ -56,9 +60,16 @@ def _empty(path: str, layer_type: str | None, reason: str) -> dict[str, Any]:
     }
 
 
-def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dict[str, Any]:
+def _row(
+    path: str,
+    layer_type: str,
+    params: RopeParams,
+    convention: str,
+    model_type: str | None = None,
+    rope_block: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     try:
-        return _computed_row(path, layer_type, params, convention)
+        return _computed_row(path, layer_type, params, convention, model_type, rope_block)
     except UnsupportedRope as exc:
         row = _empty(path, layer_type, str(exc))
         row.update(rope_type=params.rope_type, rotary_dim=params.rotary_dim)
@@ -66,9 +77,14 @@ def _row(path: str, layer_type: str, params: RopeParams, convention: str) -> dic
 
 
 def _computed_row(
-    path: str, layer_type: str, params: RopeParams, convention: str
+    path: str,
+    layer_type: str,
+    params: RopeParams,
+    convention: str,
+    model_type: str | None,
+    rope_block: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    res = resolve(params, convention)
+    res = resolve(params, convention, model_type=model_type, rope_block=rope_block)
     freqs = inverse_frequencies(params, convention, resolved=res)  # validates the parameters
     row: dict[str, Any] = {
         "path": path,
