@@ -125,6 +125,7 @@ def model_context(
         shown = {k: v for k, v in facts.items() if k != "evidence"}  # the evidence table has it
         attributes += flatten(shown, "facts")
     slug = site.tag_entry.get(tag or "")
+    family_slug = site.family_entry.get(model.get("family") or "")
     return {
         "model": model,
         "facts": facts,
@@ -137,8 +138,9 @@ def model_context(
         "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
         "attributes": kv_rows(attributes),
         "changes": changes,
-        "cards": [site.card(slug)] if slug else [],
+        "cards": [site.card(s) for s in dict.fromkeys([slug, family_slug]) if s],
         "tag_slug": slug,
+        "family_slug": family_slug,
     }
 
 

@@ -367,6 +367,27 @@ def test_runtime_table_marks_what_differs_from_transformers(site: Path, catalog:
     assert seen == {True, False}
 
 
+def test_model_page_links_its_tag_family_and_their_entries(site: Path) -> None:
+    html = (site / "models/deepseek-ai/DeepSeek-V3.html").read_text()
+    lede = html[html.index('<p class="lede">') :].split("</p>")[0]
+    for href in (
+        "../../tags/rope-yarn.html",
+        "../../glossary/yarn.html",
+        "../../glossary/deepseek.html",
+    ):
+        assert f'href="{href}"' in lede, href
+    assert 'href="../../families/deepseek.html"' in html
+    assert html.count('id="card-deepseek"') == html.count('id="card-yarn"') == 1
+
+
+def test_models_without_rotary_embedding_skip_rope_numbers(site: Path, catalog: Path) -> None:
+    row = next(r for r in catalog_rows(catalog) if r["repo_id"] == "google/mt5-small")
+    assert row["position_encoding"] == "relative-bias"
+    part = section((site / "models/google/mt5-small.html").read_text(), "Numbers")
+    assert "No rotary embedding" in part
+    assert "θ (base)" not in part and "Rotary dims" not in part
+
+
 def test_per_layer_model_gets_one_figure_per_layer_type(site: Path, catalog: Path) -> None:
     row = next(r for r in catalog_rows(catalog) if r["repo_id"] == "google/gemma-4-31B")
     layers = json.loads(row["rope_parameters"])
