@@ -872,7 +872,7 @@ _FAMILIES: dict[str, str] = {
         "owlvit_text_model blip_text_model xclip_text_model align_text_model flava_text_model "
         "groupvit_text_model clap_text_model bridgetower_text_model vit deit ijepa vilt "
         "gptsan-japanese ernie_m qdqbert realm retribert bort mmbt trocr perceiver "
-        "layoutlmv2 layoutlmv3 layoutxlm mpnet prophetnet xlm-prophetnet"
+        "layoutlmv2 layoutlmv3 layoutxlm mpnet prophetnet xlm-prophetnet pvt"
     ),
     "sinusoidal": (
         "marian pegasus pegasus_x fsmt m2m_100 nllb-moe xglm ctrl speech_to_text "
@@ -895,7 +895,7 @@ _FAMILIES: dict[str, str] = {
     "none": (
         "mamba mamba2 falcon_mamba rwkv xlstm encodec dac univnet xcodec wavtokenizer "
         "speecht5_hifigan resnet convnext convnextv2 regnet efficientnet mobilenet_v1 "
-        "mobilenet_v2 pvt pvt_v2 segformer poolformer"
+        "mobilenet_v2 pvt_v2 segformer poolformer"
     ),
     "nope-hybrid": "jamba nemotron_h zamba kimi_linear glm5_next_text",
 }

@@ -33,6 +33,9 @@ CORPUS_CASES: list[tuple[str, dict[str, Any]]] = [
     ("BAAI/AltCLIP", {"declared_context": 514, "usable_context": 512}),
     # ProphetNet counts positions from pad_token_id (0) + 1 and clamps at max - 1.
     ("microsoft/prophetnet-large-uncased", {"usable_context": 511, "effective_context": 511}),
+    # PVT v1 adds a learned table to the patch embeddings of each stage (PvtPatchEmbeddings);
+    # only PVT v2 drops it for overlapping convolutions
+    ("Zetatech/pvt-large-224", {"position_encoding": "learned-absolute"}),
 ]
 
 
