@@ -454,11 +454,22 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
                 name=name,
                 definition=site.tag_text.get(name, "") if folder == "tags" else "",
                 count=len(members[name]),
+                breakdown=_breakdown(members[name], "family" if folder == "tags" else "tag"),
                 models=members[name][:LIST_LIMIT],
                 limit=LIST_LIMIT,
                 cards=[site.card(slug)] if slug else [],
                 entry_slug=slug,
             )
+
+
+def _breakdown(members: list[dict[str, Any]], by: str) -> dict[str, Any]:
+    """How a tag's models split by family (`by="family"`), or a family's by tag (`by="tag"`)."""
+    column = "family" if by == "family" else "position_encoding"
+    return {
+        "folder": "families" if by == "family" else "tags",
+        "label": "By family" if by == "family" else "By tag",
+        "items": [(v, c, bool(KEY_RE.match(v))) for v, c in counts(members, column)],
+    }
 
 
 def groups(site: Site, rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:

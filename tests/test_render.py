@@ -436,6 +436,18 @@ def test_tag_and_family_pages_count_the_catalog(site: Path, catalog: Path) -> No
     assert f"<strong>{deepseek}</strong>" in (site / "families/deepseek.html").read_text()
 
 
+def test_tag_and_family_pages_break_down_by_the_other(site: Path, catalog: Path) -> None:
+    rows = [r for r in catalog_rows(catalog) if r["position_encoding"] == "rope-yarn"]
+    families = {r["family"] for r in rows if r["family"]}
+    html = (site / "tags/rope-yarn.html").read_text()
+    line = html[html.index('<p class="breakdown">') :].split("</p>")[0]
+    for family in families:
+        n = sum(r["family"] == family for r in rows)
+        assert f'families/{family}.html">{family}</a> <span class="count">{n}</span>' in line
+    html = (site / "families/deepseek.html").read_text()
+    assert 'tags/rope-yarn.html">rope-yarn</a>' in html.split('<p class="breakdown">')[1]
+
+
 def test_glossary_entry_links_terms_with_one_card_each(site: Path) -> None:
     html = (site / "glossary/yarn.html").read_text()
     # the body links [[rope]] twice and [[deepseek]] once: one card per term
