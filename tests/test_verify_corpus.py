@@ -208,3 +208,16 @@ def test_ministral_mscale_pair_names_the_remaining_correction() -> None:
     assert c10 is not None and c10.status == "warn"
     assert c10.numbers["cos_sin_factor"] == 1.0
     assert "llama_4_scaling_beta 0.1 query temperature" in c10.message
+
+
+def test_llama4_rotary_layers_attend_within_chunks() -> None:
+    """Llama 4 Scout: llama3 x16 from 8192 declares 10485760, so slow pairs would turn
+    10485760 / (8192 * 16) = 80x further, but its RoPE layers use 8192-token chunked attention
+    (transformers builds `chunked_attention` for every RoPE layer): offsets never exceed a chunk.
+    The equal band factors still warn (C12)."""
+    repo = "unsloth/Llama-4-Scout-17B-16E-Instruct"
+    verdict = verify_tag(tag_config(load_corpus_config(repo)), device="cpu")
+    p4, c12 = verdict.check("P4"), verdict.check("C12")
+    assert p4 is not None and p4.status == "pass" and "within chunks" in p4.message
+    assert p4.numbers["max_angle_ratio"] == pytest.approx(80.0, rel=1e-9)
+    assert c12 is not None and c12.status == "warn"
