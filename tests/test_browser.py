@@ -183,6 +183,30 @@ def test_script_rows_read_like_the_rendered_rows(browser: Any, served: tuple[str
     assert sorted_caption == "Models, longest effective context first"
 
 
+def test_dark_mode_toggle_is_remembered(browser: Any, served: tuple[str, Path]) -> None:
+    ctx = browser.new_context(color_scheme="light")
+    page = ctx.new_page()
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    page.goto(served[0] + "index.html")
+    light = page.evaluate(background)
+    button = page.locator("#theme")
+    assert button.is_visible() and button.get_attribute("aria-pressed") == "false"
+    button.click()
+    dark = page.evaluate(background)
+    assert dark != light and button.get_attribute("aria-pressed") == "true"
+    page.goto(served[0] + "catalog/index.html")  # another page, same browser: still dark
+    assert page.evaluate(background) == dark
+    page.locator("#theme").click()
+    assert page.evaluate(background) == light
+    ctx.close()
+    system = browser.new_context(color_scheme="dark")  # no choice made: follows the system
+    page = system.new_page()
+    page.goto(served[0] + "index.html")
+    assert page.evaluate(background) == dark
+    assert page.locator("#theme").get_attribute("aria-pressed") == "true"
+    system.close()
+
+
 def test_hover_card_opens_on_keyboard_focus(watch: Watch, served: tuple[str, Path]) -> None:
     page = watch.page
     page.goto(served[0] + "glossary/yarn.html")
