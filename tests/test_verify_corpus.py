@@ -221,3 +221,38 @@ def test_llama4_rotary_layers_attend_within_chunks() -> None:
     assert p4 is not None and p4.status == "pass" and "within chunks" in p4.message
     assert p4.numbers["max_angle_ratio"] == pytest.approx(80.0, rel=1e-9)
     assert c12 is not None and c12.status == "warn"
+
+
+def _m(s: float, k: float = 1.0) -> float:
+    """rope-scaling.md notation: m(s, k) = 0.1 k ln s + 1."""
+    return 0.1 * k * math.log(s) + 1
+
+
+# (repo, served context per runtime, logit multiplier per runtime), worked by hand from
+# rope-scaling.md 0.1 and 3.b-3.f: MLA models carry m(s, mscale_all_dim)^2 on the softmax and 1
+# on cos/sin; plain YaRN m(s)^2 on the logits; llama3 and dynamic NTK leave the magnitude at 1.
+RUNTIMES = ("transformers", "vllm", "sglang", "llama.cpp")
+MATRIX = [
+    ("deepseek-ai/DeepSeek-V3", (163840,) * 4, (_m(40) ** 2,) * 4),
+    ("deepseek-ai/DeepSeek-V2-Lite-Chat", (163840,) * 4, (_m(40, 0.707) ** 2,) * 4),
+    ("moonshotai/Kimi-K2.5", (262144,) * 4, (_m(64) ** 2,) * 4),
+    ("openai/gpt-oss-20b", (131072,) * 4, (_m(32) ** 2,) * 4),
+    ("arcee-ai/AFM-4.5B", (65536,) * 4, (_m(20) ** 2,) * 4),
+    ("mistralai/Mistral-Medium-3.5-128B", (262144,) * 4, (_m(64) ** 2,) * 4),
+    ("mistralai/Ministral-3-8B-Instruct-2512", (262144,) * 4, (1.0,) * 4),
+    ("Qwen/Qwen3-8B", (40960,) * 4, (1.0,) * 4),
+    ("meta-llama/Meta-Llama-3.1-8B", (131072,) * 4, (1.0,) * 4),
+    ("SmallDoge/Doge-160M", (2048, 2048 * 4, 2048, 2048), (1.0,) * 4),
+    ("llava-hf/LLaVA-NeXT-Video-7B-hf", (4096, 10240, 10240, 4096), (1.0,) * 4),
+]
+
+
+@pytest.mark.parametrize("repo_id, served, logits", MATRIX, ids=[row[0] for row in MATRIX])
+def test_runtime_matrix_matches_the_hand_derivation(
+    repo_id: str, served: tuple[int, ...], logits: tuple[float, ...]
+) -> None:
+    verdict = verify_tag(tag_config(load_corpus_config(repo_id)), device="cpu")
+    for conv, want_served, want_logits in zip(RUNTIMES, served, logits, strict=True):
+        row = verdict.runtimes[conv]
+        assert row["served_context"] == want_served, conv
+        assert row["logit_multiplier"] == pytest.approx(want_logits, rel=1e-12), conv
