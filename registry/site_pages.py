@@ -397,6 +397,7 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         "page_rows": PAGE_ROWS,
         "facets": facets,
         "synonyms": synonyms(site),
+        "tag_entry": site.tag_entry,  # tag -> glossary slug whose hover card the tag shows
     }
     site.writer.write("data/catalog.json", json.dumps(index, sort_keys=True, separators=(",", ":")))
     site.page(
@@ -406,6 +407,8 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         total=len(rows),
         facets=facets,
         page_rows=PAGE_ROWS,
+        tag_entry=site.tag_entry,
+        cards=[site.card(slug) for slug in sorted(set(site.tag_entry.values()))],
     )
 
 

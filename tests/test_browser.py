@@ -207,6 +207,34 @@ def test_dark_mode_toggle_is_remembered(browser: Any, served: tuple[str, Path]) 
     system.close()
 
 
+def test_catalog_tags_show_their_glossary_card(watch: Watch, served: tuple[str, Path]) -> None:
+    page = watch.page
+    page.goto(served[0] + "catalog/index.html?q=DeepSeek-V3")
+    wait_ready(page)
+    assert [r[0] for r in visible_rows(page)] == ["deepseek-ai/DeepSeek-V3"]
+    tag = page.locator("#table tbody a.tag").first  # drawn by the script, not the server
+    assert tag.text_content() == "rope-yarn"
+    card = page.locator(f"#{tag.get_attribute('aria-describedby')}")
+    assert card.is_hidden()
+    tag.hover()
+    assert card.is_visible() and "YaRN" in (card.text_content() or "")
+    page.keyboard.press("Escape")
+    assert card.is_hidden()
+    tag.focus()
+    assert card.is_visible()
+
+
+def test_home_counts_lead_to_filtered_views(watch: Watch, served: tuple[str, Path]) -> None:
+    page = watch.page
+    page.goto(served[0] + "index.html")
+    page.locator(".stats a", has_text="verified").first.click()
+    wait_ready(page)
+    verdict = page.input_value("#f-verdict")
+    assert verdict in ("pass", "warn") and f"verdict={verdict}" in page.url
+    rows = visible_rows(page)
+    assert rows and all(r[8] == verdict for r in rows)
+
+
 def test_hover_card_opens_on_keyboard_focus(watch: Watch, served: tuple[str, Path]) -> None:
     page = watch.page
     page.goto(served[0] + "glossary/yarn.html")

@@ -30,22 +30,34 @@
     clearTimeout(hideTimer);
     hideTimer = setTimeout(hide, 250);
   }
+  // Delegated, so links the catalog script draws later get cards too.
+  function termOf(node) {
+    return node && node.closest ? node.closest("a.term[aria-describedby]") : null;
+  }
+  document.addEventListener("mouseover", function (event) {
+    var link = termOf(event.target);
+    if (link) { show(link); }
+  });
+  document.addEventListener("mouseout", function (event) {
+    var link = termOf(event.target);
+    if (link && !link.contains(event.relatedTarget)) { later(); }
+  });
+  document.addEventListener("focusin", function (event) {
+    var link = termOf(event.target);
+    if (link) { show(link); }
+  });
+  document.addEventListener("focusout", function (event) {
+    if (termOf(event.target)) { later(); }
+  });
   document.addEventListener("DOMContentLoaded", function () {
-    var links = document.querySelectorAll("a.term[aria-describedby]");
-    links.forEach(function (link) {
-      link.addEventListener("mouseenter", function () { show(link); });
-      link.addEventListener("mouseleave", later);
-      link.addEventListener("focus", function () { show(link); });
-      link.addEventListener("blur", later);
-    });
     document.querySelectorAll(".card").forEach(function (card) {
       card.addEventListener("mouseenter", function () { clearTimeout(hideTimer); });
       card.addEventListener("mouseleave", later);
       card.addEventListener("focusin", function () { clearTimeout(hideTimer); });
       card.addEventListener("focusout", later);
     });
-    document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { hide(); }
-    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { hide(); }
   });
 })();

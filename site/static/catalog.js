@@ -109,8 +109,11 @@
     tr.appendChild(first);
     var pe = document.createElement("td");
     var tag = r[col.position_encoding];
-    pe.appendChild(PAGE_KEY.test(tag) ? link("../tags/" + encodeURIComponent(tag) + ".html", tag,
-      "tag") : el("span", tag, "tag"));
+    var entry = index.tag_entry[tag];
+    var tagNode = PAGE_KEY.test(tag) ? link("../tags/" + encodeURIComponent(tag) + ".html", tag,
+      entry ? "tag term" : "tag") : el("span", tag, "tag");
+    if (entry && PAGE_KEY.test(tag)) { tagNode.setAttribute("aria-describedby", "card-" + entry); }
+    pe.appendChild(tagNode);
     tr.appendChild(pe);
     cell(tr, r[col.rope_theta], true, theta);
     cell(tr, r[col.scaling_type]);
