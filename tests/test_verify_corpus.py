@@ -183,7 +183,8 @@ def test_runtime_matrix_describes_the_layers_that_carry_the_long_context() -> No
         assert row["served_context"] == 65536 * 16
         assert row["attention_scaling"] == 1.0  # V4's code never rescales cos/sin
     x1 = verdict.check("X1")
-    assert x1 is not None and x1.status == "pass", x1.message
+    assert x1 is not None
+    assert x1.status == "pass", x1.message
 
 
 def test_warnings_name_their_numbers() -> None:
