@@ -197,7 +197,7 @@ def test_warnings_name_their_numbers() -> None:
     mini = verify_tag(tag_config(load_corpus_config("openbmb/MiniCPM-V-4")), device="cpu")
     p3 = mini.check("P3")
     assert p3 is not None and p3.status == "warn"
-    assert p3.message.startswith("1 pairs turn faster than unscaled")
+    assert p3.message.startswith("1 pair turns faster than unscaled")
 
 
 def test_ministral_mscale_pair_names_the_remaining_correction() -> None:

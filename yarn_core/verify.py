@@ -302,8 +302,9 @@ def check_monotone_blend(f: Frequencies) -> Check:
         msg = f"ratio rises at {len(rises)} pairs, leaves [{low:.4g}, 1] at {len(outside)}"
         if kind == "longrope":
             faster = sum(1 for r in ratio if r > 1 + EXACT)
+            noun = "pair turns" if faster == 1 else "pairs turn"
             msg = (
-                f"{faster} pairs turn faster than unscaled (rescale factor below 1), "
+                f"{faster} {noun} faster than unscaled (rescale factor below 1), "
                 f"ratio rises at {len(rises)} pairs"
             )
         return Check(cid, "warn" if kind == "longrope" else "fail", msg, nums)
