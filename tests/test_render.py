@@ -94,7 +94,7 @@ def _add_rows(engine: Any) -> None:
     with Session(engine) as session:
         prints = session.exec(select(PositionFacts.verify_fingerprint).distinct()).all()
         for number, fp in enumerate(sorted(p for p in prints if p)):
-            checks = [
+            checks: list[dict[str, Any]] = [
                 {"id": "C1-type-key", "status": "pass", "message": "rope_type is set"},
                 {"id": "C12-llama3-bands", "status": "not-applicable", "message": "not llama3"},
                 {
