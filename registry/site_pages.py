@@ -252,7 +252,10 @@ def check_row(check: Any) -> dict[str, Any]:
         "status": status,
         "status_text": STATUS_TEXT.get(status, status),
         "detail": str(detail) if detail else "",
-        "numbers": [(k, fmt_value(v), fmt_json(v)) for k, v in sorted(rest.items())],
+        "numbers": [  # numbers keyed by layer type read as 'full_attention.theta'
+            (k, fmt_value(v), fmt_json(v))
+            for k, v in flatten(dict(sorted(rest.items())), keep_empty=True)
+        ],
     }
 
 

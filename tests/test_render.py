@@ -103,6 +103,12 @@ def _add_rows(engine: Any) -> None:
                     "message": "attention logits scaled",
                     "numbers": {"logit_multiplier": 1.8738542070926265, "pairs": [10.0, 23.0]},
                 },
+                {
+                    "id": "C20-theta",
+                    "status": "pass",
+                    "message": "full_attention: rope_theta 1e+06",
+                    "numbers": {"full": {"theta": 1000000.0}, "sliding": {"theta": 10000.0}},
+                },
                 {"id": "X1-runtime-agreement", "status": "warn", "message": P_SCRIPT},
             ]
             same = {"applies_scaling": True, "factor": 4.0, "attention_scaling": 1.0}
@@ -332,6 +338,8 @@ def test_verification_reads_as_findings_not_json(site: Path) -> None:
     assert "Attention logit magnitude" in part
     assert '<dt>logit_multiplier</dt><dd title="1.8738542070926265">1.874</dd>' in part
     assert '<dd title="[10.0, 23.0]">10, 23</dd>' in part  # a list as numbers, not JSON
+    assert '<dt>full.theta</dt><dd title="1000000.0">1,000,000</dd>' in part  # per layer type
+    assert '<dt>sliding.theta</dt><dd title="10000.0">10,000</dd>' in part
     assert not re.search(r">[^<]*\d\.\d{8,}[^<]*<", part)  # no unrounded float as text
     # a check that does not apply is folded away, not listed as a result
     applicable = part[: part.index('<details class="skipped">')]
