@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrapers.configread import Reader, as_bool, as_float, as_int, as_str, jsonable
-from yarn_core.params import ROPE_TYPES, RopeParams
+from yarn_core.params import FLOAT_KNOBS, ROPE_TYPES, RopeParams
 
 # Spelling -> canonical rope type; None marks a spelling that needs the model type to decide.
 LEGACY_TYPES: dict[str, str] = {
@@ -24,16 +24,6 @@ LEGACY_TYPES: dict[str, str] = {
 }
 PHI3_FAMILY = frozenset({"phi3", "phi4_multimodal", "phimoe"})
 
-FLOAT_KNOBS = (
-    "beta_fast",
-    "beta_slow",
-    "mscale",
-    "mscale_all_dim",
-    "attention_factor",
-    "low_freq_factor",
-    "high_freq_factor",
-    "alpha",
-)
 CONSUMED = frozenset(
     {
         "rope_type",

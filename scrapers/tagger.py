@@ -16,7 +16,7 @@ from scrapers.configread import Reader, as_float, as_int, as_str, jsonable
 from scrapers.result import TagResult
 from scrapers.ropeblock import CONSUMED, Context, Geometry, build_params
 from scrapers.vocabulary import NOPE_SUFFIX, rope_tag
-from yarn_core.params import RopeParams
+from yarn_core.params import SCALING_KNOBS, RopeParams
 
 DECLARED_KEYS = (
     "max_position_embeddings",
@@ -778,22 +778,7 @@ def _summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
 
 
 def _scaling_params(params: RopeParams) -> dict[str, Any]:
-    keep = (
-        "factor",
-        "original_max_position_embeddings",
-        "beta_fast",
-        "beta_slow",
-        "mscale",
-        "mscale_all_dim",
-        "attention_factor",
-        "truncate",
-        "low_freq_factor",
-        "high_freq_factor",
-        "short_factor",
-        "long_factor",
-        "alpha",
-    )
-    out = {k: getattr(params, k) for k in keep if getattr(params, k) is not None}
+    out = {k: getattr(params, k) for k in SCALING_KNOBS if getattr(params, k) is not None}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 

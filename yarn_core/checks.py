@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from yarn_core.params import RopeParams
+from yarn_core.params import FLOAT_KNOBS, RopeParams
 from yarn_core.scaling import DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW, dynamic_base, yarn_mscale
 
 if TYPE_CHECKING:
@@ -102,19 +102,7 @@ SOFTMAX_MSCALE_MODEL_TYPES = frozenset(
         "glm4_moe_lite",
     }
 )
-NUMBER_KEYS = (
-    "factor",
-    "beta_fast",
-    "beta_slow",
-    "mscale",
-    "mscale_all_dim",
-    "attention_factor",
-    "low_freq_factor",
-    "high_freq_factor",
-    "alpha",
-    "rope_theta",
-    "partial_rotary_factor",
-)
+NUMBER_KEYS = ("factor", *FLOAT_KNOBS, "rope_theta", "partial_rotary_factor")
 RATIO_TOLERANCE = 1e-6  # relative tolerance of factor == declared / original
 
 

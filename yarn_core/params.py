@@ -25,6 +25,27 @@ ROPE_TYPES = (
 
 PAIRINGS = ("half", "interleaved")
 
+# Scaling knobs that are plain floats in a rope block (each one a RopeParams field).
+FLOAT_KNOBS = (
+    "beta_fast",
+    "beta_slow",
+    "mscale",
+    "mscale_all_dim",
+    "attention_factor",
+    "low_freq_factor",
+    "high_freq_factor",
+    "alpha",
+)
+# Every scaling parameter of a RopeParams.
+SCALING_KNOBS = (
+    "factor",
+    "original_max_position_embeddings",
+    *FLOAT_KNOBS,
+    "truncate",
+    "short_factor",
+    "long_factor",
+)
+
 
 @dataclass(frozen=True)
 class RopeParams:
