@@ -258,6 +258,13 @@ def test_two_concurrent_runs_one_proceeds_one_exits(tree: Path, tmp_path: Path) 
     assert json.loads(first_out.strip().splitlines()[-1])["status"] == "ok"
 
 
+def _run_ids(db: Path) -> set[int]:
+    """Ids of the runs recorded so far (none before the tables exist)."""
+    if not db.exists() or not table(db, "SELECT name FROM sqlite_master WHERE name='scrape_runs'"):
+        return set()
+    return {r[0] for r in table(db, "SELECT id FROM scrape_runs")}
+
+
 @pytest.mark.slow
 def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_path: Path) -> None:
     follow = follow_all(tmp_path / "f.toml")
@@ -280,9 +287,18 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
         whole_run = time.monotonic() - started  # start-up included: kills land anywhere in it
         assert ref.returncode == 0, ref.stderr
         kills, mid_run = 0, set()
-        for _ in range(8):
+        for attempt in range(8):
+            seen = _run_ids(killed)
             proc = _spawn(nightly_args(killed, follow, tmp_path / "s2", url), tmp_path)
-            time.sleep(rng.uniform(0.05, 0.95) * whole_run)
+            if attempt % 2:  # anywhere: start-up, migration, any stage
+                time.sleep(rng.uniform(0.05, 0.95) * whole_run)
+            else:  # inside the stages: once this run's row exists
+                deadline = time.monotonic() + 120
+                while proc.poll() is None and time.monotonic() < deadline:
+                    if _run_ids(killed) - seen:
+                        break
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.3) * whole_run)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
