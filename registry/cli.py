@@ -7,6 +7,7 @@ them, so `ropedex --help` starts at once.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,22 @@ def emit_jsonl(rows: list[dict[str, Any]]) -> None:
         click.echo(json.dumps(row, sort_keys=False, default=str))
 
 
+def emit_rows(
+    rows: list[dict[str, Any]],
+    *,
+    json_: bool,
+    show: Callable[[list[dict[str, Any]]], None],
+    failed: bool,
+) -> None:
+    """JSON Lines or the command's readable form; exit status 1 when an input failed."""
+    if json_:
+        emit_jsonl(rows)
+    else:
+        show(rows)
+    if failed:
+        raise SystemExit(1)
+
+
 # --- position-encoding tagger: `ropedex tag`, `ropedex tags` -----------------------------------
 
 
@@ -74,12 +91,7 @@ def tag_paths(paths: tuple[str, ...], json_: bool) -> None:
         result, readable = tag_file(path)
         failed = failed or not readable
         rows.append({"path": path, **result.to_dict()})
-    if json_:
-        emit_jsonl(rows)
-    else:
-        _print_tag_table(rows)
-    if failed:
-        raise SystemExit(1)
+    emit_rows(rows, json_=json_, show=_print_tag_table, failed=failed)
 
 
 def _print_tag_table(rows: list[dict[str, Any]]) -> None:
@@ -925,12 +937,7 @@ def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, j
                 rope_block=result.raw_rope or {},
             )
         )
-    if json_:
-        emit_jsonl(rows)
-    else:
-        _print_rope_rows(rows)
-    if failed:
-        raise SystemExit(1)
+    emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)
 
 
 def _print_rope_rows(rows: list[dict[str, Any]]) -> None:

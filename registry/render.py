@@ -169,25 +169,18 @@ def fmt_theta(value: Any) -> str:
 def fmt_value(value: Any, digits: int = 4) -> str:
     """A verifier number or list for people: floats to `digits` significant figures, whole
     numbers with separators, lists comma-separated, dicts as 'key: value' pairs."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        return f"{value:.{digits}g}"
+    if isinstance(value, float) and math.isfinite(value):
+        if not (value.is_integer() and abs(value) < 1e15):
+            return f"{value:.{digits}g}"
     if isinstance(value, list | tuple):
         return ", ".join(fmt_value(v, digits) for v in value) if value else "none"
     if isinstance(value, dict):
         if not value:
             return "none"
         return "; ".join(f"{k}: {fmt_value(v, digits)}" for k, v in sorted(value.items()))
-    return str(value)
+    if value == "":
+        return ""
+    return fmt_num(value)  # None, booleans, whole numbers, non-finite floats, text
 
 
 def fmt_stamp(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ def hub_tree_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("hub")
     build_hub_tree(corpus_dir(), out)
     return out
+
+
+@pytest.fixture(name="session")
+def session_fixture(engine: Any) -> Iterator[Any]:
+    """A session on the test module's own `engine` fixture."""
+    from registry.db import session_factory
+
+    with session_factory(engine)() as session:
+        yield session
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +49,6 @@ def engine_fixture(tmp_path: Path) -> Any:
     engine = open_engine(str(tmp_path / "catalog.db"))
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(name="session")
-def session_fixture(engine: Any) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
 
 
 def _counts(session: Session) -> dict[str, int]:

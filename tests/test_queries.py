@@ -70,12 +70,6 @@ def engine_fixture(tmp_path: Path) -> Iterator[Any]:
     engine.dispose()
 
 
-@pytest.fixture(name="session")
-def session_fixture(engine: Any) -> Iterator[Session]:
-    with session_factory(engine)() as session:
-        yield session
-
-
 def _ids(session: Session, **kwargs: Any) -> list[str]:
     return [r["repo_id"] for r in query_models(session, ModelFilter(**kwargs))]
 
