@@ -12,7 +12,6 @@ from registry.errors import (
     CatalogMissing,
     CatalogUnreadable,
     SchemaOutdated,
-    SchemaTooNew,
 )
 
 if TYPE_CHECKING:
@@ -146,16 +145,13 @@ def _check_usable(engine: Engine, target: str, path: str | None) -> None:
 
 
 def _check_version(engine: Engine) -> None:
-    from registry.migrations import current_version
+    from registry.migrations import current_version, too_new
     from registry.models import SCHEMA_VERSION
 
     with engine.connect() as conn:
         version = current_version(conn)
     if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"This catalog has schema version {version}, newer than this ropedex "
-            f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
-        )
+        raise too_new(version)
     if version < SCHEMA_VERSION:
         raise SchemaOutdated(
             f"This catalog has schema version {version}, older than this ropedex "

@@ -94,6 +94,14 @@ MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
+def too_new(version: int) -> SchemaTooNew:
+    """The error for a catalog written by a newer ropedex."""
+    return SchemaTooNew(
+        f"This catalog has schema version {version}, newer than this ropedex "
+        f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
+    )
+
+
 def current_version(conn: Connection) -> int:
     """The catalog's schema version; 0 when it predates versioning (or is empty)."""
     from sqlalchemy import inspect, text
@@ -116,17 +124,14 @@ def migrate(engine: Engine, *, repair: bool = True) -> int:
     """Bring the catalog up to SCHEMA_VERSION; returns the version it had before.
 
     With `repair`, a catalog already at SCHEMA_VERSION also gets any declared column or index it
-    lacks; without it, such a catalog is not written at all.
+    lacks; without it, such a catalog is written only when it lacks a declared table or column.
     """
     from sqlalchemy import text
 
     with engine.begin() as conn:
         before = current_version(conn)
     if before > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"This catalog has schema version {before}, newer than this ropedex "
-            f"({SCHEMA_VERSION}); upgrade ropedex (pip install -U ropedex)."
-        )
+        raise too_new(before)
     if before == SCHEMA_VERSION:
         # Same version: still add any index or column declared since the file was made (cheap,
         # and lets a catalog built during development pick up new indexes). A reading command
