@@ -1,0 +1,1 @@
+"""Runtimes' own code, fetched as pinned archives and used as oracles by the differential tests."""
