@@ -937,6 +937,7 @@ def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, j
                 reason=result.reason or f"position encoding: {result.position_encoding}",
                 model_type=result.model_type,
                 rope_block=result.raw_rope or {},
+                declared=result.declared_context,
             )
         )
     emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)
