@@ -426,7 +426,7 @@ def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
     Example:
         ropedex render --out site/_build
     """
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     summary = render_site(_open(ctx, readonly=True), out, base_url=base_url)
     click.echo(
@@ -457,7 +457,7 @@ def site_serve(port: int, directory: Path) -> None:
     Example:
         ropedex render && ropedex serve --port 8000
     """
-    from registry.serve import make_server
+    from registry.sitegen.serve import make_server
 
     server = make_server(directory, port)
     bound = server.server_address[1]

@@ -174,7 +174,7 @@ def catalog_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(name="site", scope="module")
 def site_fixture(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     out = tmp_path_factory.mktemp("render") / "site"
     engine = open_engine(str(catalog), create=False, readonly=True)
@@ -298,7 +298,7 @@ def section(html: str, heading: str) -> str:
     ],
 )
 def test_context_lengths_read_as_people_write_them(value: Any, text: str) -> None:
-    from registry.render import fmt_tokens
+    from registry.sitegen.driver import fmt_tokens
 
     assert fmt_tokens(value) == text
 
@@ -317,7 +317,7 @@ def test_context_lengths_read_as_people_write_them(value: Any, text: str) -> Non
     ],
 )
 def test_rope_bases_read_as_people_write_them(value: Any, text: str) -> None:
-    from registry.render import fmt_theta
+    from registry.sitegen.driver import fmt_theta
 
     assert fmt_theta(value) == text
 
@@ -542,7 +542,7 @@ def test_pages_request_nothing_from_other_hosts(site: Path) -> None:
 
 def test_two_renders_write_the_same_bytes(site: Path, catalog: Path, tmp_path: Path) -> None:
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     engine = open_engine(str(catalog), create=False, readonly=True)
     again = tmp_path / "again"
@@ -560,7 +560,7 @@ def test_unknown_glossary_slug_fails_and_keeps_the_old_site(
 
     from registry.db import open_engine
     from registry.errors import RenderError
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     out = tmp_path / "site"
     shutil.copytree(site, out)
@@ -579,7 +579,7 @@ def test_unknown_glossary_slug_fails_and_keeps_the_old_site(
 def test_refuses_to_replace_a_folder_it_did_not_write(catalog: Path, tmp_path: Path) -> None:
     from registry.db import open_engine
     from registry.errors import RenderError
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     precious = tmp_path / "docs"
     precious.mkdir()
@@ -592,7 +592,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(catalog: Path, tmp_path: P
 
 def test_real_glossary_folder_loads() -> None:
     """The committed site/glossary entries parse and link only to each other."""
-    from registry.glossary import load_glossary
+    from registry.sitegen.glossary import load_glossary
 
     entries = load_glossary(REPO_ROOT / "site" / "glossary")
     assert entries, "site/glossary holds no entries"
@@ -603,11 +603,11 @@ def test_real_glossary_folder_loads() -> None:
 def test_forked_workers_write_the_same_site(
     site: Path, catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import registry.render
+    import registry.sitegen.driver
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
-    monkeypatch.setattr(registry.render, "render_workers", lambda engine, conn: 3)
+    monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda engine, conn: 3)
     engine = open_engine(str(catalog), create=False, readonly=True)
     forked = tmp_path / "forked"
     summary = render_site(engine, forked, glossary_dir=SAMPLE_GLOSSARY)
@@ -622,7 +622,7 @@ def test_an_older_catalog_without_a_newer_column_still_renders(
     import shutil
 
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen.driver import render_site
 
     older = tmp_path / "older.db"
     shutil.copyfile(catalog, older)

@@ -1,7 +1,8 @@
-"""The pages of the static site, one function per kind; `registry.render` drives them.
+"""The pages of the static site, one function per kind; `registry.sitegen.driver` drives them.
 
 Each function turns catalog rows into template contexts and hands them to `Site.page`; nothing
-here formats HTML except through the templates and the escaped SVG builders in `registry.plots`.
+here formats HTML except through the templates and the escaped SVG builders in
+`registry.sitegen.plots`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from registry.feeds import FeedItem, write_feeds
-from registry.glossary import aliases
-from registry.plots import bar_chart_svg, frequency_series, frequency_svg
-from registry.render import (
+from registry.sitegen.driver import (
     COLUMNS,
     ENTRY_LIMIT,
     KEY_RE,
@@ -36,6 +34,9 @@ from registry.render import (
     glossary_html,
     model_path,
 )
+from registry.sitegen.feeds import FeedItem, write_feeds
+from registry.sitegen.glossary import aliases
+from registry.sitegen.plots import bar_chart_svg, frequency_series, frequency_svg
 
 MODEL_SKIP = ("id", "snapshot_id")
 RECENT_CHANGES = 20
@@ -99,7 +100,7 @@ def forked_model_pages(
 def _model_shard(k: int) -> tuple[list[dict[str, Any]], RenderSummary, list[str]]:
     from sqlalchemy import create_engine
 
-    from registry.render import iter_models
+    from registry.sitegen.driver import iter_models
 
     site: Site = _FORKED["site"]
     part = RenderSummary(out_dir=site.writer.summary.out_dir)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import RenderError
-from registry.glossary import GlossaryEntry, load_glossary, markdown_renderer
-from registry.glossary import render_markdown as render_glossary_markdown
+from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
+from registry.sitegen.glossary import render_markdown as render_glossary_markdown
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -82,7 +82,7 @@ class SiteConfig:
 
 def default_site_dir() -> Path:
     """The checkout's `site/` folder, or the installed copy `registry/site_data`."""
-    checkout = Path(__file__).resolve().parent.parent / "site"
+    checkout = Path(__file__).resolve().parents[2] / "site"
     if (checkout / "templates").is_dir():
         return checkout
     from importlib.resources import files
@@ -512,7 +512,7 @@ def _render_into(
     config: SiteConfig,
     summary: RenderSummary,
 ) -> None:
-    from registry import site_pages
+    from registry.sitegen.pages import models as site_pages
 
     writer = SiteWriter(root, summary)
     tag_entry = {t: e.slug for e in reversed(glossary.values()) for t in e.pe_tags}

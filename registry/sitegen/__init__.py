@@ -1,0 +1,1 @@
+"""The static-site generator (moved here from registry/render.py and registry/site_pages.py)."""
