@@ -48,7 +48,7 @@ SHOTS = {
 def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The test catalog rendered with the real site/ folder, served on 127.0.0.1."""
     from registry.db import open_engine
-    from registry.sitegen.driver import render_site
+    from registry.sitegen import render_site
     from registry.sitegen.serve import make_server
 
     folder = tmp_path_factory.mktemp("browser")

@@ -72,7 +72,7 @@ def test_preview_server_serves_pages_and_feed_types_on_loopback(
     catalog: Path, tmp_path: Path
 ) -> None:
     from registry.db import open_engine
-    from registry.sitegen.driver import render_site
+    from registry.sitegen import render_site
     from registry.sitegen.serve import make_server
 
     out = tmp_path / "site"

@@ -1,13 +1,8 @@
-"""The pages of the static site, one function per kind; `registry.sitegen.driver` drives them.
-
-Each function turns catalog rows into template contexts and hands them to `Site.page`; nothing
-here formats HTML except through the templates and the escaped SVG builders in
-`registry.sitegen.plots`.
-"""
+"""Model pages: one per model with a safe repo id, with its facts, evidence, verifier checks,
+runtime matrix and frequency plots."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -15,34 +10,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from registry.sitegen.driver import (
-    COLUMNS,
-    ENTRY_LIMIT,
-    KEY_RE,
-    LIST_LIMIT,
-    PAGE_ROWS,
-    SHARD_ROWS,
-    RenderSummary,
-    Site,
-    catalog_row,
-    counts,
-    flatten,
-    fmt_json,
-    fmt_theta,
-    fmt_tokens,
-    fmt_value,
-    glossary_html,
-    model_path,
-)
-from registry.sitegen.feeds import FeedItem, write_feeds
-from registry.sitegen.glossary import aliases
-from registry.sitegen.plots import bar_chart_svg, frequency_series, frequency_svg
+from registry.formatting import fmt_theta, fmt_tokens, fmt_value
+from registry.sitegen.filters import KEY_RE, flatten, fmt_json
+from registry.sitegen.plots import frequency_series, frequency_svg
+from registry.sitegen.read import catalog_row
+from registry.sitegen.writer import RenderSummary, Site, model_path
+from registry.verify.titles import STATUS_TEXT, check_title
 
 MODEL_SKIP = ("id", "snapshot_id")
-RECENT_CHANGES = 20
-
-
-# -- model pages --------------------------------------------------------------------------------
 
 
 def model_pages(
@@ -68,51 +43,6 @@ def model_pages(
         site.page(model_path(repo_id), "model.html", **context)
         summary.model_pages += 1
     return rows
-
-
-_FORKED: dict[str, Any] = {}  # what forked workers inherit: the site and changes by model
-
-
-def forked_model_pages(
-    site: Site, db_url: str, changes: dict[int, list[dict[str, Any]]], workers: int
-) -> list[dict[str, Any]]:
-    """`model_pages` split over `workers` forked processes, each reading its own id shard."""
-    import multiprocessing
-
-    _FORKED.update(site=site, changes=changes, url=db_url, workers=workers)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_model_shard, range(workers))
-    finally:
-        _FORKED.clear()
-    summary = site.writer.summary
-    rows: list[dict[str, Any]] = []
-    for shard_rows, part, pages in parts:
-        rows += shard_rows
-        site.writer.pages += pages
-        for name in ("model_pages", "pages", "files", "bytes", "plots"):
-            setattr(summary, name, getattr(summary, name) + getattr(part, name))
-        summary.plot_errors = sorted({*summary.plot_errors, *part.plot_errors})
-        summary.refused = sorted([*summary.refused, *part.refused])
-    return rows
-
-
-def _model_shard(k: int) -> tuple[list[dict[str, Any]], RenderSummary, list[str]]:
-    from sqlalchemy import create_engine
-
-    from registry.sitegen.driver import iter_models
-
-    site: Site = _FORKED["site"]
-    part = RenderSummary(out_dir=site.writer.summary.out_dir)
-    site.writer.summary, site.writer.pages = part, []
-    engine = create_engine(_FORKED["url"])
-    try:
-        with engine.connect() as conn:
-            records = iter_models(conn, (k, _FORKED["workers"]))
-            rows = model_pages(site, records, _FORKED["changes"], part)
-    finally:
-        engine.dispose()
-    return rows, part, site.writer.pages
 
 
 def model_context(
@@ -180,50 +110,6 @@ def verification_tables(verification: dict[str, Any] | None) -> dict[str, Any]:
         }
     tables: dict[str, Any] = verification["_tables"]
     return tables
-
-
-# Short titles of the verifier's checks, by id prefix (docs/verifier.md describes each one).
-CHECK_TITLES = {
-    "C1": "Type key (rope_type or legacy type)",
-    "C2": "Legacy type names",
-    "C3": "Required keys present",
-    "C4": "Keys the type does not read",
-    "C5": "Scaling factor",
-    "C6": "Factor against the context lengths",
-    "C7": "Original (trained) context declared",
-    "C8": "YaRN beta_fast above beta_slow",
-    "C9": "YaRN truncate flag",
-    "C10": "DeepSeek mscale pair",
-    "C11": "Explicit attention factor",
-    "C12": "Llama 3 frequency bands",
-    "C13": "LongRoPE factor lists",
-    "C14": "mRoPE sections",
-    "C15": "Partial rotary width",
-    "C16": "Dynamic NTK base",
-    "C19": "Value types",
-    "C20": "Base frequency θ",
-    "P0": "Embedding can be built",
-    "P1": "High-frequency pairs untouched",
-    "P2": "Low-frequency pairs interpolated",
-    "P3": "Frequency ratio falls monotonically",
-    "P4": "Rotation angles stay within training",
-    "P5": "Attention logit magnitude",
-    "P6": "YaRN range rounding, float32 vs float64",
-    "P7": "Frequencies match the reference",
-    "P8": "cos/sin finite in the declared dtype",
-    "P9": "Relative positions still told apart",
-    "X1": "Runtimes agree",
-}
-STATUS_TEXT = {"not-applicable": "n/a"}
-
-
-def check_title(check_id: str) -> str:
-    """'C1-type-key' -> its title; an unknown id as words ('Z9-new-thing' -> 'New thing')."""
-    prefix, _, rest = check_id.partition("-")
-    if prefix in CHECK_TITLES:
-        return CHECK_TITLES[prefix]
-    words = (rest or check_id).replace("-", " ").replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def check_row(check: Any) -> dict[str, Any]:
@@ -379,236 +265,3 @@ def _plot(params: Any, fp: str, summary: RenderSummary) -> tuple[str | None, boo
         return None, True
     title = f"Per-dimension frequency scaling ({params.rope_type}, theta {fmt_theta(params.theta)})"
     return frequency_svg(series, title=title, svg_id=f"plot-{fp}"), False
-
-
-# -- catalog ------------------------------------------------------------------------------------
-
-
-def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
-    """JSON shards for the browser, plus a first page that works without JavaScript."""
-    shards = []
-    for number, start in enumerate(range(0, len(rows), SHARD_ROWS)):
-        name = f"data/catalog-{number:04d}.json"
-        chunk = [[_cell(r[c]) for c in COLUMNS] for r in rows[start : start + SHARD_ROWS]]
-        site.writer.write(name, json.dumps(chunk, separators=(",", ":"), ensure_ascii=True))
-        shards.append(name)
-    facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict")}
-    facets["family"] = counts(rows, "family")
-    index = {
-        "columns": list(COLUMNS),
-        "total": len(rows),
-        "shards": shards,
-        "page_rows": PAGE_ROWS,
-        "facets": facets,
-        "synonyms": synonyms(site),
-        "tag_entry": site.tag_entry,  # tag -> glossary slug whose hover card the tag shows
-    }
-    site.writer.write("data/catalog.json", json.dumps(index, sort_keys=True, separators=(",", ":")))
-    site.page(
-        "catalog/index.html",
-        "catalog.html",
-        rows=rows[:PAGE_ROWS],
-        total=len(rows),
-        facets=facets,
-        page_rows=PAGE_ROWS,
-        tag_entry=site.tag_entry,
-        cards=[site.card(slug) for slug in sorted(set(site.tag_entry.values()))],
-    )
-
-
-def _cell(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
-
-
-def synonyms(site: Site) -> dict[str, list[str]]:
-    """Search words (entry slugs, titles, aliases) -> the tags and families they stand for."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for entry in site.glossary.values():
-        values = set(entry.pe_tags) | set(entry.families)
-        if not values:
-            continue
-        for word in (entry.slug, entry.title.lower(), *entry.aka):
-            out[word] |= values
-    for alias, slug in aliases(site.glossary).items():
-        entry = site.glossary[slug]
-        out[alias] |= set(entry.pe_tags) | set(entry.families)
-    return {k: sorted(v) for k, v in sorted(out.items()) if v}
-
-
-# -- tags and families --------------------------------------------------------------------------
-
-
-def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
-    """tags/ and families/: an index each, and one page per tag or family."""
-    for key, folder, entry_of in (
-        ("position_encoding", "tags", site.tag_entry),
-        ("family", "families", site.family_entry),
-    ):
-        members = groups(site, rows, key)
-        names = sorted(members, key=lambda k: (-len(members[k]), k))
-        listing = [
-            {"name": n, "count": len(members[n]), "linked": bool(KEY_RE.match(n))} for n in names
-        ]
-        site.page(f"{folder}/index.html", f"{folder}.html", groups=listing)
-        for name in names:
-            if not KEY_RE.match(name):
-                continue
-            slug = entry_of.get(name)
-            site.page(
-                f"{folder}/{name}.html",
-                "group.html",
-                kind=folder,
-                name=name,
-                definition=site.tag_text.get(name, "") if folder == "tags" else "",
-                count=len(members[name]),
-                breakdown=_breakdown(members[name], "family" if folder == "tags" else "tag"),
-                models=members[name][:LIST_LIMIT],
-                limit=LIST_LIMIT,
-                cards=[site.card(slug)] if slug else [],
-                entry_slug=slug,
-            )
-
-
-def _breakdown(members: list[dict[str, Any]], by: str) -> dict[str, Any]:
-    """How a tag's models split by family (`by="family"`), or a family's by tag (`by="tag"`)."""
-    column = "family" if by == "family" else "position_encoding"
-    return {
-        "folder": "families" if by == "family" else "tags",
-        "label": "By family" if by == "family" else "By tag",
-        "items": [(v, c, bool(KEY_RE.match(v))) for v, c in counts(members, column)],
-    }
-
-
-def groups(site: Site, rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
-    """Tag or family -> its models; vocabulary tags and glossary subjects appear even if empty."""
-    members = _members(rows, key)
-    if key == "position_encoding":
-        known = [*site.tag_text, *site.tag_entry]
-    else:
-        known = list(site.family_entry)
-    for name in known:
-        members.setdefault(name, [])
-    return members
-
-
-def _members(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:  # rows are already in popularity order
-        if row[key] is not None:
-            out[row[key]].append(row)
-    return dict(out)
-
-
-# -- glossary -----------------------------------------------------------------------------------
-
-
-def glossary_pages(site: Site, rows: list[dict[str, Any]]) -> None:
-    """glossary/index.html, one page per entry, and a redirect page per alias."""
-    by_tag = _members(rows, "position_encoding")
-    by_family = _members(rows, "family")
-    layers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in site.glossary.values():
-        for layer in entry.layers:
-            others = [x for x in entry.layers if x != layer]
-            layers[layer].append({"entry": entry, "also": others})
-    site.page(
-        "glossary/index.html",
-        "glossary.html",
-        layers=sorted(layers.items()),
-        entries=list(site.glossary.values()),
-        aliases=aliases(site.glossary),
-    )
-    for entry in site.glossary.values():
-        body, cards = glossary_html(site, entry, lambda slug: f"{slug}.html")
-        sections = [
-            _group_section("tags", tag, by_tag.get(tag, []), site.tag_text.get(tag, ""))
-            for tag in entry.pe_tags
-        ] + [_group_section("families", fam, by_family.get(fam, []), "") for fam in entry.families]
-        site.page(
-            f"glossary/{entry.slug}.html",
-            "entry.html",
-            entry=entry,
-            body=Markup(body),
-            cards=cards,
-            sections=sections,
-        )
-    for alias, slug in aliases(site.glossary).items():
-        site.page(f"glossary/{alias}.html", "redirect.html", sitemap=False, target=f"{slug}.html")
-
-
-def _group_section(
-    kind: str, name: str, members: list[dict[str, Any]], definition: str
-) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "name": name,
-        "linked": bool(KEY_RE.match(name)),
-        "count": len(members),
-        "models": members[:ENTRY_LIMIT],
-        "definition": definition,
-    }
-
-
-# -- home and feeds -----------------------------------------------------------------------------
-
-
-def home_page(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
-    tags = counts(rows, "position_encoding")
-    bars = [(t, c, f"tags/{t}.html" if KEY_RE.match(t) else "catalog/") for t, c in tags]
-    chart = bar_chart_svg(bars, title="Models per position-encoding tag", svg_id="tag-chart")
-    site.page(
-        "index.html",
-        "home.html",
-        total=len(rows),
-        tags=tags,
-        families=counts(rows, "family"),
-        verdicts=counts(rows, "verdict"),
-        chart=Markup(chart),
-        changes=changes[:RECENT_CHANGES],
-        safe_ids={r["repo_id"] for r in rows if r["page"]},
-        entries=len(site.glossary),
-    )
-
-
-def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
-    """feeds/changes.{atom,rss}, plus one pair per tag and per family."""
-    base = site.config.base_url
-    by_repo = {r["repo_id"]: r for r in rows}
-    items: list[tuple[FeedItem, dict[str, Any] | None]] = []
-    for change in changes:
-        row = by_repo.get(change["repo_id"])
-        page = base + (model_path(change["repo_id"]) if row and row["page"] else "catalog/")
-        text = f"{change['field_path']}: {change['old_value']} → {change['new_value']}"
-        item = FeedItem(
-            uid=f"{page}#change-{change['id']}",
-            title=f"{change['repo_id']}: {change['field_path']} changed",
-            link=page,
-            summary=text + (f" (commit {change['commit_sha']})" if change["commit_sha"] else ""),
-            updated=change["changed_at"],
-        )
-        items.append((item, row))
-    root = site.writer.root
-    _feed(site, [i for i, _ in items], "changes", root, base, "catalog changes", base)
-    for key, folder in (("position_encoding", "tags"), ("family", "families")):
-        names = sorted(n for n in groups(site, rows, key) if KEY_RE.match(n))
-        for name in names:
-            picked = [i for i, row in items if row is not None and row[key] == name]
-            page = f"{base}{folder}/{name}.html"
-            _feed(site, picked, f"{folder}/{name}", root, base, f"changes in {name}", page)
-
-
-def _feed(
-    site: Site, items: list[FeedItem], name: str, root: Any, base: str, what: str, page: str
-) -> None:
-    atom, rss = write_feeds(
-        items,
-        title=f"{site.config.title}: {what}",
-        description=f"Position-encoding changes ({what}) in the {site.config.title} catalog.",
-        page_url=page,
-        base_path=site.writer.path(f"feeds/{name}"),
-        feed_url=f"{base}feeds/{name}",
-        stamp=site.stamp,
-    )
-    for path in (atom, rss):
-        site.writer.summary.files += 1
-        site.writer.summary.bytes += path.stat().st_size
