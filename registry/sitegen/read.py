@@ -33,9 +33,9 @@ COLUMNS = (
 def read_stamp(conn: Any) -> str | None:
     from sqlalchemy import func, select
 
-    from registry.models import ScrapeRun
+    from registry.models import Run
 
-    table = ScrapeRun.__table__  # type: ignore[attr-defined]
+    table = Run.__table__  # type: ignore[attr-defined]
     ended = conn.execute(select(func.max(table.c.ended_at))).scalar()
     started = conn.execute(select(func.max(table.c.started_at))).scalar()
     return ended or started
