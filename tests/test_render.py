@@ -613,3 +613,51 @@ def test_every_feed_parses_and_every_tag_feed_has_entries(site: Path) -> None:
         self_links = [ln.href for ln in parsed.feed.get("links", []) if ln.get("rel") == "self"]
         assert self_links and self_links[0].endswith(path.name), (path, self_links)
         assert not parsed.feed.link.endswith((".atom", ".rss")), (path, parsed.feed.link)
+
+
+def test_the_404_page_works_at_a_nested_path_on_a_static_host(site: Path) -> None:
+    """A static host (GitHub Pages, nginx `error_page`) serves 404.html for any missing path:
+    every link and asset of that page must resolve from a nested URL too."""
+    import http.server
+    import re
+    import threading
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urljoin
+
+    class Pages(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def send_error(self, code: int, *args: Any, **kwargs: Any) -> None:
+            if code != 404:
+                return super().send_error(code, *args, **kwargs)
+            body = (site / "404.html").read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        nested = f"http://127.0.0.1:{server.server_address[1]}/models/no/such/page.html"
+        try:
+            urllib.request.urlopen(nested)
+            raise AssertionError("a missing page answered 200")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+            html = exc.read().decode()
+        links = re.findall(r'(?:href|src)="([^"#]+)"', html)
+        outside = ("http", "data:", "mailto:")
+        local = [urljoin(nested, u) for u in links if not u.startswith(outside)]
+        assert any(u.endswith("static/style.css") for u in local) and len(local) >= 5
+        for url in local:
+            with urllib.request.urlopen(url) as response:
+                assert response.status == 200, url
+    finally:
+        server.shutdown()
