@@ -1,6 +1,6 @@
 """Rendering rows for people and scripts: a rich table, JSON (a list of flat objects) or CSV.
 
-These functions return values; only `registry.cli` writes them out. Model-supplied strings are
+These functions return values; only the `registry.cli` commands write them out. Model-supplied strings are
 untrusted: in tables they are shown as plain text (no rich markup) with control characters
 replaced, so a repo id cannot restyle or move the terminal cursor.
 """

@@ -16,7 +16,7 @@ import click
 
 from registry.db import DEFAULT_DB
 from registry.errors import USER_ERRORS
-from registry.output import output_options
+from registry.cli.output import output_options
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -155,7 +155,7 @@ def _emit_rows(
     formatters: dict[str, Any] | None = None,
     columns: list[str] | None = None,
 ) -> None:
-    from registry.output import rows_table, to_csv, to_json
+    from registry.cli.output import rows_table, to_csv, to_json
 
     if json_ and csv_:
         raise click.UsageError("Choose one of --json and --csv.")
@@ -191,7 +191,7 @@ def catalog_ingest(
     from rich.progress import Progress
 
     from registry.db import session_factory
-    from registry.output import safe_text, to_json
+    from registry.cli.output import safe_text, to_json
     from registry.retag import retag_all
     from registry.sync import check_tree_root, ingest_tree
 
@@ -317,7 +317,7 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
         ropedex show openai/gpt-oss-20b --json
     """
     from registry.db import session_factory
-    from registry.output import to_json
+    from registry.cli.output import to_json
     from registry.queries import get_model
 
     with session_factory(_open(ctx))() as session:
@@ -330,7 +330,7 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
 
 
 def _show_parts(data: dict[str, Any]) -> list[Any]:
-    from registry.output import pairs_table, rows_table
+    from registry.cli.output import pairs_table, rows_table
 
     model, facts, verification = data["model"], data["facts"], data["verification"]
     keys = ["repo_id", "author", "family", "model_type", "status", "error", "downloads", "likes"]
@@ -393,7 +393,7 @@ def catalog_stats(ctx: click.Context, json_: bool) -> None:
         ropedex stats --json
     """
     from registry.db import session_factory
-    from registry.output import rows_table, to_json
+    from registry.cli.output import rows_table, to_json
     from registry.queries import stats
 
     with session_factory(_open(ctx))() as session:
@@ -520,7 +520,7 @@ def mirror_serve(
     """
     import os
 
-    from registry.output import safe_text
+    from registry.cli.output import safe_text
     from scrapers.faults import FaultPlan, parse_fault
     from scrapers.mirror import RequestRecord, make_server
 
@@ -688,7 +688,7 @@ def _scrape_progress(redact: Any) -> Any:
     """A context manager yielding the progress callback: a bar on a terminal, log lines else."""
     from contextlib import contextmanager
 
-    from registry.output import safe_text
+    from registry.cli.output import safe_text
 
     console = _console(stderr=True)
 
@@ -716,7 +716,7 @@ def _scrape_progress(redact: Any) -> Any:
 
 
 def _report_scrape(summary: Any, json_: bool) -> None:
-    from registry.output import safe_text, to_json
+    from registry.cli.output import safe_text, to_json
 
     if json_:
         click.echo(to_json(summary.to_dict()))
@@ -774,7 +774,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
         ropedex check path/to/config.json
         ropedex check configs/*.json --json --device cpu
     """
-    from registry.output import safe_text
+    from registry.cli.output import safe_text
     from registry.verify.verdict import verify_tag
     from scrapers.tagger import tag_file
 
@@ -814,7 +814,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
 
 
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
-    from registry.output import safe_text
+    from registry.cli.output import safe_text
 
     console = _console()
     scaling = f", {row['scaling_type']} x{row['scaling_factor']}" if row["scaling_type"] else ""
@@ -848,7 +848,7 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
         ropedex --db catalog.db verify --device cpu --force --json
     """
     from registry.db import session_factory
-    from registry.output import to_json
+    from registry.cli.output import to_json
     from registry.runs import finish_run, start_run
 
     dev = _verify_device(device)
@@ -1135,7 +1135,7 @@ def nightly_hubtree(corpus: Path, out: Path) -> None:
 
 
 def _echo_stage(report: Any) -> None:
-    from registry.output import safe_text
+    from registry.cli.output import safe_text
 
     counts = ", ".join(
         f"{k} {v}" for k, v in report.counts.items() if isinstance(v, int | float | str)
