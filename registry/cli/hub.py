@@ -15,6 +15,7 @@ from registry.cli.options import (
     open_catalog,
 )
 from registry.cli.output import make_console, safe_text, to_json
+from scrapers.hub import SORTS
 
 
 @cli.command(name="mirror")
@@ -93,7 +94,7 @@ def hub_mirror(
 @click.option("--pipeline-tag", help="Task, e.g. text-generation.")
 @click.option(
     "--sort",
-    type=click.Choice(["downloads", "likes", "last_modified", "created_at", "trending_score"]),
+    type=click.Choice(SORTS),
     help="Listing order (the Hub sorts descending).",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Most models to list (per --author).")

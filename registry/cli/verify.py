@@ -99,23 +99,15 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
         ropedex --db catalog.db verify --device cpu --force --json
     """
     from registry.db import session_factory
-    from registry.runs import finish_run, start_run
+    from registry.runs import logged_run
 
     dev = verify_device(device)
-    engine = open_catalog(ctx)
-    with session_factory(engine)() as session:
-        run = start_run(session, "verify")
+    make = session_factory(open_catalog(ctx))
+    # A stopped run is logged as such; the verdicts committed batch by batch stay.
+    with logged_run(make, "verify") as run, make() as session:
+        summary = _verify_with_progress(session, dev, force)
         session.commit()
-        try:
-            summary = _verify_with_progress(session, dev, force)
-        except BaseException as exc:  # record the run as stopped, keep committed verdicts
-            session.rollback()
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            finish_run(session, run, status=status, counts={}, error=repr(exc))
-            session.commit()
-            raise
-        finish_run(session, run, status="ok", counts=summary.to_dict())
-        session.commit()
+        run.status, run.counts = "ok", summary.to_dict()
     if json_:
         click.echo(to_json(summary.to_dict()))
         return
