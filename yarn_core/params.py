@@ -7,8 +7,8 @@ after every legacy spelling and model-type default has been resolved by the tagg
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 

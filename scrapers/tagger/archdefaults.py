@@ -763,6 +763,12 @@ MODEL_TYPE_ALIASES: dict[str, str] = {
 
 # `architectures[0]` of a sub-config that names no model_type -> the model type it loads as.
 ARCHITECTURE_TYPES: dict[str, str] = {
+    # state-space and recurrent models published without a model_type (remote code)
+    "MambaForCausalLM": "mamba",
+    "MambaLMHeadModel": "mamba",
+    "Mamba2ForCausalLM": "mamba2",
+    "RwkvForCausalLM": "rwkv",
+    "Phi3SmallForCausalLM": "phi3small",
     "DeepseekV2ForCausalLM": "deepseek_v2",
     "DeepseekV3ForCausalLM": "deepseek_v3",
     "LlamaForCausalLM": "llama",
@@ -878,7 +884,7 @@ _FAMILIES: dict[str, str] = {
         "marian pegasus pegasus_x fsmt m2m_100 nllb-moe xglm ctrl speech_to_text "
         "speech_to_text_2 musicgen musicgen_melody musicgen_decoder kosmos-2 kosmos-2.5 "
         "kosmos_2_text_model vit_mae videomae autoformer informer time_series_transformer "
-        "speecht5 cohere_asr"
+        "speecht5 cohere_asr patchtst patchtsmixer"
     ),
     "relative-bias": (
         "t5 mt5 umt5 switch_transformers pop2piano longt5 udop cpmant pix2struct_text_model "

@@ -19,7 +19,13 @@ from scrapers.tagger.archdefaults import (
 )
 from scrapers.tagger.configread import as_str
 
-TEXT_KEYS = ("text_config", "llm_config", "language_config", "language_model_config")
+TEXT_KEYS = (
+    "text_config",
+    "llm_config",
+    "language_config",
+    "language_model_config",
+    "backbone_config",
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ def normal_model_type(value: Any) -> str | None:
 
 def find_stacks(root: dict[str, Any]) -> list[Stack]:
     """The stacks to tag, the primary (text or decoder) one last."""
-    root_type = normal_model_type(root.get("model_type"))
+    root_type = normal_model_type(root.get("model_type")) or _architecture_type(root)
     thinker = root.get("thinker_config")
     if isinstance(thinker, dict) and isinstance(thinker.get("text_config"), dict):
         sub = thinker["text_config"]
@@ -61,6 +67,9 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
             Stack(enc_path, encoder, enc_type, "encoder"),
             Stack("decoder", decoder, _stack_type(decoder, root_type), "decoder"),
         ]
+    if isinstance(decoder, dict) and encoder is None and _looks_like_lm(decoder):
+        # a decoder-only wrapper keeping its language model under `decoder`
+        return [Stack("decoder", decoder, _stack_type(decoder, root_type), "text")]
     if root_type == "blt" and isinstance(root.get("global_config"), dict):
         # BLT: byte-level local encoder/decoder around one global latent transformer
         return [Stack("global_config", root["global_config"], "blt_global_transformer", "text")]
@@ -71,6 +80,14 @@ def find_stacks(root: dict[str, Any]) -> list[Stack]:
         if "auto_map" not in root or flat_text not in MROPE_DEFAULTS:
             return [Stack("", root, flat_text, "text")]
     return [Stack("", root, root_type, "text")]
+
+
+def _architecture_type(config: dict[str, Any]) -> str | None:
+    """The model type an `architectures` class name stands for (configs without model_type)."""
+    names = config.get("architectures")
+    if isinstance(names, list) and names and isinstance(names[0], str):
+        return ARCHITECTURE_TYPES.get(names[0])
+    return None
 
 
 def _sub_type(sub: dict[str, Any], root_type: str | None) -> str | None:

@@ -41,10 +41,14 @@ ROPE_HINT_KEYS = (
     "partial_rotary_factor",
     "rope_ratio",
     "rotary_emb_fraction",
+    "rope_embedding_base",  # Phi-3-small (remote code)
+    "use_scaled_rope",  # Meta's original (non-transformers) params.json
 )
 
 
 # Nemotron-H `hybrid_override_pattern` letters.
+# `positional_encoding_type` values (PatchTST / PatchTSMixer) and the tag each one means.
+PE_TYPE_TAGS = {"sincos": "sinusoidal", "random": "learned-absolute", "zeros": "learned-absolute"}
 HYBRID_SYMBOLS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
 
 
@@ -282,6 +286,11 @@ def _guess_from_keys(reader: Reader) -> str | None:
     if reader.has("axial_pos_shape"):
         reader.note("axial_pos_shape", reader.config.get("axial_pos_shape"))
         return "axial-learned"
+    # Time-series encoders (PatchTST, PatchTSMixer) name their table's kind.
+    kind = reader.str_("positional_encoding_type", record=False)
+    if kind is not None and kind.lower() in PE_TYPE_TAGS:
+        reader.cite("positional_encoding_type")
+        return PE_TYPE_TAGS[kind.lower()]
     return None
 
 

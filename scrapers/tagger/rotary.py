@@ -58,6 +58,7 @@ def _top_theta(reader: Reader, mt: str | None, defaults: dict[str, Any], res: Ta
         "global_rope_theta",
         "rope_global_theta",
         "rope_theta_global",
+        "rope_embedding_base",
     )
     if mt == "qwen":  # Qwen-1 remote code reads rotary_emb_base; rope_theta is only a copy
         keys = ("rotary_emb_base", *keys)
@@ -140,6 +141,7 @@ def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
         ("d_model", "num_heads"),
         ("hidden_size", "n_head"),
         ("d_model", "n_heads"),
+        ("dim", "n_heads"),  # Meta's original params.json
         ("d_model", "encoder_attention_heads"),
         ("hidden_size", "decoder_num_attention_heads"),
         ("hidden_size", "encoder_num_attention_heads"),
@@ -183,6 +185,8 @@ def _pairing(reader: Reader, mt: str | None) -> str:
         # plain multi-head attention (DeepSeek-VL2 / OCR language models): Llama rotate-half
         reader.cite("use_mla")
         return "half"
+    if mt is None and reader.has("dim") and reader.has("n_heads"):
+        return "interleaved"  # Meta's original format: complex (adjacent) pairs
     return "interleaved" if mt in arch.INTERLEAVED else "half"
 
 
@@ -192,6 +196,15 @@ def _top_original(reader: Reader) -> int | None:
         reader.cite("original_max_position_embeddings")
         return value
     return None
+
+
+META_SCALED_ROPE = {
+    "rope_type": "llama3",
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+}
 
 
 def _find_block(
@@ -213,6 +226,13 @@ def _find_block(
             block["factor"] = rotary["scaling_factor"]
         reader.note("rotary", rotary)
         return block, "rotary", False
+    if reader.flag("use_scaled_rope"):
+        # Meta's original params.json: scaling on, with the constants of Meta's reference
+        # `apply_scaling` (llama-models, Llama 3.1): factor 8, bands 1 / 4 over 8,192 tokens.
+        res.warnings.append(
+            "use_scaled_rope: Llama 3.1 scaling with the reference implementation's constants"
+        )
+        return dict(META_SCALED_ROPE), None, True
     if mt == "qwen" and reader.flag("use_dynamic_ntk"):
         dynamic: dict[str, Any] = {"rope_type": "dynamic"}
         trained = as_int(reader.config.get("seq_length"))
