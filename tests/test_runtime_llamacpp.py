@@ -1,0 +1,210 @@
+"""Differential test: ropedex's llama.cpp convention against llama.cpp's own code.
+
+For every corpus config, llama.cpp's converter (vendored in llama-cpp-python 0.3.36) writes its
+GGUF metadata with no weights, the metadata is read the way llama.cpp's loader and context read
+it, and ggml's own rope functions, compiled into a tiny harness, give the angles and the cos/sin
+magnitude (`tests/oracles/llamacpp_oracle.py`). ropedex's side is `ropedex rope --convention
+llama.cpp` and the llama.cpp row of `ropedex check`'s runtime matrix
+(`tests/oracles/ropedex_side.py`), plus `yarn_core.gguf_keys`, what ropedex says the converter
+writes. Compared per config: the inverse frequencies (1e-6 relative, widened to ggml's float32
+accumulation where that is the cause), the cos/sin multiplier and the softmax (kq) multiplier
+(float32 tolerance: llama.cpp computes them in float32), the served context (the GGUF
+`context_length`) and the rope keys of the GGUF, key by key.
+
+Every remaining difference is in `ALLOWED` with its reason (docs/verifier.md, "llama.cpp").
+The first run downloads the sdist (~77 MB) and compiles the harness; later runs reuse the cache.
+
+    .venv/bin/python -m tests.test_runtime_llamacpp     # print the agreement counts
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import corpus_configs
+from tests.oracles import ropedex_side
+from tests.oracles.llamacpp_oracle import (
+    Conversion,
+    LlamaCppSide,
+    arch_rope_types,
+    converter_metadata,
+    run_sides,
+)
+
+REL_TOL = 1e-6
+F32_EPS = 2.0**-24  # one float32 rounding
+MAGNITUDE_TOL = 1e-5  # ggml and llama-context compute magnitudes in float32
+MIN_COMPARED = 150  # configs llama.cpp converts with RoPE and ropedex computes
+PRIMARY_ORDER = ("full_attention", "default", "compress", "global", "main", "attention")
+
+# Differences kept on purpose: corpus name -> (fields that differ, reason). Each is cited in
+# docs/verifier.md ("llama.cpp").
+ALLOWED: dict[str, tuple[frozenset[str], str]] = {}
+
+
+@dataclass
+class Outcome:
+    name: str
+    conversion: Conversion
+    side: LlamaCppSide | None = None
+    compared: bool = False
+    diffs: dict[str, str] = field(default_factory=dict)
+    why_not: str | None = None
+
+
+def _primary(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    by_type = {r["layer_type"]: r for r in rows if r.get("inv_freq")}
+    for name in PRIMARY_ORDER:
+        if name in by_type:
+            return by_type[name]
+    return next(iter(by_type.values()), None)
+
+
+def _uses_rope(side: LlamaCppSide) -> bool:
+    if arch_rope_types().get(side.arch, "NEOX") == "NONE":
+        return False
+    # src/models/bert.cpp rotates only for nomic-bert(-moe) and jina-bert-v3, which have their
+    # own GGUF architecture names; plain `bert` keeps learned positions.
+    return side.arch != "bert"
+
+
+def _freq_tol(pair: int) -> float:
+    """ggml builds theta_j by j float32 multiplications by powf(base, -2/n_dims)."""
+    return max(REL_TOL, (2 * pair + 4) * F32_EPS)
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1e-300)
+
+
+def compare(name: str, config: dict[str, Any], conv: Conversion, side: LlamaCppSide | None) -> Outcome:
+    out = Outcome(name, conv, side)
+    if conv.error is not None:
+        out.why_not = f"converter: {conv.error}"
+        return out
+    rows = ropedex_side.rope_rows_for(config, "llama.cpp")
+    row = _primary(rows)
+    llama_rope = side is not None and _uses_rope(side)
+    if not llama_rope:
+        if row is not None:
+            out.diffs["rope"] = f"ropedex computes RoPE ({row['rope_type']}); llama.cpp runs none"
+        else:
+            out.why_not = f"no RoPE in llama.cpp's {conv.arch} graph"
+        return out
+    assert side is not None
+    if row is None:
+        reason = rows[0].get("reason") if rows else None
+        out.diffs["rope"] = f"llama.cpp runs RoPE ({side.arch}); ropedex: {reason}"
+        return out
+    out.compared = True
+    ours = row["inv_freq"]
+    if len(ours) != len(side.inv_freq):
+        out.diffs["rotary_dim"] = f"ropedex {2 * len(ours)}, llama.cpp {side.n_dims}"
+    else:
+        worst = max(range(len(ours)), key=lambda j: _rel(ours[j], side.inv_freq[j]) / _freq_tol(j))
+        if _rel(ours[worst], side.inv_freq[worst]) > _freq_tol(worst):
+            out.diffs["inv_freq"] = (
+                f"pair {worst}: ropedex {ours[worst]:.9g}, ggml {side.inv_freq[worst]:.9g}"
+            )
+    if _rel(row["attention_scaling"], side.attention_scaling) > MAGNITUDE_TOL:
+        out.diffs["attention_scaling"] = (
+            f"ropedex {row['attention_scaling']:.7g}, ggml {side.attention_scaling:.7g}"
+        )
+    if _rel(row["softmax_multiplier"], side.softmax_multiplier) > MAGNITUDE_TOL:
+        out.diffs["softmax_multiplier"] = (
+            f"ropedex {row['softmax_multiplier']:.7g}, llama.cpp kq {side.softmax_multiplier:.7g}"
+        )
+    if row["served_context"] != side.served_context:
+        out.diffs["served_context"] = (
+            f"ropedex {row['served_context']}, GGUF context_length {side.served_context}"
+        )
+    matrix = ropedex_side.runtimes_for(config).get("llama.cpp", {})
+    if matrix.get("served_context") != side.served_context:
+        out.diffs["matrix_served_context"] = (
+            f"matrix {matrix.get('served_context')}, GGUF context_length {side.served_context}"
+        )
+    return out
+
+
+@functools.cache
+def outcomes() -> dict[str, Outcome]:
+    configs = {name: ropedex_side.load(path) for name, path in corpus_configs()}
+    convs = converter_metadata(configs)
+    sides = run_sides(convs)
+    return {n: compare(n, configs[n], convs[n], sides.get(n)) for n in configs}
+
+
+@pytest.fixture(name="results", scope="module")
+def results_fixture() -> dict[str, Outcome]:
+    return outcomes()
+
+
+def test_converter_runs_on_the_corpus(results: dict[str, Outcome]) -> None:
+    converted = [o for o in results.values() if o.conversion.error is None]
+    assert len(converted) >= 300
+    for o in converted:
+        assert o.conversion.arch, o.name
+        assert f"{o.conversion.arch}.context_length" in o.conversion.kv or o.side is None, o.name
+    # A config llama.cpp cannot convert is listed with the converter's own error.
+    for o in results.values():
+        if o.conversion.error is not None:
+            assert o.why_not and o.why_not.startswith("converter: "), o.name
+
+
+def test_enough_configs_compared(results: dict[str, Outcome]) -> None:
+    compared = [o for o in results.values() if o.compared]
+    assert len(compared) >= MIN_COMPARED, len(compared)
+
+
+def test_every_difference_is_allowed(results: dict[str, Outcome]) -> None:
+    unexpected = []
+    for o in results.values():
+        allowed = ALLOWED.get(o.name, (frozenset(), ""))[0]
+        extra = {k: v for k, v in o.diffs.items() if k not in allowed}
+        if extra:
+            unexpected.append(f"{o.name} [{o.conversion.arch}]: {extra}")
+    assert not unexpected, "\n".join(unexpected)
+
+
+def test_allow_list_is_not_stale(results: dict[str, Outcome]) -> None:
+    stale = [
+        f"{name}: {sorted(fields - set(results[name].diffs))}"
+        for name, (fields, _why) in ALLOWED.items()
+        if name not in results or not fields <= set(results[name].diffs)
+    ]
+    assert not stale, stale
+
+
+def summary(results: dict[str, Outcome]) -> dict[str, int]:
+    compared = [o for o in results.values() if o.compared]
+    return {
+        "configs": len(results),
+        "converted": sum(o.conversion.error is None for o in results.values()),
+        "compared": len(compared),
+        "agree": sum(not o.diffs for o in compared),
+        "differ": sum(bool(o.diffs) for o in results.values()),
+    }
+
+
+def _main() -> None:
+    import collections
+
+    results = outcomes()
+    print(summary(results))
+    by_field: collections.Counter[str] = collections.Counter()
+    for o in results.values():
+        by_field.update(list(o.diffs))
+        if o.diffs:
+            print(f"{o.name} [{o.conversion.arch}]")
+            for k, v in o.diffs.items():
+                print(f"    {k}: {v}")
+    print(dict(by_field))
+
+
+if __name__ == "__main__":
+    _main()
