@@ -30,15 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from registry.db import open_engine, session_factory  # noqa: E402
 from registry.ingest import ingest_tree  # noqa: E402
 from registry.models import ConfigSnapshot, Model, PositionFacts  # noqa: E402
-from registry.verification import (  # noqa: E402
-    input_from_facts,
-    input_from_tag,
-    pending,
-    verify_catalog,
-)
+from registry.verify.catalog import pending, verify_catalog  # noqa: E402
+from registry.verify.inputs import input_from_facts, input_from_tag  # noqa: E402
+from registry.verify.verdict import verify  # noqa: E402
 from scrapers.hubtree import build_hub_tree, read_manifest  # noqa: E402
 from scrapers.tagger import tag_config  # noqa: E402
-from yarn_core.verify import verify  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 

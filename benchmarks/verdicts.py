@@ -18,11 +18,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry.verification import verify_tag  # noqa: E402
+from registry.verify.verdict import (
+    CORE_VERSION,  # noqa: E402
+    verify_tag,  # noqa: E402
+)
 from scrapers.hubtree import read_manifest  # noqa: E402
 from scrapers.result import TAGGER_VERSION  # noqa: E402
 from scrapers.tagger import tag_config  # noqa: E402
-from yarn_core.verify import CORE_VERSION  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"

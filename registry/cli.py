@@ -769,7 +769,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
         ropedex check configs/*.json --json --device cpu
     """
     from registry.output import safe_text
-    from registry.verification import verify_tag
+    from registry.verify.verdict import verify_tag
     from scrapers.tagger import tag_file
 
     dev = _verify_device(device)
@@ -872,7 +872,7 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
 
 def _verify_with_progress(session: Any, device: str, force: bool) -> Any:
     """`verify_catalog` with a rich progress bar on a terminal, plain lines otherwise."""
-    from registry.verification import verify_catalog
+    from registry.verify.catalog import verify_catalog
 
     console = _console(stderr=True)
     if not console.is_terminal:

@@ -284,7 +284,7 @@ def verify_stage(engine: Engine, *, device: str) -> Stage:
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
         from sqlmodel import Session
 
-        from registry.verification import verify_catalog
+        from registry.verify.catalog import verify_catalog
 
         with Session(engine) as session:
             summary = verify_catalog(session, device=device)

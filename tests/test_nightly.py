@@ -349,8 +349,8 @@ def test_publish_db_strips_config_texts_and_keeps_facts(tmp_path: Path) -> None:
 def test_committed_catalog_is_current_and_carries_no_config_text() -> None:
     """catalog.db is rebuilt by docs/deploy/rebuild-catalog.sh whenever the tagger changes."""
     from registry.models import SCHEMA_VERSION
+    from registry.verify.verdict import CORE_VERSION
     from scrapers.result import TAGGER_VERSION
-    from yarn_core.verify import CORE_VERSION
 
     db = REPO_ROOT / "catalog.db"
     uri = f"file:{db}?mode=ro"

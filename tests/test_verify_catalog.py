@@ -15,7 +15,7 @@ from registry.cli import cli
 from registry.db import open_engine
 from registry.ingest import ingest_tree
 from registry.models import ConfigSnapshot, PositionFacts, ScrapeRun, Verification
-from registry.verification import verify_catalog
+from registry.verify.catalog import verify_catalog
 from scrapers.tagger import tag_config
 from tests.conftest import load_corpus_config
 
@@ -108,7 +108,7 @@ def test_stripped_config_text_gives_the_same_verdicts(catalog: tuple[Path, set[s
 
 
 def test_facts_verdict_matches_a_fresh_tag(catalog: tuple[Path, set[str]]) -> None:
-    from registry.verification import verify_tag
+    from registry.verify.verdict import verify_tag
 
     db, _ = catalog
     with Session(open_engine(str(db))) as session:
@@ -191,11 +191,11 @@ def test_help_does_not_import_torch() -> None:
 def test_a_crash_mid_run_keeps_committed_verdicts(
     catalog: tuple[Path, set[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import registry.verification
-    import yarn_core.verify
+    import registry.verify.catalog
+    import registry.verify.verdict
 
     db, fingerprints = catalog
-    real = yarn_core.verify.verify
+    real = registry.verify.verdict.verify
     calls: list[int] = []
 
     def flaky(inp: object, *, device: str = "auto") -> object:
@@ -204,15 +204,15 @@ def test_a_crash_mid_run_keeps_committed_verdicts(
             raise RuntimeError("device lost")
         return real(inp, device=device)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(registry.verification, "BATCH", 2)
-    monkeypatch.setattr(yarn_core.verify, "verify", flaky)
+    monkeypatch.setattr(registry.verify.catalog, "BATCH", 2)
+    monkeypatch.setattr(registry.verify.verdict, "verify", flaky)
     result = CliRunner().invoke(cli, ["--db", str(db), "verify", "--device", "cpu"])
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
     assert len(_rows(db)) == 2  # the first batch was committed
     with Session(open_engine(str(db))) as session:
         run = session.exec(select(ScrapeRun).where(ScrapeRun.kind == "verify")).one()
     assert run.status == "failed" and run.error and "device lost" in run.error
-    monkeypatch.setattr(yarn_core.verify, "verify", real)
+    monkeypatch.setattr(registry.verify.verdict, "verify", real)
     again = CliRunner().invoke(cli, ["--db", str(db), "verify", "--device", "cpu", "--json"])
     summary = json.loads(again.stdout)
     assert (summary["checked"], summary["skipped_existing"]) == (len(fingerprints) - 2, 2)

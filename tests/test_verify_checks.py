@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from registry.verification import verify_tag
+from registry.verify.check import Check, merge_layers, worst
+from registry.verify.inputs import VerifyInput
+from registry.verify.keys import split_blocks
+from registry.verify.verdict import Verdict, verify, verify_tag
 from scrapers.tagger import tag_config
-from yarn_core.checks import Check, merge_layers, mrope_pairs_per_axis, split_blocks, worst
+from yarn_core.frequencies import mrope_pair_axes
 from yarn_core.params import RopeParams
-from yarn_core.verify import Verdict, VerifyInput, verify
 
 DATA = Path(__file__).parent / "data" / "verify"
 
@@ -222,10 +224,15 @@ def test_merge_keeps_the_worst_layer() -> None:
     assert worst(["pass", "not-applicable", "warn"]) == "warn"
 
 
+def _axis_counts(section: tuple[int, ...], pairs: int) -> list[int]:
+    axes = mrope_pair_axes(section, pairs, True)
+    return [axes.count(axis) for axis in range(len(section))]
+
+
 def test_interleaved_mrope_axes() -> None:
     # Qwen3-VL: [24, 20, 20] over 64 pairs realises exactly the declared counts.
-    assert mrope_pairs_per_axis((24, 20, 20), 64, True) == [24, 20, 20]
-    assert mrope_pairs_per_axis((10, 30, 24), 64, True) != [10, 30, 24]
+    assert _axis_counts((24, 20, 20), 64) == [24, 20, 20]
+    assert _axis_counts((10, 30, 24), 64) != [10, 30, 24]
 
 
 def test_verdict_dict_is_strict_json() -> None:

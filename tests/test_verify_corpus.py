@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from registry.cli import cli
-from registry.verification import verify_tag
+from registry.verify.check import STATUSES
+from registry.verify.verdict import verify_tag
 from scrapers.tagger import tag_config
 from tests.conftest import corpus_configs, load_corpus_config
-from yarn_core.checks import STATUSES
 
 GOOD = Path(__file__).parent / "data" / "verify" / "good"
 

@@ -8,9 +8,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yarn_core.checks import STATUSES
+from registry.verify.check import STATUSES
+from registry.verify.inputs import VerifyInput
+from registry.verify.verdict import verify
 from yarn_core.params import ROPE_TYPES, RopeParams
-from yarn_core.verify import VerifyInput, verify
 
 ODD_VALUES = st.one_of(
     st.none(),

@@ -18,6 +18,7 @@ from yarn_core.scaling import (
     DEFAULT_BETA_SLOW,
     inferred_yarn_factor,
     longrope_attention_factor,
+    mla_softmax_multiplier,
     mscale_ratio,
     yarn_mscale,
 )
@@ -50,6 +51,26 @@ class Resolved:
     beta_slow: float = DEFAULT_BETA_SLOW
     float32_range: bool = False  # correction range evaluated in float32 (llama.cpp)
     longrope_long: bool | None = None  # longrope: long factors regardless of length (vLLM)
+
+
+# Architectures whose attention code multiplies the softmax scale by m(s, mscale_all_dim)^2, as
+# DeepSeek's multi-head latent attention does (rope-scaling.md 3.b, 6.2 C10).
+MLA_SOFTMAX_MODEL_TYPES = frozenset(
+    {
+        "deepseek_v2",
+        "deepseek_v3",
+        "deepseek_v32",
+        "kimi_k2",
+        "kimi_k25",
+        "kimi_vl",
+        "mistral4",
+        "sarvam_mla",
+        "bailing_moe",
+        "bailing_hybrid",
+        "longcat_flash",
+        "glm4_moe_lite",
+    }
+)
 
 
 class UnknownConvention(ValueError):
@@ -93,6 +114,7 @@ def resolve(
     res = replace(res, served_context=served)
     if rope_block is not None and convention in ("sglang", "llama.cpp"):
         res = _architecture_magnitude(params, res, rope_block)
+    res = _architecture_softmax(params, res, model_type)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):
@@ -163,6 +185,22 @@ def _architecture_magnitude(
         "not the config; assumed here as in transformers"
     )
     return replace(res, attention_scaling=float(params.attention_factor), notes=tuple(notes))
+
+
+def _architecture_softmax(params: RopeParams, res: Resolved, model_type: str | None) -> Resolved:
+    """MLA architectures multiply the softmax scale by m(s, mscale_all_dim)^2 in their attention
+    code (every runtime but the DeepSeek reference, whose convention already carries it)."""
+    if res.convention == "deepseek" or not res.applies_scaling or not params.mscale_all_dim:
+        return res
+    if model_type not in MLA_SOFTMAX_MODEL_TYPES:
+        return res
+    multiplier = res.softmax_multiplier * mla_softmax_multiplier(res.factor, params.mscale_all_dim)
+    return replace(res, softmax_multiplier=multiplier)
+
+
+def logit_multiplier(res: Resolved) -> float:
+    """What attention logits are multiplied by: the cos/sin factor squared times the softmax one."""
+    return res.attention_scaling * res.attention_scaling * res.softmax_multiplier
 
 
 def served_context(
@@ -256,7 +294,7 @@ def _hf_magnitude(params: RopeParams, factor: float) -> float:
 def _mla_note(params: RopeParams, factor: float) -> tuple[str, ...]:
     # Section 6.2 C10: equal mscale keys cancel on cos/sin; the softmax factor is architecture code.
     if params.mscale_all_dim and params.attention_factor is None:
-        mult = yarn_mscale(factor, params.mscale_all_dim) ** 2
+        mult = mla_softmax_multiplier(factor, params.mscale_all_dim)
         return (
             f"MLA models (DeepSeek-V2/V3 style) also multiply the softmax scale by "
             f"m(s, mscale_all_dim)^2 = {mult:.6g} in architecture code (C10)",
@@ -428,7 +466,7 @@ def _yarn_deepseek(params: RopeParams, base: Resolved) -> Resolved:
         factor=factor if gated else 1.0,
         original_context=original or served,
         attention_scaling=1.0,
-        softmax_multiplier=yarn_mscale(factor, coeff) ** 2 if gated else 1.0,
+        softmax_multiplier=mla_softmax_multiplier(factor, coeff) if gated else 1.0,
         truncate=True,
         beta_fast=fast,
         beta_slow=slow,

@@ -7,6 +7,7 @@ result into a tensor, and the CLI and the site read it directly.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from yarn_core.conventions import Resolved, UnsupportedRope, resolve
@@ -16,17 +17,13 @@ from yarn_core.scaling import (
     correction_range,
     default_inv_freq,
     dynamic_base,
+    llama3_band_factors,
     llama3_inv_freq,
     llama3_wavelengths,
     longrope_inv_freq,
     ntk_alpha_base,
     yarn_inv_freq,
 )
-
-
-def rotary_pairs(params: RopeParams) -> int:
-    """Number of rotating pairs (`rotary_dim // 2`)."""
-    return params.rotary_dim // 2
 
 
 def inverse_frequencies(
@@ -95,14 +92,8 @@ def _dispatch(params: RopeParams, res: Resolved, seq_len: int | None) -> list[fl
         original = res.original_context or params.max_position_embeddings
         if original is None:
             raise UnsupportedRope("llama3 needs original_max_position_embeddings")
-        return llama3_inv_freq(
-            theta,
-            dim,
-            res.factor,
-            params.low_freq_factor if params.low_freq_factor is not None else 1.0,
-            params.high_freq_factor if params.high_freq_factor is not None else 4.0,
-            original,
-        )
+        low_freq_factor, high_freq_factor = llama3_band_factors(params)
+        return llama3_inv_freq(theta, dim, res.factor, low_freq_factor, high_freq_factor, original)
     if kind == "longrope":
         return _longrope(params, res, seq_len)
     raise UnsupportedRope(f"unknown rope type {kind!r}")
@@ -140,14 +131,42 @@ def _longrope(params: RopeParams, res: Resolved, seq_len: int | None) -> list[fl
     )
 
 
+def unscaled(params: RopeParams) -> RopeParams:
+    """The same embedding without its context extension (`proportional` keeps its exponent)."""
+    if params.rope_type == "proportional":
+        return replace(params, factor=None)
+    return replace(params, rope_type="default", factor=None)
+
+
+def unscaled_inv_freq(params: RopeParams) -> list[float]:
+    """Inverse frequencies of `unscaled(params)`: what the pairs would turn at without scaling."""
+    exponent_dim = params.head_dim if params.rope_type == "proportional" else None
+    return default_inv_freq(params.theta, params.rotary_dim, exponent_dim=exponent_dim)
+
+
 def frequency_ratio(params: RopeParams, convention: str = "transformers") -> list[float]:
     """Per-pair ratio of the scaled to the unscaled inverse frequency (1 = untouched)."""
     scaled = inverse_frequencies(params, convention)
-    if params.rope_type == "proportional":
-        plain = default_inv_freq(params.theta, params.rotary_dim, exponent_dim=params.head_dim)
-    else:
-        plain = default_inv_freq(params.theta, params.rotary_dim)
+    plain = unscaled_inv_freq(params)
     return [s / p for s, p in zip(scaled, plain, strict=True)]
+
+
+def mrope_pair_axes(section: tuple[int, ...], pairs: int, interleaved: bool) -> list[int]:
+    """For each of `pairs` frequency pairs, the mRoPE position axis (0 = t, 1 = h, 2 = w, ...).
+
+    Contiguous sections give axis a to `section[a]` consecutive pairs (they must sum to `pairs`).
+    Interleaved (Qwen3-VL): pair j takes axis a >= 1 when `j % 3 == a` and `j < 3 * section[a]`,
+    else axis 0 (section 4.3 of the rope-scaling notes).
+    """
+    if interleaved:
+        axes = [0] * pairs
+        for axis in range(1, len(section)):
+            for j in range(axis, min(3 * section[axis], pairs), 3):
+                axes[j] = axis
+        return axes
+    if sum(section) != pairs:
+        raise ValueError(f"mrope_section {list(section)} must sum to rotary_dim/2 = {pairs}")
+    return [axis for axis, width in enumerate(section) for _ in range(width)]
 
 
 def yarn_bands(params: RopeParams, convention: str = "transformers") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from yarn_core.conventions import resolve
+from yarn_core.conventions import logit_multiplier, resolve
 from yarn_core.frequencies import (
     UnsupportedRope,
     inverse_frequencies,
@@ -69,24 +69,14 @@ def _row(
     rope_block: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
-        return _computed_row(path, layer_type, params, convention, model_type, rope_block)
+        numbers = runtime_numbers(params, convention, model_type=model_type, rope_block=rope_block)
     except UnsupportedRope as exc:
-        row = _empty(path, layer_type, str(exc))
+        numbers = {"inv_freq": None, "reason": str(exc)}
+    if numbers["inv_freq"] is None:
+        row = _empty(path, layer_type, numbers["reason"])
         row.update(rope_type=params.rope_type, rotary_dim=params.rotary_dim)
         return row
-
-
-def _computed_row(
-    path: str,
-    layer_type: str,
-    params: RopeParams,
-    convention: str,
-    model_type: str | None,
-    rope_block: dict[str, Any] | None,
-) -> dict[str, Any]:
-    res = resolve(params, convention, model_type=model_type, rope_block=rope_block)
-    freqs = inverse_frequencies(params, convention, resolved=res)  # validates the parameters
-    row: dict[str, Any] = {
+    return {
         "path": path,
         "layer_type": layer_type,
         "rope_type": params.rope_type,
@@ -95,16 +85,57 @@ def _computed_row(
         "pairing": params.pairing,
         "theta": params.theta,
         "convention": convention,
-        "applies_scaling": res.applies_scaling,
-        "factor": res.factor,
-        "inv_freq": freqs,
-        "attention_scaling": res.attention_scaling,
-        "softmax_multiplier": res.softmax_multiplier,
-        "served_context": res.served_context,
+        "applies_scaling": numbers["applies_scaling"],
+        "factor": numbers["factor"],
+        "inv_freq": numbers["inv_freq"],
+        "attention_scaling": numbers["attention_scaling"],
+        "softmax_multiplier": numbers["softmax_multiplier"],
+        "logit_multiplier": numbers["logit_multiplier"],
+        "served_context": numbers["served_context"],
+        "frequency_length": numbers["frequency_length"],
         "yarn_bands": yarn_bands(params, convention) or None,
         "llama3_bands": llama3_bands(params) or None,
         "mrope_section": list(params.mrope_section) if params.mrope_section else None,
-        "notes": list(res.notes) or None,
+        "notes": numbers["notes"] or None,
         "reason": None,
     }
-    return row
+
+
+def runtime_numbers(
+    params: RopeParams,
+    convention: str,
+    *,
+    model_type: str | None = None,
+    rope_block: dict[str, Any] | None = None,
+    declared: int | None = None,
+) -> dict[str, Any]:
+    """What `convention` derives for one layer type: the numbers `ropedex rope` prints and the
+    verifier's runtime matrix compares, from one `resolve`.
+
+    Frequencies are those the runtime uses at the context it serves by default (length-dependent
+    types: dynamic NTK, LongRoPE's factor set); `declared` stands in when it serves no known
+    length. `inv_freq` is None, with the `reason`, when the frequencies cannot be built.
+
+    Raises:
+        UnsupportedRope: the runtime cannot resolve these parameters at all.
+    """
+    res = resolve(params, convention, model_type=model_type, rope_block=rope_block)
+    length = res.served_context or declared or params.max_position_embeddings
+    freqs: list[float] | None
+    reason: str | None = None
+    try:
+        freqs = inverse_frequencies(params, convention, length, resolved=res)
+    except UnsupportedRope as exc:
+        freqs, reason = None, str(exc)
+    return {
+        "applies_scaling": res.applies_scaling,
+        "factor": res.factor,
+        "attention_scaling": res.attention_scaling,
+        "softmax_multiplier": res.softmax_multiplier,
+        "logit_multiplier": logit_multiplier(res),
+        "served_context": res.served_context,
+        "frequency_length": length,
+        "inv_freq": freqs,
+        "reason": reason,
+        "notes": list(res.notes),
+    }

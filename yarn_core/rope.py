@@ -15,7 +15,13 @@ from __future__ import annotations
 import torch
 
 from yarn_core.conventions import resolve
-from yarn_core.frequencies import frequency_ratio, inverse_frequencies, llama3_bands, yarn_bands
+from yarn_core.frequencies import (
+    frequency_ratio,
+    inverse_frequencies,
+    llama3_bands,
+    mrope_pair_axes,
+    yarn_bands,
+)
 from yarn_core.params import PAIRINGS, RopeParams
 
 __all__ = [
@@ -139,19 +145,9 @@ def cos_sin(
 def mrope_pair_streams(params: RopeParams) -> list[int]:
     """For each pair, which position stream (0 = t, 1 = h, 2 = w) drives it (section 4.3)."""
     pairs = params.rotary_dim // 2
-    section = params.mrope_section
-    if section is None:
+    if params.mrope_section is None:
         return [0] * pairs
-    if params.mrope_interleaved:
-        # Qwen3-VL: j % 3 == 1 below 3*s_h uses h, j % 3 == 2 below 3*s_w uses w, else t.
-        streams = [0] * pairs
-        for stream in (1, 2):
-            for j in range(stream, min(3 * section[stream], pairs), 3):
-                streams[j] = stream
-        return streams
-    if sum(section) != pairs:
-        raise ValueError(f"mrope_section {list(section)} must sum to rotary_dim/2 = {pairs}")
-    return [stream for stream, width in enumerate(section) for _ in range(width)]
+    return mrope_pair_axes(params.mrope_section, pairs, params.mrope_interleaved)
 
 
 def mrope_cos_sin(

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 DEFAULT_BETA_FAST = 32.0  # high-frequency boundary of the YaRN ramp, in rotations
 DEFAULT_BETA_SLOW = 1.0  # low-frequency boundary of the YaRN ramp, in rotations
 RAMP_SINGULARITY_GUARD = 0.001  # added to `high` when the ramp has zero width
+LLAMA3_LOW_FREQ_FACTOR = 1.0  # Llama 3.1 default: wavelengths above L / 1 are divided by s
+LLAMA3_HIGH_FREQ_FACTOR = 4.0  # Llama 3.1 default: wavelengths below L / 4 are kept
 
 
 def to_float32(value: float) -> float:
@@ -133,14 +135,19 @@ def mscale_ratio(factor: float, mscale: float, mscale_all_dim: float) -> float:
     return yarn_mscale(factor, mscale) / yarn_mscale(factor, mscale_all_dim)
 
 
-def yarn_attention_factor(params: RopeParams, convention: str = "transformers") -> float:
-    """The cos/sin multiplier a runtime applies for a YaRN config (rope-scaling.md 0.1, 0.3 #5-7).
+def mla_softmax_multiplier(factor: float, mscale_all_dim: float) -> float:
+    """Softmax-scale multiplier `m(s, mscale_all_dim)^2` of DeepSeek-style (MLA) attention."""
+    m = yarn_mscale(factor, mscale_all_dim)
+    return m * m
 
-    Delegates to `yarn_core.conventions.resolve`, which decides factor, keys honoured and tests.
-    """
-    from yarn_core.conventions import resolve
 
-    return resolve(params, convention).attention_scaling
+def llama3_band_factors(params: RopeParams) -> tuple[float, float]:
+    """Llama 3 `(low_freq_factor, high_freq_factor)`, Meta's 1 and 4 where the block omits them."""
+    low = params.low_freq_factor if params.low_freq_factor is not None else LLAMA3_LOW_FREQ_FACTOR
+    high = (
+        params.high_freq_factor if params.high_freq_factor is not None else LLAMA3_HIGH_FREQ_FACTOR
+    )
+    return low, high
 
 
 def llama3_wavelengths(params: RopeParams) -> tuple[float, float]:
@@ -148,8 +155,7 @@ def llama3_wavelengths(params: RopeParams) -> tuple[float, float]:
     original = params.original_max_position_embeddings or params.max_position_embeddings
     if original is None:
         raise ValueError("llama3 scaling needs original_max_position_embeddings")
-    low_factor = params.low_freq_factor if params.low_freq_factor is not None else 1.0
-    high_factor = params.high_freq_factor if params.high_freq_factor is not None else 4.0
+    low_factor, high_factor = llama3_band_factors(params)
     return original / low_factor, original / high_factor
 
 

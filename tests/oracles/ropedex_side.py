@@ -34,9 +34,9 @@ def rope_rows_for(config: dict[str, Any], convention: str) -> list[dict[str, Any
 
 def runtimes_for(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The `runtimes` matrix of `ropedex check` for a config dict ({} without RoPE)."""
-    from registry.verification import input_from_tag
-    from yarn_core.checks import rope_layers
-    from yarn_core.verify import runtime_matrix
+    from registry.verify.inputs import input_from_tag
+    from registry.verify.matrix import runtime_matrix
+    from registry.verify.static import rope_layers
 
     inp = input_from_tag(tag(config))
     layers = rope_layers(inp)

@@ -1,150 +1,48 @@
-"""The verifier: run yarn_core on a declared rope configuration and return a verdict with evidence.
+"""Property checks on real tensors (P0-P9, rope-scaling.md section 6.1).
 
-`verify(inp, device=...)` runs the schema and consistency checks of `yarn_core.checks`, then
-property checks on real tensors from `yarn_core.rope` (P1-P9, rope-scaling.md section 6.1), then
-the cross-runtime matrix of `yarn_core.conventions` (X1). Torch is imported inside the functions
-that need it, so importing this module stays cheap.
-
-Verdict: `fail` if any check fails (a real defect), else `warn` if any check warns (odd but
-possibly intended), else `pass`; `n/a` when the config has no rotary embedding at all.
-"""
+Torch is imported inside the functions that need it, so importing this module stays cheap."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from yarn_core.checks import (
-    SOFTMAX_MSCALE_MODEL_TYPES,
-    Check,
-    merge_layers,
-    primary_layer,
-    rope_layers,
-    static_checks,
-    worst,
-)
-from yarn_core.conventions import CONVENTIONS, Resolved, resolve
+from registry.verify.check import Check, merge_layers
+from registry.verify.inputs import VerifyInput, declared_dtype
+from yarn_core.conventions import Resolved, logit_multiplier, resolve
+from yarn_core.frequencies import unscaled
 from yarn_core.params import RopeParams
-from yarn_core.scaling import correction_range, wavelength, yarn_mscale
+from yarn_core.scaling import correction_range, llama3_band_factors, wavelength, yarn_mscale
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["CORE_VERSION", "Check", "Verdict", "VerifyInput", "verify"]
 
-# Bumped whenever a check or a threshold changes, so stored verdicts can be recomputed.
-CORE_VERSION = "verify-2"
-
-# Runtimes whose agreement X1 judges; the older transformers lines are listed but only noted.
-CURRENT_RUNTIMES = ("transformers", "vllm", "sglang", "llama.cpp")
 EXACT = 1e-9  # relative tolerance of "unchanged" / "exactly divided by s" in float64
+
+
 COVERAGE_WARN = 1.01  # max angle ratio above which a pair rotates further than in training
+
+
 COVERAGE_FAIL = 2.0  # ... and above which a scaling type fails to cover the declared context
+
+
 INVARIANCE_WARN = 0.02  # normalised score error at the declared context (declared dtype)
+
+
 INVARIANCE_FAIL = 0.5  # ... beyond which relative positions are no longer told apart
+
+
 # Static scalings whose whole purpose is to cover the declared context; dynamic NTK only warns
 # (its threshold is max_position_embeddings in transformers, the trained length in Qwen's code).
 SCALING_TYPES_THAT_COVER = ("yarn", "linear", "longrope", "ntk")
+
+
 # Architectures whose rotary layers use chunked attention (the NoPE layers see the whole
 # context): transformers' Llama 4 builds `chunked_attention` layer types for every RoPE layer.
 CHUNKED_ROPE_MODEL_TYPES = frozenset({"llama4", "llama4_text"})
-DTYPES = {
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-}
-
-
-@dataclass(frozen=True)
-class VerifyInput:
-    """Everything the verifier reads about one config (built from a tagger result)."""
-
-    rope: dict[str, RopeParams | None]  # resolved parameters per layer type; None = NoPE
-    raw_rope: dict[str, Any] | None = None  # the rope block exactly as the config wrote it
-    raw_rope_path: str | None = None  # its key path, e.g. "text_config.rope_scaling"
-    model_type: str | None = None
-    torch_dtype: str | None = None
-    declared_context: int | None = None  # max_position_embeddings (or alias)
-    original_context: int | None = None  # trained, pre-extension context
-    # Config facts outside the rope block, by key, e.g. a top-level
-    # original_max_position_embeddings (Phi-3).
-    extra_keys: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The verifier's answer for one config."""
-
-    verdict: str  # pass | warn | fail | n/a
-    checks: list[Check]
-    runtimes: dict[str, dict[str, Any]]
-    device: str
-    core_version: str = CORE_VERSION
-    reason: str | None = None  # why, for n/a
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (non-finite numbers become None)."""
-        return json_ready(
-            {
-                "verdict": self.verdict,
-                "reason": self.reason,
-                "checks": [c.to_dict() for c in self.checks],
-                "runtimes": self.runtimes,
-                "device": self.device,
-                "core_version": self.core_version,
-            }
-        )
-
-    def check(self, check_id: str) -> Check | None:
-        """The check with this id (or id prefix such as "C8"), if it ran."""
-        for c in self.checks:
-            if c.id == check_id or c.id.split("-", 1)[0] == check_id:
-                return c
-        return None
-
-
-def json_ready(value: Any) -> Any:
-    """`value` with tuples as lists and NaN/infinity as None, so strict JSON can hold it."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    return value
-
-
-def verify(inp: VerifyInput, *, device: str = "auto") -> Verdict:
-    """Every check, the runtime matrix and the verdict for one config."""
-    from yarn_core.rope import resolve_device
-
-    dev = resolve_device(device)
-    layers = rope_layers(inp)
-    if not layers:
-        reason = "no rotary embedding: nothing for yarn_core to verify"
-        return Verdict("n/a", [], {}, str(dev), reason=reason)
-    checks = static_checks(inp)
-    checks += tensor_checks(inp, layers, dev)
-    runtimes, agreement = runtime_matrix(inp, layers)
-    checks.append(agreement)
-    status = worst(c.status for c in checks)
-    verdict = status if status in ("fail", "warn") else "pass"
-    return Verdict(verdict, checks, runtimes, str(dev))
-
-
-# ---- properties on real tensors -------------------------------------------------------------
-
-
-def declared_dtype(torch_dtype: str | None) -> str:
-    """The activation dtype the config declares (float32 when absent or unknown)."""
-    return DTYPES.get(str(torch_dtype).lower(), "float32") if torch_dtype else "float32"
 
 
 def tensor_checks(
@@ -206,7 +104,7 @@ class Frequencies:
 
         if not (math.isfinite(params.theta) and params.theta > 1):
             raise ValueError(f"rope_theta {params.theta!r} must be a finite number > 1")
-        res = resolve(params, "transformers")
+        res = resolve(params, "transformers", model_type=inp.model_type)
         declared = params.max_position_embeddings or inp.declared_context
         # Only fingerprinted inputs, so every model sharing a verify fingerprint gets this result.
         original = res.original_context if params.rope_type != "default" else None
@@ -227,13 +125,6 @@ class Frequencies:
         return [wavelength(float(t)) for t in self.plain]
 
 
-def unscaled(params: RopeParams) -> RopeParams:
-    """The same embedding without its context extension."""
-    if params.rope_type == "proportional":
-        return replace(params, factor=None)
-    return replace(params, rope_type="default", factor=None)
-
-
 def _band_edges(f: Frequencies) -> tuple[float, float] | None:
     """Wavelength edges (keep below, divide above) of YaRN and llama3, in tokens."""
     res, p = f.resolved, f.params
@@ -242,8 +133,7 @@ def _band_edges(f: Frequencies) -> tuple[float, float] | None:
     if p.rope_type == "yarn":
         return res.original_context / res.beta_fast, res.original_context / res.beta_slow
     if p.rope_type == "llama3":
-        low = p.low_freq_factor if p.low_freq_factor is not None else 1.0
-        high = p.high_freq_factor if p.high_freq_factor is not None else 4.0
+        low, high = llama3_band_factors(p)
         return res.original_context / high, res.original_context / low
     return None
 
@@ -364,14 +254,11 @@ def check_magnitude(f: Frequencies, model_type: str | None) -> Check:
     cid = "P5-magnitude"
     res, p = f.resolved, f.params
     a = res.attention_scaling
-    softmax = res.softmax_multiplier
-    if model_type in SOFTMAX_MSCALE_MODEL_TYPES and p.mscale_all_dim and res.applies_scaling:
-        m = yarn_mscale(res.factor, p.mscale_all_dim)
-        softmax *= m * m
+    softmax = res.softmax_multiplier  # MLA architectures' m(s, mscale_all_dim)^2 included
     nums: dict[str, Any] = {"cos_sin_factor": a, "softmax_multiplier": softmax}
     if not (math.isfinite(a) and a > 0 and math.isfinite(softmax) and softmax > 0):
         return Check(cid, "fail", f"cos/sin factor {a!r}, softmax {softmax!r}", nums)
-    logit = a * a * softmax
+    logit = logit_multiplier(res)
     nums["logit_multiplier"] = logit
     if p.rope_type == "yarn" and res.applies_scaling:
         m = yarn_mscale(res.factor)
@@ -475,122 +362,3 @@ def _invariance(f: Frequencies, dtype: Any, end: int, apply_rotary: Any, cos_sin
     if not math.isfinite(error) or error > INVARIANCE_FAIL:
         return Check(cid, "fail", msg, nums)
     return Check(cid, "warn" if error > INVARIANCE_WARN else "pass", msg, nums)
-
-
-# ---- cross-runtime matrix -------------------------------------------------------------------
-
-
-def _arch_softmax(params: RopeParams, res: Resolved, model_type: str | None) -> float:
-    if res.convention == "deepseek" or not res.applies_scaling:
-        return 1.0
-    if model_type in SOFTMAX_MSCALE_MODEL_TYPES and params.mscale_all_dim:
-        m = yarn_mscale(res.factor, params.mscale_all_dim)
-        return m * m
-    return 1.0
-
-
-def runtime_matrix(
-    inp: VerifyInput, layers: dict[str, RopeParams]
-) -> tuple[dict[str, dict[str, Any]], Check]:
-    """What each runtime derives from the primary layer type, and X1: do they agree?"""
-    from yarn_core.frequencies import UnsupportedRope
-
-    cid = "X1-runtime-agreement"
-    params = layers[primary_layer(layers)]
-    declared = params.max_position_embeddings or inp.declared_context
-    rows: dict[str, dict[str, Any]] = {}
-    freqs: dict[str, list[float] | None] = {}
-    for conv in CONVENTIONS:
-        try:
-            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp)
-        except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
-            rows[conv] = {
-                "served_context": None,
-                "attention_scaling": None,
-                "softmax_multiplier": None,
-                "applies_scaling": None,
-                "factor": None,
-                "logit_multiplier": None,
-                "notes": [f"cannot resolve this config: {exc}"],
-            }
-            freqs[conv] = None
-    judged = list(CURRENT_RUNTIMES)
-    if params.rope_type == "yarn" and inp.model_type in SOFTMAX_MSCALE_MODEL_TYPES:
-        judged.append("deepseek")
-    return rows, _agreement(cid, rows, freqs, judged)
-
-
-def _runtime_row(
-    params: RopeParams, conv: str, declared: int | None, inp: VerifyInput
-) -> tuple[dict[str, Any], list[float] | None]:
-    """One row of the runtime matrix and that runtime's inverse frequencies (None if unbuilt)."""
-    from yarn_core.frequencies import UnsupportedRope, inverse_frequencies
-
-    model_type = inp.model_type
-    block = inp.raw_rope if isinstance(inp.raw_rope, dict) else {}
-    res = resolve(params, conv, model_type=model_type, rope_block=block)
-    freqs: list[float] | None
-    try:
-        freqs = inverse_frequencies(params, conv, declared, resolved=res)
-    except (UnsupportedRope, ArithmeticError, ValueError, TypeError):
-        freqs = None
-    arch = _arch_softmax(params, res, model_type)
-    row = {
-        "served_context": res.served_context,
-        "attention_scaling": res.attention_scaling,
-        "softmax_multiplier": res.softmax_multiplier * arch,
-        "applies_scaling": res.applies_scaling,
-        "factor": res.factor,
-        "logit_multiplier": res.attention_scaling
-        * res.attention_scaling
-        * res.softmax_multiplier
-        * arch,
-        "notes": list(res.notes),
-    }
-    return row, freqs
-
-
-def _num(value: float | None) -> str:
-    return "?" if value is None else f"{value:.4g}"
-
-
-def _rel(a: float | None, b: float | None) -> float:
-    if a is None or b is None:
-        return 0.0 if a is b else math.inf
-    return abs(a - b) / max(abs(a), abs(b), 1e-300)
-
-
-def _agreement(
-    cid: str,
-    rows: dict[str, dict[str, Any]],
-    freqs: dict[str, list[float] | None],
-    judged: list[str],
-) -> Check:
-    ref = rows["transformers"]
-    ref_freq = freqs["transformers"]
-    differ: dict[str, list[str]] = {}
-    for conv in judged[1:]:
-        row, what = rows[conv], []
-        if row["served_context"] != ref["served_context"]:
-            what.append(f"serves {row['served_context']}")
-        if row["applies_scaling"] != ref["applies_scaling"]:
-            what.append("scaling " + ("on" if row["applies_scaling"] else "off"))
-        if _rel(row["logit_multiplier"], ref["logit_multiplier"]) > 1e-6:
-            what.append(f"logits x{_num(row['logit_multiplier'])}")
-        if any("raises" in note for note in row["notes"]):
-            what.append("refuses the config")
-        other = freqs[conv]
-        if other is None or ref_freq is None:
-            what.append("cannot build")
-        elif max(_rel(x, y) for x, y in zip(other, ref_freq, strict=True)) > 1e-6:
-            why = [n for n in row["notes"] if "truncate" in n]
-            what.append("other frequencies" + (f" ({why[0]})" if why else ""))
-        if what:
-            differ[conv] = what
-    others = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
-    nums: dict[str, Any] = {"judged": judged, "differ": differ, "unjudged_differ": others}
-    base = f"transformers serves {ref['served_context']}, logits x{_num(ref['logit_multiplier'])}"
-    if differ:
-        detail = "; ".join(f"{c}: {', '.join(w)}" for c, w in differ.items())
-        return Check(cid, "warn", f"{base}; {detail}", nums)
-    return Check(cid, "pass", f"{base}; {', '.join(judged[1:])} agree", nums)

@@ -4,8 +4,7 @@ Models that share every input of the verifier (resolved rope parameters, raw blo
 dtype) share one `verify_fingerprint` and therefore one `Verification` row, so the cost grows
 with the number of distinct fingerprints, not with the number of models. The verifier reads the
 stored facts (`PositionFacts.rope_parameters`, `details.raw_rope`, ...), never the config text,
-which may be stripped from a committed catalog.
-"""
+which may be stripped from a committed catalog."""
 
 from __future__ import annotations
 
@@ -15,17 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from registry.verify.inputs import input_from_facts
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from registry.models import PositionFacts, Verification
-    from scrapers.result import TagResult
-    from yarn_core.params import RopeParams
-    from yarn_core.verify import Verdict, VerifyInput
+    from registry.verify.verdict import Verdict
+
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+
 BATCH = 200  # verdicts committed together, so an interrupted run keeps what it finished
-_EXTRA_KEYS = ("original_max_position_embeddings",)
 
 
 @dataclass
@@ -46,71 +47,6 @@ class VerifySummary:
         }
 
 
-def _extra_keys(evidence: dict[str, Any] | None) -> dict[str, Any]:
-    """Config facts outside the rope block that the checks read, from the tagger's evidence."""
-    out: dict[str, Any] = {}
-    for path, value in (evidence or {}).items():
-        key = str(path).rsplit(".", 1)[-1]
-        if key in _EXTRA_KEYS:
-            out[key] = value
-    return out
-
-
-def input_from_tag(tag: TagResult) -> VerifyInput:
-    """The verifier's input for a fresh tagger result."""
-    from yarn_core.verify import VerifyInput
-
-    return VerifyInput(
-        rope=dict(tag.rope),
-        raw_rope=tag.raw_rope,
-        raw_rope_path=tag.raw_rope_path,
-        model_type=tag.model_type,
-        torch_dtype=tag.torch_dtype,
-        declared_context=tag.declared_context,
-        original_context=tag.original_context,
-        extra_keys=_extra_keys(tag.evidence),
-    )
-
-
-def verify_tag(tag: TagResult, *, device: str = "auto") -> Verdict:
-    """Verify one tagged config."""
-    from yarn_core.verify import verify
-
-    return verify(input_from_tag(tag), device=device)
-
-
-def _rope_from_json(data: Any) -> dict[str, RopeParams | None]:
-    from yarn_core.params import RopeParams
-
-    if not isinstance(data, dict):
-        return {}
-    return {
-        str(k): (RopeParams.from_dict(v) if isinstance(v, dict) else None) for k, v in data.items()
-    }
-
-
-def input_from_facts(facts: PositionFacts) -> VerifyInput:
-    """The verifier's input rebuilt from stored facts (no config text needed)."""
-    from yarn_core.verify import VerifyInput
-
-    details = facts.details or {}
-    raw = details.get("raw_rope")
-    return VerifyInput(
-        rope=_rope_from_json(facts.rope_parameters),
-        raw_rope=raw if isinstance(raw, dict) else None,
-        raw_rope_path=_str_or_none(details.get("raw_rope_path")),
-        model_type=_str_or_none(details.get("model_type")),
-        torch_dtype=facts.torch_dtype,
-        declared_context=facts.declared_context,
-        original_context=facts.original_context,
-        extra_keys=_extra_keys(facts.evidence),
-    )
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]:
     """One facts row of a current snapshot per distinct fingerprint still to verify, and the
     number of fingerprints skipped because they already have a verdict from this verifier.
@@ -122,7 +58,7 @@ def pending(session: Session, *, force: bool) -> tuple[list[PositionFacts], int]
     from sqlmodel import col, select
 
     from registry.models import Model, PositionFacts, Verification
-    from yarn_core.verify import CORE_VERSION
+    from registry.verify.verdict import CORE_VERSION
 
     fingerprint = col(PositionFacts.verify_fingerprint)
     distinct = session.exec(select(fingerprint).where(fingerprint.is_not(None)).distinct())
@@ -183,8 +119,8 @@ def verify_catalog(
     from sqlmodel import select
 
     from registry.models import Verification
+    from registry.verify.verdict import verify
     from yarn_core.rope import resolve_device
-    from yarn_core.verify import verify
 
     dev = str(resolve_device(device))
     todo, skipped = pending(session, force=force)
