@@ -31,7 +31,6 @@ from tests.oracles import ropedex_side
 from tests.oracles.llamacpp_oracle import (
     Conversion,
     LlamaCppSide,
-    arch_rope_types,
     converter_metadata,
     run_sides,
 )
@@ -65,14 +64,6 @@ def _primary(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next(iter(by_type.values()), None)
 
 
-def _uses_rope(side: LlamaCppSide) -> bool:
-    if arch_rope_types().get(side.arch, "NEOX") == "NONE":
-        return False
-    # src/models/bert.cpp rotates only for nomic-bert(-moe) and jina-bert-v3, which have their
-    # own GGUF architecture names; plain `bert` keeps learned positions.
-    return side.arch != "bert"
-
-
 def _freq_tol(pair: int) -> float:
     """ggml builds theta_j by j float32 multiplications by powf(base, -2/n_dims)."""
     return max(REL_TOL, (2 * pair + 4) * F32_EPS)
@@ -89,27 +80,33 @@ def compare(name: str, config: dict[str, Any], conv: Conversion, side: LlamaCppS
         return out
     rows = ropedex_side.rope_rows_for(config, "llama.cpp")
     row = _primary(rows)
-    llama_rope = side is not None and _uses_rope(side)
-    if not llama_rope:
-        if row is not None:
-            out.diffs["rope"] = f"ropedex computes RoPE ({row['rope_type']}); llama.cpp runs none"
-        else:
-            out.why_not = f"no RoPE in llama.cpp's {conv.arch} graph"
+    if side is None:
+        out.why_not = f"converter wrote no context/head metadata for {conv.arch}"
         return out
-    assert side is not None
+    if side.no_rope is not None:
+        if row is not None:
+            out.diffs["rope"] = f"ropedex computes RoPE ({row['rope_type']}); {side.no_rope}"
+        else:
+            out.why_not = side.no_rope
+        return out
     if row is None:
         reason = rows[0].get("reason") if rows else None
         out.diffs["rope"] = f"llama.cpp runs RoPE ({side.arch}); ropedex: {reason}"
         return out
     out.compared = True
     ours = row["inv_freq"]
-    if len(ours) != len(side.inv_freq):
+    theirs = side.inv_freq
+    # Pairs a freq factor stops (Gemma 4's proportional RoPE: rope_freqs 1e30) do not rotate;
+    # ropedex lists only the rotating pairs.
+    if len(theirs) > len(ours) and all(t < 1e-20 for t in theirs[len(ours) :]):
+        theirs = theirs[: len(ours)]
+    if len(ours) != len(theirs):
         out.diffs["rotary_dim"] = f"ropedex {2 * len(ours)}, llama.cpp {side.n_dims}"
     else:
-        worst = max(range(len(ours)), key=lambda j: _rel(ours[j], side.inv_freq[j]) / _freq_tol(j))
-        if _rel(ours[worst], side.inv_freq[worst]) > _freq_tol(worst):
+        worst = max(range(len(ours)), key=lambda j: _rel(ours[j], theirs[j]) / _freq_tol(j))
+        if _rel(ours[worst], theirs[worst]) > _freq_tol(worst):
             out.diffs["inv_freq"] = (
-                f"pair {worst}: ropedex {ours[worst]:.9g}, ggml {side.inv_freq[worst]:.9g}"
+                f"pair {worst}: ropedex {ours[worst]:.9g}, ggml {theirs[worst]:.9g}"
             )
     if _rel(row["attention_scaling"], side.attention_scaling) > MAGNITUDE_TOL:
         out.diffs["attention_scaling"] = (

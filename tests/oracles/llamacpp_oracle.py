@@ -389,6 +389,14 @@ def loader_reads() -> dict[str, frozenset[str]]:
                 tags.add("freq_base_swa")
             if re.search(r"kq_scale\s*=\s*1\.0f\s*\*\s*mscale\s*\*\s*mscale", text):
                 tags.add("kq_mscale")
+            if re.search(r"std::fill\(hparams\.rope_pattern[^;]*rope_finetuned\)", text):
+                tags.add("finetuned_switch")  # granite: rope.scaling.finetuned false = NoPE
+            if "dsv4_compress_rope_base" in text:
+                tags.add("dsv4_compress")  # deepseek4.cpp: YaRN on compressed layers only
+            if "pos_embd" in text and "ggml_rope" not in text:
+                tags.add("learned_positions")  # e.g. starcoder.cpp adds model.pos_embd
+            if re.search(r"case LLM_TYPE_13B:", text) and "ggml_rope_ext" in text:
+                tags.add("rope_7b_only")  # baichuan.cpp: RoPE for 7B, ALiBi for 13B
             reads[arch] = reads.get(arch, frozenset()) | frozenset(tags)
     return reads
 
@@ -435,12 +443,13 @@ class LlamaCppSide:
     attention_scaling: float  # cos/sin multiplier
     softmax_multiplier: float  # multiplier on 1/sqrt(d) in kq_scale
     factor_set: str | None = None  # longrope: "long" / "short"; llama3: "rope_freqs"
+    no_rope: str | None = None  # why llama.cpp's graph rotates nothing for this GGUF
 
 
 def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
     """The converted metadata interpreted as llama.cpp's loader and context do (no CLI flags).
 
-    None when the GGUF has no rotary dimension to speak of (no heads).
+    None when the converter wrote no rotary dimension or head count (no GGUF llama.cpp loads).
     """
     assert conv.arch is not None
     kv = conv.get
@@ -460,6 +469,11 @@ def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
     if not n_dims:
         return None
     freq_base = float(kv("rope.freq_base", 10000.0))
+    no_rope = _no_rope(conv, reads)
+    if "dsv4_compress" in reads:
+        # deepseek4.cpp build_attention: compressed layers rotate with the compress base and
+        # the scaling; the window layers use freq_base unscaled. The long context is there.
+        freq_base = float(kv("attention.compress_rope_freq_base", freq_base))
     scaling_type = kv("rope.scaling.type", "linear")
     ropescale = kv("rope.scaling.factor", kv("rope.scale_linear", 0.0)) or 0.0
     freq_scale = 1.0 if ropescale == 0.0 else 1.0 / float(ropescale)
@@ -489,6 +503,9 @@ def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
             attn_factor = _mscale(factor, 1.0)
         attn_factor *= 1.0 / (1.0 + 0.1 * math.log(factor))
     attn_factor *= float(kv("rope.scaling.attn_factor", 1.0))
+    if "dsv4_compress" in reads:
+        # deepseek4.cpp dsv4_rope_attn_factor: cancels the kernel's YaRN magnitude.
+        attn_factor = 1.0 if ext_factor == 0 else 1.0 / (1.0 + 0.1 * math.log(1.0 / freq_scale))
     freq_factors: tuple[float, ...] | None = None
     factor_set = None
     if conv.rope_freqs is not None:
@@ -528,7 +545,24 @@ def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
         attention_scaling=math.nan,
         softmax_multiplier=softmax,
         factor_set=factor_set,
+        no_rope=no_rope,
     )
+
+
+def _no_rope(conv: Conversion, reads: frozenset[str]) -> str | None:
+    """Why llama.cpp's graph for this GGUF applies no rotary embedding (None: it does)."""
+    arch = conv.arch
+    if arch_rope_types().get(arch or "", "NEOX") == "NONE":
+        return f"llama_model_rope_type: {arch} uses no RoPE"
+    if arch == "bert":
+        return "bert.cpp rotates only nomic-bert / jina-bert-v3; bert keeps learned positions"
+    if "learned_positions" in reads:
+        return f"{arch}: learned position table (model.pos_embd), no rope call"
+    if "finetuned_switch" in reads and conv.get("rope.scaling.finetuned", True) is False:
+        return f"{arch}: rope.scaling.finetuned = false switches RoPE off"
+    if "rope_7b_only" in reads and conv.get("block_count") == 40:
+        return f"{arch}: the 13B graph (40 layers) uses ALiBi"
+    return None
 
 
 def f32(value: float) -> float:
