@@ -32,16 +32,17 @@ Writer = Callable[[Any, Items], None]
 
 
 def per_item(session: Any, items: Items) -> None:
-    from registry.ingest import store_config
+    from registry.store import store_config
 
     for repo_id, raw in items:
         store_config(session, repo_id=repo_id, raw=raw, hub=None, run_id=None)
 
 
 def batched(session: Any, items: Items) -> None:
-    from registry.ingest import StoreItem, store_configs
+    from registry.store import store_configs
+    from scrapers.records import RepoItem
 
-    store_configs(session, [StoreItem(repo_id, raw=raw) for repo_id, raw in items], run_id=None)
+    store_configs(session, [RepoItem(repo_id, raw=raw) for repo_id, raw in items], run_id=None)
 
 
 def load_before(rev: str, work: Path) -> Writer:

@@ -71,7 +71,7 @@ def build_catalog(path: Path, count: int) -> None:
         ConfigSnapshot,
         Model,
         PositionFacts,
-        ScrapeRun,
+        Run,
         Verification,
     )
     from yarn_core.params import RopeParams
@@ -163,7 +163,7 @@ def build_catalog(path: Path, count: int) -> None:
         conn.execute(insert(Verification.__table__), verifications)  # type: ignore[attr-defined]
         conn.execute(insert(Change.__table__), changes)  # type: ignore[attr-defined]
         conn.execute(
-            insert(ScrapeRun.__table__),  # type: ignore[attr-defined]
+            insert(Run.__table__),  # type: ignore[attr-defined]
             [{"kind": "ingest", "started_at": stamp, "ended_at": stamp, "status": "ok"}],
         )
     engine.dispose()

@@ -3,7 +3,7 @@
 Both scrape the whole shared corpus (as a Hub-like tree) from the loopback mirror, running in its
 own process like a real Hub, with a fixed latency per request, into fresh SQLite catalogs, in the
 same run. Both list with the real client, pin each download to the listed sha and store through
-`registry.ingest.store_configs` in batches of 50, so the only differences are concurrency (ours
+`registry.store.store_configs` in batches of 50, so the only differences are concurrency (ours
 stores a batch while its workers fetch the next) and the request pattern (one GET versus the
 client's HEAD + GET). The two catalogs are then compared: same repos, same bytes, same commits.
 
@@ -49,8 +49,10 @@ def naive_loop(engine: Any, url: str, cache_dir: Path) -> int:
     from huggingface_hub import HfApi, hf_hub_download
 
     from registry.db import session_factory
-    from registry.ingest import HubMeta, StoreItem, start_run, store_configs
+    from registry.runs import start_run
+    from registry.store import store_configs
     from scrapers.hub import EXPAND, info_to_api
+    from scrapers.records import HubMeta, RepoItem
 
     api = HfApi(endpoint=url, token=False)
     make = session_factory(engine)
@@ -72,7 +74,7 @@ def naive_loop(engine: Any, url: str, cache_dir: Path) -> int:
             )
             hub = HubMeta.from_api(info_to_api(info))
             raw = Path(path).read_bytes()
-            items.append(StoreItem(info.id, raw=raw, hub=hub, commit_sha=info.sha))
+            items.append(RepoItem(info.id, raw=raw, hub=hub, commit_sha=info.sha))
         with make() as session:
             stored += len(store_configs(session, items, run_id=run_id))
             session.commit()
@@ -167,7 +169,8 @@ class MirrorProcess:
 def one_round(url: str, server: MirrorProcess, work: Path, workers: int) -> dict[str, Any]:
     """Ours (first run and rerun), then the naive loop, then the download phase alone."""
     from registry.db import open_engine
-    from scrapers.hub import HubOptions, Selection, scrape
+    from registry.sync import scrape
+    from scrapers.hub import HubOptions, Selection
 
     work.mkdir(parents=True)
     out: dict[str, Any] = {}

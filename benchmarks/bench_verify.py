@@ -28,8 +28,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from registry.db import open_engine, session_factory  # noqa: E402
-from registry.ingest import ingest_tree  # noqa: E402
 from registry.models import ConfigSnapshot, Model, PositionFacts  # noqa: E402
+from registry.sync import ingest_tree  # noqa: E402
 from registry.verify.catalog import pending, verify_catalog  # noqa: E402
 from registry.verify.inputs import input_from_facts, input_from_tag  # noqa: E402
 from registry.verify.verdict import verify  # noqa: E402

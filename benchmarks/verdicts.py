@@ -23,8 +23,8 @@ from registry.verify.verdict import (
     verify_tag,  # noqa: E402
 )
 from scrapers.hubtree import read_manifest  # noqa: E402
-from scrapers.result import TAGGER_VERSION  # noqa: E402
 from scrapers.tagger import tag_config  # noqa: E402
+from scrapers.tagger.result import TAGGER_VERSION  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from registry.db import DEFAULT_DB
-from registry.errors import CatalogError
+from registry.errors import USER_ERRORS
 from registry.output import output_options
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
@@ -27,7 +27,7 @@ class CatalogGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CatalogError as exc:
+        except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -118,7 +118,7 @@ def _print_tag_table(rows: list[dict[str, Any]]) -> None:
 @click.option("--json", "json_", is_flag=True, help="One JSON object per tag (JSON Lines).")
 def tags_list(json_: bool) -> None:
     """List the position-encoding vocabulary with a definition of each tag."""
-    from scrapers.vocabulary import TAGS
+    from scrapers.tagger.vocabulary import TAGS
 
     if json_:
         emit_jsonl([{"tag": tag, "definition": text} for tag, text in TAGS.items()])
@@ -190,8 +190,9 @@ def catalog_ingest(
     from rich.progress import Progress
 
     from registry.db import session_factory
-    from registry.ingest import check_tree_root, ingest_tree, retag_all
     from registry.output import safe_text, to_json
+    from registry.retag import retag_all
+    from registry.sync import check_tree_root, ingest_tree
 
     check_tree_root(directory)
     engine = _open(ctx, create=True)
@@ -622,7 +623,8 @@ def hub_scrape(
         ropedex scrape --models repos.txt --json
         ropedex scrape --endpoint http://127.0.0.1:8080
     """
-    from scrapers.hub import Selection, read_models_file, scrape
+    from registry.sync import scrape
+    from scrapers.hub import Selection, read_models_file
 
     options = _hub_options(endpoint, cache_dir, no_cache, offline, timeout, retries, backoff)
     selection = Selection(
@@ -842,8 +844,8 @@ def verify_catalog_cmd(ctx: click.Context, device: str, force: bool, json_: bool
         ropedex --db catalog.db verify --device cpu --force --json
     """
     from registry.db import session_factory
-    from registry.ingest import finish_run, start_run
     from registry.output import to_json
+    from registry.runs import finish_run, start_run
 
     dev = _verify_device(device)
     engine = _open(ctx)

@@ -169,4 +169,18 @@ def session_factory(engine: Engine) -> Callable[[], Session]:
     return make
 
 
-__all__ = ["DEFAULT_DB", "db_url", "open_engine", "session_factory", "sqlite_path"]
+def as_session_factory(target: Engine | Callable[[], Session]) -> Callable[[], Session]:
+    """`target` as a session factory: an engine gets `session_factory`, a factory is kept."""
+    from sqlalchemy.engine import Engine
+
+    return session_factory(target) if isinstance(target, Engine) else target
+
+
+__all__ = [
+    "DEFAULT_DB",
+    "as_session_factory",
+    "db_url",
+    "open_engine",
+    "session_factory",
+    "sqlite_path",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scrapers.errors import ScrapeFailed  # raised by scrapers, shown like a CatalogError
+
 
 class CatalogError(Exception):
     """Base class of every user-facing error."""
@@ -43,10 +45,6 @@ class BadInputDir(CatalogError):
     """`ropedex ingest DIR` was given something that is not a readable directory."""
 
 
-class ScrapeFailed(CatalogError):
-    """The scrape could not run at all (bad endpoint, offline with nothing cached, ...)."""
-
-
 class LockHeld(CatalogError):
     """Another run holds the job lock."""
 
@@ -61,3 +59,7 @@ class BadFollowFile(CatalogError):
 
 class DeviceUnavailable(CatalogError):
     """`--device cuda` was asked for on a machine without a usable CUDA device."""
+
+
+# The errors every command shows as one line (the scrapers' own error comes from below).
+USER_ERRORS: tuple[type[Exception], ...] = (CatalogError, ScrapeFailed)

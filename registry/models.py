@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Model(SQLModel, table=True):
@@ -129,10 +129,10 @@ class Verification(SQLModel, table=True):
     verified_at: str
 
 
-class ScrapeRun(SQLModel, table=True):
-    """One run of ingest, scrape, verify or nightly."""
+class Run(SQLModel, table=True):
+    """One run of a job (ingest, scrape, verify, nightly): the run log."""
 
-    __tablename__ = "scrape_runs"
+    __tablename__ = "runs"
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # ingest | scrape | verify | nightly
@@ -151,7 +151,7 @@ class Change(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     model_id: int = Field(foreign_key="models.id", index=True)
     repo_id: str = Field(index=True)
-    run_id: int | None = Field(default=None, foreign_key="scrape_runs.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
     commit_sha: str | None = None
     field_path: str
     old_value: str | None = None  # JSON text
@@ -165,7 +165,7 @@ class FetchError(SQLModel, table=True):
     __tablename__ = "fetch_errors"
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int | None = Field(default=None, foreign_key="scrape_runs.id", index=True)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
     repo_id: str = Field(index=True)
     reason: str  # short code: invalid-json, not-object, too-large, not-utf8, unreadable, ...
     detail: str | None = None

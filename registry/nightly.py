@@ -1,9 +1,10 @@
 """The nightly job: scrape -> tag -> verify -> render, safely, with a summary stored in the catalog.
 
-`run_nightly` receives its stages as callables (the CLI composes the real ones), so each stage can
-be exercised alone and the orchestration is the same offline and online. Safety:
+`run_stages` receives its stages as callables (the CLI composes the real ones with
+`scrape_stage`, `retag_stage`, `verify_stage`, `render_stage`), so each stage can be exercised
+alone and the orchestration is the same offline and online. Safety:
 
-- one run at a time: `JobLock` holds an exclusive `flock` on a file beside the catalog; a second
+- one run at a time: `job_lock` holds an exclusive `flock` on a file beside the catalog; a second
   run fails at once with `LockHeld` (exit status `EXIT_LOCKED`);
 - every stage commits its own batches, so a run killed at any point leaves a consistent catalog and
   the next run finishes the work (runs left `running` by a killed job are marked `interrupted`);
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import BadFollowFile, LockHeld
+from scrapers.hub import SORTS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -36,7 +38,6 @@ EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
 _SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit"}
-_SORTS = {"downloads", "likes", "last_modified", "created_at", "trending_score"}
 
 
 def load_follow(path: Path) -> list[dict[str, Any]]:
@@ -66,9 +67,9 @@ def load_follow(path: Path) -> list[dict[str, Any]]:
         for key in _SELECT_KEYS - {"limit"}:
             if key in block and not isinstance(block[key], str):
                 raise BadFollowFile(f"{path}: [[select]] #{number}: {key} must be a string")
-        if block.get("sort") not in (None, *_SORTS):
+        if block.get("sort") not in (None, *SORTS):
             raise BadFollowFile(
-                f"{path}: [[select]] #{number}: sort must be one of {sorted(_SORTS)}"
+                f"{path}: [[select]] #{number}: sort must be one of {sorted(SORTS)}"
             )
         selections.append(dict(block))
     return selections
@@ -151,22 +152,6 @@ class NightlySummary:
 Stage = Callable[[int], tuple[str, dict[str, Any]]]
 
 
-def mark_interrupted(engine: Engine) -> int:
-    """Runs still `running` while we hold the lock were killed; say so. Returns how many."""
-    from sqlmodel import Session, select
-
-    from registry.models import ScrapeRun
-
-    with Session(engine) as session:
-        stale = session.exec(select(ScrapeRun).where(ScrapeRun.status == "running")).all()
-        for run in stale:
-            run.status = "interrupted"
-            run.error = "the process ended before the run finished"
-            session.add(run)
-        session.commit()
-        return len(stale)
-
-
 def run_stages(
     engine: Engine,
     stages: list[tuple[str, Stage | None]],
@@ -177,10 +162,10 @@ def run_stages(
     unless it is the first (nothing to verify or render without a catalog)."""
     from sqlmodel import Session
 
-    from registry.ingest import finish_run, start_run
+    from registry.runs import finish_run, mark_interrupted, one_line, start_run
 
-    mark_interrupted(engine)
     with Session(engine) as session:
+        mark_interrupted(session)
         run = start_run(session, "nightly")
         session.commit()
         run_id = run.id
@@ -196,7 +181,7 @@ def run_stages(
                 report = StageReport(name, status, time.perf_counter() - started, counts)
             except Exception as exc:  # a stage failure is recorded, the run goes on
                 report = StageReport(
-                    name, "failed", time.perf_counter() - started, error=_one_line(exc)
+                    name, "failed", time.perf_counter() - started, error=one_line(exc)
                 )
         reports.append(report)
         if on_stage is not None:
@@ -209,9 +194,9 @@ def run_stages(
     else:
         overall = "partial"
     with Session(engine) as session:
-        from registry.models import ScrapeRun
+        from registry.models import Run
 
-        run_row = session.get(ScrapeRun, run_id)
+        run_row = session.get(Run, run_id)
         assert run_row is not None
         counts = {
             r.name: {"status": r.status, "seconds": round(r.seconds, 3), **r.counts}
@@ -221,11 +206,6 @@ def run_stages(
         finish_run(session, run_row, status=overall, counts=counts, error=errors or None)
         session.commit()
     return NightlySummary(run_id, overall, reports)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
 # --- the stages --------------------------------------------------------------------------------
@@ -238,22 +218,23 @@ def scrape_stage(
     second listing finds its sha already stored)."""
 
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
-        from scrapers.hub import scrape
+        from registry.runs import one_line
+        from registry.sync import scrape
 
         totals: dict[str, Any] = {"listed": 0, "unchanged": 0, "fetched": 0, "new": 0}
-        totals.update({"changed": 0, "failed": 0, "scrape_runs": []})
+        totals.update({"changed": 0, "failed": 0, "scrape_run_ids": []})
         failed_blocks = 0
         for block in follow:
             try:
                 summary = scrape(engine, options, to_selection(block), workers=workers)
             except Exception as exc:  # ScrapeFailed: this listing failed, try the next
                 failed_blocks += 1
-                totals.setdefault("errors", []).append(options.redact(_one_line(exc)))
+                totals.setdefault("errors", []).append(options.redact(one_line(exc)))
                 continue
             for key in ("listed", "unchanged", "fetched", "new", "changed"):
                 totals[key] += getattr(summary, key)
             totals["failed"] += summary.failed_total
-            totals["scrape_runs"].append(summary.run_id)
+            totals["scrape_run_ids"].append(summary.run_id)
         if failed_blocks == len(follow):
             raise RuntimeError("every listing failed: " + "; ".join(totals.get("errors", [])))
         partial = failed_blocks or totals["failed"]
@@ -268,7 +249,7 @@ def retag_stage(engine: Engine) -> Stage:
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
         from sqlmodel import Session
 
-        from registry.ingest import retag_all
+        from registry.retag import retag_all
 
         with Session(engine) as session:
             retagged = retag_all(session)

@@ -111,7 +111,7 @@ class ModelFilter:
 
 
 def _pe_values(tags: tuple[str, ...]) -> list[str]:
-    from scrapers.vocabulary import NOPE_SUFFIX, TAGS
+    from scrapers.tagger.vocabulary import NOPE_SUFFIX, TAGS
 
     values: list[str] = []
     for tag in tags:

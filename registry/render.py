@@ -246,9 +246,9 @@ def make_environment(site_dir: Path) -> Environment:
 def _stamp(conn: Any) -> str | None:
     from sqlalchemy import func, select
 
-    from registry.models import ScrapeRun
+    from registry.models import Run
 
-    table = ScrapeRun.__table__  # type: ignore[attr-defined]
+    table = Run.__table__  # type: ignore[attr-defined]
     ended = conn.execute(select(func.max(table.c.ended_at))).scalar()
     started = conn.execute(select(func.max(table.c.started_at))).scalar()
     return ended or started
@@ -366,9 +366,9 @@ def popularity(row: dict[str, Any]) -> tuple[int, str]:
 
 
 def tag_definitions() -> dict[str, str]:
-    """Tag -> one-line definition from `scrapers.vocabulary.TAGS` (empty if not available)."""
+    """Tag -> one-line definition from `scrapers.tagger.vocabulary.TAGS` (empty if absent)."""
     try:
-        from scrapers.vocabulary import TAGS
+        from scrapers.tagger.vocabulary import TAGS
     except ImportError:
         return {}
     out: dict[str, str] = {}

@@ -1,51 +1,40 @@
-"""The Hub scrape: list, decide, download, store.
+"""The Hub side of a scrape: list, decide, download. No catalog access here.
 
-1. **List** with the real client (`HfApi.list_models` with the `expand` fields we store), or ask
-   `model_info` for each repo of an explicit list, or (offline) read the local Hub cache.
-2. **Decide**: a repo whose listed sha equals the catalog's (`known_shas`) costs no request; its
-   listing metadata (downloads, likes, ...) is refreshed in bulk. A repo whose listed sha failed
-   for good before (`known_failures`: bad config, too large, no config) is recorded as failing
-   again without a request, unless `retry_failed`.
+1. **List** with the real client (`HfApi.list_models` with the `expand` fields the catalog
+   keeps), or ask `model_info` for each repo of an explicit list, or (offline) read the local
+   Hub cache.
+2. **Decide**: a repo whose listed sha equals the one the caller already has (`known`) costs no
+   request; the sink is told it is unchanged. A repo whose listed sha failed for good before
+   (`failed`: bad config, too large, no config) is reported as failing again without a request.
 3. **Download** `config.json` pinned to the listed sha, on a bounded pool of worker threads,
    with retries (see `scrapers.download`).
-4. **Store** on the calling thread in batches, one transaction each, through
-   `registry.ingest.store_configs`, while the workers go on fetching; a killed run keeps every
-   committed batch and the next run skips what landed.
+4. Hand the results to a `Sink` in batches on the calling thread (`registry.sync` stores them,
+   one transaction per batch) while the workers go on fetching.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from registry.errors import ScrapeFailed
-from registry.ingest import (
-    MAX_CONFIG_BYTES,
-    HubMeta,
-    KnownFailure,
-    StoreItem,
-    StoreOutcome,
-    finish_run,
-    known_failures,
-    known_shas,
-    start_run,
-    store_configs,
-)
+from scrapers.configfile import MAX_CONFIG_BYTES
 from scrapers.download import Fetched, FetchFailed, Pacer, RetryPolicy, read_cached, with_retries
+from scrapers.errors import ScrapeFailed
 from scrapers.hubtree import is_valid_repo_id
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
-    from sqlalchemy.engine import Engine
-    from sqlmodel import Session
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
 CONFIG_FILE = "config.json"
+
+
 # Listing properties the catalog stores (HubMeta) plus the sha that drives incremental runs.
 EXPAND = [
     "sha",
@@ -60,8 +49,9 @@ EXPAND = [
     "cardData",
     "author",
 ]
+
+
 SORTS = ("downloads", "likes", "last_modified", "created_at", "trending_score")
-REFRESH_BATCH = 500  # unchanged repos whose listing metadata is refreshed per transaction
 
 
 @dataclass(frozen=True)
@@ -94,53 +84,13 @@ class Selection:
     models: tuple[str, ...] | None = None
 
 
-@dataclass
-class ScrapeSummary:
-    """What a scrape did; `to_dict` is the `--json` shape."""
-
-    run_id: int | None = None
-    status: str = "running"
-    listed: int = 0
-    unchanged: int = 0
-    fetched: int = 0  # configs obtained: downloaded, or read from the Hub cache
-    cached: int = 0  # of those, read from the Hub cache without a request
-    new: int = 0
-    changed: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    known_failed: int = 0  # of the failed, not fetched: the same commit failed before
-    errors: list[tuple[str, str, str]] = field(default_factory=list)  # repo, reason, detail
-
-    @property
-    def failed_total(self) -> int:
-        return sum(self.failed.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "listed": self.listed,
-            "unchanged": self.unchanged,
-            "fetched": self.fetched,
-            "cached": self.cached,
-            "new": self.new,
-            "changed": self.changed,
-            "failed": dict(sorted(self.failed.items())),
-            "failed_total": self.failed_total,
-            "known_failed": self.known_failed,
-        }
-
-
 @dataclass(frozen=True)
-class ProgressEvent:
-    """One step of a scrape: a repo was listed (outcome `listed`) or finished."""
+class KnownFailure:
+    """A commit whose config failed for good, and why (`models.failed_sha` and `models.error`)."""
 
-    repo_id: str
-    outcome: str  # listed | unchanged | new | changed | failed:<reason>
-    listed: int
-    done: int
-
-
-Progress = Callable[[ProgressEvent], None]
+    sha: str
+    reason: str
+    detail: str | None
 
 
 @dataclass(frozen=True)
@@ -166,9 +116,6 @@ class FetchResult:
     detail: str | None = None
     unchanged: bool = False
     recalled: bool = False  # a failure remembered at this commit, not fetched again
-
-
-# --- listing -------------------------------------------------------------------------------------
 
 
 def make_api(options: HubOptions) -> HfApi:
@@ -276,9 +223,6 @@ def read_models_file(path: Path) -> tuple[str, ...]:
     return tuple(ids)
 
 
-# --- deciding and downloading (worker threads) --------------------------------------------------
-
-
 class Fetcher:
     """What a worker thread needs: the client, options, the catalog's shas (current and failed)
     and a shared pacer."""
@@ -372,169 +316,27 @@ class Fetcher:
         )
 
 
-# --- storing (calling thread) -------------------------------------------------------------------
+class Sink(Protocol):
+    """Where `fetch_all` hands its results (the catalog's store, in `registry.sync`)."""
 
-
-class _Store:
-    """Writes results in batches through `store_configs`, one transaction per batch, and keeps
-    the summary."""
-
-    def __init__(
-        self,
-        make: Callable[[], Session],
-        summary: ScrapeSummary,
-        progress: Progress | None,
-        redact: Callable[[str], str],
-    ) -> None:
-        self.make = make
-        self.summary = summary
-        self.progress = progress
-        self.redact = redact
-        self.done = 0
-        self.refreshes: list[StoreItem] = []
+    def listed(self) -> None:
+        """One more distinct repo was listed."""
 
     def skip_unchanged(self, repo_id: str, meta: dict[str, Any] | None) -> None:
-        """An unchanged repo: counted now; its listing metadata is refreshed in bulk later."""
-        self.summary.unchanged += 1
-        self._report(repo_id, "unchanged")
-        if meta is not None:
-            self.refreshes.append(StoreItem(repo_id, hub=HubMeta.from_api(meta)))
-            if len(self.refreshes) >= REFRESH_BATCH:
-                self.write_refreshes()
-
-    def write_refreshes(self) -> None:
-        if not self.refreshes:
-            return
-        with self.make() as session:
-            store_configs(session, self.refreshes, run_id=self.summary.run_id)
-            session.commit()
-        self.refreshes = []
+        """A repo whose listed sha is the known one: nothing fetched."""
 
     def write(self, batch: list[FetchResult]) -> None:
-        if not batch:
-            return
-        items = [self._item(result) for result in batch]
-        with self.make() as session:
-            stored = store_configs(session, items, run_id=self.summary.run_id)
-            session.commit()
-        for result, outcome in zip(batch, stored, strict=True):  # counted once durable
-            self._count(result.repo_id, self._outcome(result, outcome))
+        """A batch of results (downloads, failures, recalled failures) to keep."""
 
-    def _item(self, result: FetchResult) -> StoreItem:
-        hub = HubMeta.from_api(result.meta) if result.meta is not None else None
-        if result.unchanged:
-            return StoreItem(result.repo_id, hub=hub)
-        if result.fetched is None:
-            detail = self.redact(result.detail or "")
-            failure = (result.reason or "unknown", detail)
-            return StoreItem(result.repo_id, hub=hub, failure=failure, recalled=result.recalled)
-        fetched = result.fetched
-        return StoreItem(
-            result.repo_id,
-            raw=fetched.raw,
-            hub=hub,
-            etag=fetched.etag,
-            commit_sha=fetched.commit_sha or (hub.sha if hub is not None else None),
-        )
-
-    def _outcome(self, result: FetchResult, outcome: StoreOutcome) -> str:
-        """The progress outcome of a stored result; failures are kept in the summary."""
-        summary = self.summary
-        if result.fetched is not None:
-            summary.fetched += 1
-            summary.cached += int(result.fetched.from_cache)
-        if outcome.status != "error":
-            return outcome.status
-        reason = outcome.reason or "unknown"
-        summary.known_failed += int(result.recalled)
-        summary.errors.append((result.repo_id, reason, outcome.detail or ""))
-        return f"failed:{reason}"
-
-    def _count(self, repo_id: str, outcome: str) -> None:
-        if outcome.startswith("failed:"):
-            self.summary.failed[outcome.removeprefix("failed:")] += 1
-        elif outcome in ("new", "changed", "unchanged"):
-            setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
-        self._report(repo_id, outcome)
-
-    def _report(self, repo_id: str, outcome: str) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(ProgressEvent(repo_id, outcome, self.summary.listed, self.done))
+    def finish(self) -> None:
+        """The listing is exhausted and every result was written."""
 
 
-# --- the scrape ----------------------------------------------------------------------------------
-
-
-def _session_maker(target: Engine | Callable[[], Session]) -> Callable[[], Session]:
-    from sqlalchemy.engine import Engine
-
-    if isinstance(target, Engine):
-        from registry.db import session_factory
-
-        return session_factory(target)
-    return target
-
-
-def scrape(
-    target: Engine | Callable[[], Session],
-    options: HubOptions,
-    selection: Selection,
-    *,
-    workers: int = 8,
-    progress: Progress | None = None,
-    batch_size: int = 50,
-    retry_failed: bool = False,
-) -> ScrapeSummary:
-    """Bring the catalog in step with the Hub for `selection`; returns what happened.
-
-    `target` is an engine or a session factory. Per-model failures are recorded and counted;
-    the run goes on. A commit that failed for good before is not fetched again unless
-    `retry_failed`.
-
-    Raises:
-        ScrapeFailed: the listing itself failed (bad endpoint, offline with no cache, ...);
-            batches stored before that stay committed.
-    """
-    if workers < 1:
-        raise ScrapeFailed(f"--workers must be at least 1, not {workers}.")
-    make = _session_maker(target)
-    with make() as session:
-        run = start_run(session, "scrape")
-        known = known_shas(session)
-        failed = {} if retry_failed else known_failures(session)
-        session.commit()
-    summary = ScrapeSummary(run_id=run.id)
-    store = _Store(make, summary, progress, options.redact)
-    status, error = "failed", None
-    try:
-        if options.offline:
-            items: Iterable[Listed] = list_cached(options.cache_dir, selection)
-            api = None
-        else:
-            api = make_api(options)
-            items = list_repos(api, selection)
-        worker = Fetcher(api, options, known, failed)
-        error = _drive(items, worker, store, workers=workers, batch_size=batch_size)
-        status = "failed" if error else ("partial" if summary.failed_total else "ok")
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        summary.status = status
-        with make() as session:
-            finish_run(session, run, status=status, counts=summary.to_dict(), error=error)
-            session.commit()
-    if error:
-        raise ScrapeFailed(error)
-    return summary
-
-
-def _drive(
-    items: Iterable[Listed], worker: Fetcher, store: _Store, *, workers: int, batch_size: int
+def fetch_all(
+    items: Iterable[Listed], worker: Fetcher, store: Sink, *, workers: int, batch_size: int
 ) -> str | None:
-    """List, decide, fan out downloads and store batches; returns the listing error, if any."""
-    summary = store.summary
+    """List, decide, fan out downloads and hand batches to `store`; returns the listing error,
+    if any (what was fetched before it is still handed over)."""
     # Enough queued work that the workers stay busy while a batch is being stored, and a bound
     # on what waits in memory when storing is slower than downloading.
     max_pending = max(workers * 16, batch_size * 2)
@@ -563,7 +365,7 @@ def _drive(
                 if item.repo_id in seen:
                     continue
                 seen.add(item.repo_id)
-                summary.listed += 1
+                store.listed()
                 if item.sha and worker.known.get(item.repo_id) == item.sha:
                     store.skip_unchanged(item.repo_id, item.meta)
                     continue
@@ -577,17 +379,17 @@ def _drive(
         except ScrapeFailed:
             raise
         except Exception as exc:  # the listing failed: keep what was fetched, then report
-            error = _listing_error(exc, worker.options)
+            error = listing_error(exc, worker.options)
         while pending:
             harvest(block=True)
         flush(full_only=False)
-        store.write_refreshes()
+        store.finish()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return error
 
 
-def _listing_error(exc: Exception, options: HubOptions) -> str:
+def listing_error(exc: Exception, options: HubOptions) -> str:
     from scrapers.download import classify
 
     try:

@@ -24,7 +24,7 @@ TABLES = {
     "config_snapshots",
     "position_facts",
     "verifications",
-    "scrape_runs",
+    "runs",
     "changes",
     "fetch_errors",
     "meta",

@@ -13,32 +13,22 @@ from sqlmodel import Session, select
 
 from registry.db import open_engine, session_factory
 from registry.errors import BadInputDir
-from registry.ingest import (
-    MAX_CONFIG_BYTES,
-    NONFINITE_WARNING,
-    ConfigRejected,
-    HubMeta,
-    StoreItem,
-    finish_run,
-    ingest_tree,
-    known_failures,
-    known_shas,
-    parse_config,
-    record_error,
-    retag_all,
-    start_run,
-    store_config,
-    store_configs,
-)
+from registry.facts import NONFINITE_WARNING
 from registry.models import (
     Change,
     ConfigSnapshot,
     FetchError,
     Model,
     PositionFacts,
-    ScrapeRun,
+    Run,
 )
-from scrapers.result import TAGGER_VERSION, TagResult
+from registry.retag import retag_all
+from registry.runs import finish_run, start_run
+from registry.store import known_failures, known_shas, record_error, store_config, store_configs
+from registry.sync import ingest_tree
+from scrapers.configfile import MAX_CONFIG_BYTES, ConfigRejected, parse_config
+from scrapers.records import HubMeta, RepoItem
+from scrapers.tagger.result import TAGGER_VERSION, TagResult
 from tests.conftest import corpus_configs, load_corpus_config
 
 COUNTED = (Model, ConfigSnapshot, PositionFacts, Change, FetchError)
@@ -305,7 +295,7 @@ def test_record_error_sets_model_status(session: Session, reason: str, status: s
     finish_run(session, run, status="partial", counts={"error": 1})
     session.commit()
     assert _model(session, "o/g").status == status
-    stored = session.get(ScrapeRun, run.id)
+    stored = session.get(Run, run.id)
     assert stored is not None and stored.status == "partial" and stored.ended_at
     assert stored.counts == {"error": 1}
     assert known_shas(session) == {"o/g": None}
@@ -333,21 +323,23 @@ def test_retag_updates_facts_in_place_when_the_tagger_version_changes(
     store_config(session, repo_id="o/m", raw=raw, hub=None, run_id=None)
     session.commit()
     assert retag_all(session) == 0
-    import scrapers.result
+    import scrapers.tagger.result
 
-    monkeypatch.setattr(scrapers.result, "TAGGER_VERSION", scrapers.result.TAGGER_VERSION + 1)
+    monkeypatch.setattr(
+        scrapers.tagger.result, "TAGGER_VERSION", scrapers.tagger.result.TAGGER_VERSION + 1
+    )
     assert retag_all(session) == 1
     session.commit()
     facts = session.exec(select(PositionFacts)).all()
-    assert len(facts) == 1 and facts[0].tagger_version == scrapers.result.TAGGER_VERSION
+    assert len(facts) == 1 and facts[0].tagger_version == scrapers.tagger.result.TAGGER_VERSION
 
 
 def test_retag_force_covers_every_snapshot_in_chunks(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import registry.ingest
+    import registry.retag
 
-    monkeypatch.setattr(registry.ingest, "_RETAG_CHUNK", 2)
+    monkeypatch.setattr(registry.retag, "_RETAG_CHUNK", 2)
     for n in (1024, 2048, 4096):
         raw = _config_bytes({"model_type": "gpt2", "n_positions": n})
         store_config(session, repo_id=f"o/m{n}", raw=raw, hub=None, run_id=None)
@@ -382,24 +374,24 @@ def _catalog_content(session: Session) -> list[list[tuple[Any, ...]]]:
     return [sorted(map(tuple, conn.exec_driver_sql(q).all()), key=repr) for q in queries]
 
 
-def _batch_items() -> list[StoreItem]:
+def _batch_items() -> list[RepoItem]:
     """Corpus configs plus every kind of item, with repeats of one repo inside the batch."""
     items = [
-        StoreItem(repo_id, raw=path.read_bytes(), hub=HubMeta(sha=f"c{n}", downloads=n))
+        RepoItem(repo_id, raw=path.read_bytes(), hub=HubMeta(sha=f"c{n}", downloads=n))
         for n, (repo_id, path) in enumerate(corpus_configs()[:40])
     ]
     a = _config_bytes({"model_type": "llama", "max_position_embeddings": 4096})
     b = _config_bytes({"model_type": "llama", "max_position_embeddings": 8192})
     items += [
-        StoreItem("o/rep", raw=a, commit_sha="s1"),
-        StoreItem("o/rep", raw=b, commit_sha="s2", etag="e2"),  # changed inside the batch
-        StoreItem("o/rep", raw=a, commit_sha="s1"),  # back to the first snapshot
-        StoreItem("o/rep", raw=b"{oops", commit_sha="s3"),  # bad bytes keep s1 current
-        StoreItem("o/rep", hub=HubMeta(sha="s3", downloads=7, likes=3)),  # metadata only
-        StoreItem("o/gone", hub=HubMeta(sha="g1"), failure=("missing-config", "no file")),
-        StoreItem("o/gone", hub=HubMeta(sha="g1"), failure=("http-503", "busy")),
-        StoreItem("o/nan", raw=b'{"model_type": "llama", "rope_theta": NaN}'),
-        StoreItem(items[0].repo_id, raw=a, hub=HubMeta(sha="c-next")),  # a corpus repo changes
+        RepoItem("o/rep", raw=a, commit_sha="s1"),
+        RepoItem("o/rep", raw=b, commit_sha="s2", etag="e2"),  # changed inside the batch
+        RepoItem("o/rep", raw=a, commit_sha="s1"),  # back to the first snapshot
+        RepoItem("o/rep", raw=b"{oops", commit_sha="s3"),  # bad bytes keep s1 current
+        RepoItem("o/rep", hub=HubMeta(sha="s3", downloads=7, likes=3)),  # metadata only
+        RepoItem("o/gone", hub=HubMeta(sha="g1"), failure=("missing-config", "no file")),
+        RepoItem("o/gone", hub=HubMeta(sha="g1"), failure=("http-503", "busy")),
+        RepoItem("o/nan", raw=b'{"model_type": "llama", "rope_theta": NaN}'),
+        RepoItem(items[0].repo_id, raw=a, hub=HubMeta(sha="c-next")),  # a corpus repo changes
     ]
     return items
 
@@ -442,7 +434,7 @@ def test_a_metadata_item_refreshes_the_listing_without_a_snapshot(session: Sessi
     store_config(session, repo_id="o/m", raw=raw, hub=HubMeta(sha="s1", downloads=1), run_id=None)
     before = _counts(session)
     hub = HubMeta(sha="s1", downloads=9, likes=4, gated="manual", tags=["t"], last_modified="x")
-    [out] = store_configs(session, [StoreItem("o/m", hub=hub)], run_id=None)
+    [out] = store_configs(session, [RepoItem("o/m", hub=hub)], run_id=None)
     session.commit()
     model = _model(session, "o/m")
     assert out.status == "unchanged" and out.snapshot_id == model.snapshot_id
@@ -454,11 +446,11 @@ def test_a_metadata_item_refreshes_the_listing_without_a_snapshot(session: Sessi
 def test_only_failures_of_the_files_themselves_are_remembered(session: Session) -> None:
     good = _config_bytes({"model_type": "gpt2", "n_positions": 1024})
     items = [
-        StoreItem("o/bad", raw=b"[1]", hub=HubMeta(sha="b1")),
-        StoreItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "more than 4 MiB")),
-        StoreItem("o/busy", hub=HubMeta(sha="u1"), failure=("http-503", "Service Unavailable")),
-        StoreItem("o/slow", hub=HubMeta(sha="w1"), failure=("timeout", "read timed out")),
-        StoreItem("o/gated", hub=HubMeta(sha="q1"), failure=("gated", "request access")),
+        RepoItem("o/bad", raw=b"[1]", hub=HubMeta(sha="b1")),
+        RepoItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "more than 4 MiB")),
+        RepoItem("o/busy", hub=HubMeta(sha="u1"), failure=("http-503", "Service Unavailable")),
+        RepoItem("o/slow", hub=HubMeta(sha="w1"), failure=("timeout", "read timed out")),
+        RepoItem("o/gated", hub=HubMeta(sha="q1"), failure=("gated", "request access")),
     ]
     store_configs(session, items, run_id=None)
     session.commit()
@@ -467,7 +459,7 @@ def test_only_failures_of_the_files_themselves_are_remembered(session: Session) 
         "o/bad": ("b1", "not-object", "top level is a JSON list, not {}"),
         "o/big": ("g1", "too-large", "more than 4 MiB"),
     }
-    recalled = StoreItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "again"))
+    recalled = RepoItem("o/big", hub=HubMeta(sha="g1"), failure=("too-large", "again"))
     recalled.recalled = True
     store_configs(session, [recalled], run_id=None)
     assert _model(session, "o/big").error == "too-large: more than 4 MiB"  # kept as it was
@@ -494,7 +486,7 @@ def test_whole_corpus_ingests_without_error_and_reingest_writes_nothing(
     assert second.counts["unchanged"] == len(corpus_configs())
     with session_factory(engine)() as session:
         assert _counts(session) == before
-        runs = session.exec(select(ScrapeRun)).all()
+        runs = session.exec(select(Run)).all()
     assert [r.status for r in runs] == ["ok", "ok"]
 
 
@@ -562,7 +554,7 @@ def test_bad_files_become_per_model_errors_while_good_configs_land(
         hub_only = _model(session, "bad/hub-only")
         assert (hub_only.status, hub_only.downloads) == ("missing", 5)
         assert session.exec(select(Model).where(Model.repo_id == "-bad/x")).first() is None
-        run = session.exec(select(ScrapeRun)).one()
+        run = session.exec(select(Run)).one()
         assert run.status == "partial" and run.counts and run.counts["error"] == len(expected)
 
 
@@ -675,7 +667,7 @@ def test_an_interrupted_ingest_keeps_committed_batches(engine: Any, tmp_path: Pa
         ingest_tree(engine, root, batch_size=2, progress=stop_at_three)
     with session_factory(engine)() as session:
         landed = [m.repo_id for m in session.exec(select(Model).order_by(Model.repo_id))]
-        run = session.exec(select(ScrapeRun)).one()
+        run = session.exec(select(Run)).one()
     assert landed == ["org/a", "org/b"]  # the second batch was rolled back
     assert run.status == "interrupted" and run.ended_at
     summary = ingest_tree(engine, root, batch_size=2)
@@ -695,7 +687,7 @@ def test_a_catalog_without_failed_sha_gains_it_on_a_writable_open(tmp_path: Path
         conn.execute("ALTER TABLE models DROP COLUMN failed_sha")
     engine = open_engine(str(db))
     with session_factory(engine)() as session:
-        bad = StoreItem("o/m", raw=b"[]", hub=HubMeta(sha="s9"))
+        bad = RepoItem("o/m", raw=b"[]", hub=HubMeta(sha="s9"))
         assert store_configs(session, [bad], run_id=None)[0].reason == "not-object"
         session.commit()
         assert known_failures(session)["o/m"].sha == "s9"

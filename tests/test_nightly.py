@@ -182,7 +182,7 @@ def test_end_to_end_then_incremental_then_changes(tree: Path, tmp_path: Path) ->
     assert family_feeds and "DeepSeek-V3" in family_feeds[0].read_text(encoding="utf-8")
     page = (out / "models" / "deepseek-ai" / "DeepSeek-V3.html").read_text()
     assert "scaling_factor" in page
-    runs = table(db, "SELECT status, counts FROM scrape_runs WHERE kind = 'nightly'")
+    runs = table(db, "SELECT status, counts FROM runs WHERE kind = 'nightly'")
     assert [r[0] for r in runs] == ["ok", "ok", "ok"]
     assert "render" in json.loads(runs[-1][1])
 
@@ -195,7 +195,7 @@ def test_offline_run_on_a_fresh_catalog_renders_and_records(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "offline" in result.output
     assert (out / "index.html").is_file()
-    assert table(tmp_path / "c.db", "SELECT kind, status FROM scrape_runs") == [("nightly", "ok")]
+    assert table(tmp_path / "c.db", "SELECT kind, status FROM runs") == [("nightly", "ok")]
 
 
 def test_unreachable_hub_is_partial_and_still_renders(tmp_path: Path) -> None:
@@ -260,9 +260,9 @@ def test_two_concurrent_runs_one_proceeds_one_exits(tree: Path, tmp_path: Path) 
 
 def _run_ids(db: Path) -> set[int]:
     """Ids of the runs recorded so far (none before the tables exist)."""
-    if not db.exists() or not table(db, "SELECT name FROM sqlite_master WHERE name='scrape_runs'"):
+    if not db.exists() or not table(db, "SELECT name FROM sqlite_master WHERE name='runs'"):
         return set()
-    return {r[0] for r in table(db, "SELECT id FROM scrape_runs")}
+    return {r[0] for r in table(db, "SELECT id FROM runs")}
 
 
 @pytest.mark.slow
@@ -304,10 +304,10 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
                 kills += 1
             proc.communicate(timeout=60)
             if killed.exists() and table(
-                killed, "SELECT name FROM sqlite_master WHERE name = 'scrape_runs'"
+                killed, "SELECT name FROM sqlite_master WHERE name = 'runs'"
             ):  # a kill during the first start-up can land before the tables exist
                 mid_run |= {
-                    r[0] for r in table(killed, "SELECT id FROM scrape_runs WHERE status='running'")
+                    r[0] for r in table(killed, "SELECT id FROM runs WHERE status='running'")
                 }
             if killed.exists():
                 assert table(killed, "PRAGMA integrity_check") == [("ok",)]
@@ -322,7 +322,7 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
         )
     assert final.returncode == 0, final.stderr
     assert canonical(killed) == canonical(reference)
-    statuses = [r[0] for r in table(killed, "SELECT status FROM scrape_runs")]
+    statuses = [r[0] for r in table(killed, "SELECT status FROM runs")]
     assert "running" not in statuses
     assert mid_run, "at least one kill must land inside a run for the test to mean anything"
     assert statuses.count("interrupted") == len(mid_run), "each run killed mid-way is marked"
@@ -350,7 +350,7 @@ def test_committed_catalog_is_current_and_carries_no_config_text() -> None:
     """catalog.db is rebuilt by docs/deploy/rebuild-catalog.sh whenever the tagger changes."""
     from registry.models import SCHEMA_VERSION
     from registry.verify.verdict import CORE_VERSION
-    from scrapers.result import TAGGER_VERSION
+    from scrapers.tagger.result import TAGGER_VERSION
 
     db = REPO_ROOT / "catalog.db"
     uri = f"file:{db}?mode=ro"

@@ -12,7 +12,6 @@ from sqlmodel import Session
 
 from registry.db import open_engine, session_factory
 from registry.errors import BadFilter, BadQuery, ModelNotFound
-from registry.ingest import HubMeta, ingest_tree, store_config
 from registry.models import Verification
 from registry.queries import (
     ROW_KEYS,
@@ -25,7 +24,10 @@ from registry.queries import (
     run_sql,
     stats,
 )
-from scrapers.result import TagResult
+from registry.store import store_config
+from registry.sync import ingest_tree
+from scrapers.records import HubMeta
+from scrapers.tagger.result import TagResult
 
 # name -> (tag, effective context, scaling type, downloads)
 MODELS: dict[str, tuple[str, int | None, str | None, int | None]] = {

@@ -1,8 +1,8 @@
 """The static site renderer over a small real catalog: corpus configs plus hostile ones.
 
-The catalog is built with `registry.ingest` from a Hub-like tree of corpus configs, a config
-whose strings carry script payloads, verifier rows, changes from a second ingest, and rows whose
-repo ids are unsafe as paths. `build_catalog` is shared with the browser tests.
+The catalog is built with `registry.sync.ingest_tree` from a Hub-like tree of corpus configs, a
+config whose strings carry script payloads, verifier rows, changes from a second ingest, and rows
+whose repo ids are unsafe as paths. `build_catalog` is shared with the browser tests.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _add_rows(engine: Any) -> None:
 def build_catalog(folder: Path) -> Path:
     """A real SQLite catalog from ingest (twice, so the hostile model has changes)."""
     from registry.db import open_engine
-    from registry.ingest import ingest_tree
+    from registry.sync import ingest_tree
 
     tree = build_tree(folder / "hub")
     db = folder / "catalog.db"

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 
 from registry.cli import cli
 from registry.db import open_engine, session_factory
-from registry.models import Change, ConfigSnapshot, FetchError, Model, ScrapeRun
+from registry.models import Change, ConfigSnapshot, FetchError, Model, Run
+from registry.sync import ProgressEvent, scrape
 from scrapers.download import RetryPolicy
-from scrapers.hub import HubOptions, ProgressEvent, Selection, scrape
+from scrapers.hub import HubOptions, Selection
 from scrapers.mirror import serve_in_thread
 from tests.conftest import REPO_ROOT, corpus_configs
 
@@ -78,7 +79,7 @@ def test_full_scrape_lands_every_corpus_config_then_a_rerun_downloads_nothing(
     assert first_gets == 459 and first_heads == 0  # one request per new model, plus listing
     assert (second.listed, second.unchanged, second.fetched, second.new) == (459, 459, 0, 0)
     assert set(second_counts) == {"list"}  # zero downloads, zero model_info calls
-    runs = rows(engine, ScrapeRun)
+    runs = rows(engine, Run)
     assert [r.status for r in runs] == ["ok", "ok"]
     assert runs[1].counts is not None and runs[1].counts["unchanged"] == 459
 
@@ -216,7 +217,7 @@ def test_an_interrupted_scrape_keeps_committed_batches_and_a_rerun_finishes(tmp_
     assert 4 <= len(landed) < len(ids)
     assert refetched == set(ids) - landed
     assert rerun.unchanged == len(landed) and rerun.new == len(ids) - len(landed)
-    assert [r.status for r in rows(engine, ScrapeRun)] == ["interrupted", "ok"]
+    assert [r.status for r in rows(engine, Run)] == ["interrupted", "ok"]
 
 
 def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -8,10 +8,11 @@ import pytest
 
 from registry.db import open_engine
 from registry.errors import ScrapeFailed
-from registry.models import FetchError, ScrapeRun
+from registry.models import FetchError, Run
+from registry.sync import scrape
 from scrapers.download import RetryPolicy
 from scrapers.faults import Fault, FaultPlan
-from scrapers.hub import Selection, scrape
+from scrapers.hub import Selection
 from scrapers.mirror import serve_in_thread
 from tests.test_scrape import current_configs, options, rows, small_tree
 
@@ -98,7 +99,7 @@ def test_persistent_faults_are_recorded_per_model(
     assert [(e.repo_id, e.reason) for e in errors] == [(ids[1], reason)]
     retryable = reason != "http-404"
     assert attempts == (1 + 3 if retryable else 1)  # FAST allows 3 retries
-    assert rows(engine, ScrapeRun)[0].status == "partial"
+    assert rows(engine, Run)[0].status == "partial"
 
 
 def test_a_slow_body_past_the_timeout_is_a_timeout(tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_a_failed_listing_raises_and_marks_the_run_failed(tmp_path: Path) -> Non
     with serve_in_thread(root, faults=plan) as (_server, url):
         with pytest.raises(ScrapeFailed, match="Listing models"):
             scrape(engine, options(url), Selection())
-    assert [r.status for r in rows(engine, ScrapeRun)] == ["failed"]
+    assert [r.status for r in rows(engine, Run)] == ["failed"]
 
 
 def test_a_listing_that_breaks_midway_keeps_what_was_fetched(tmp_path: Path) -> None:
@@ -168,6 +169,6 @@ def test_a_listing_that_breaks_midway_keeps_what_was_fetched(tmp_path: Path) -> 
         with pytest.raises(ScrapeFailed, match="Listing models"):
             scrape(engine, options(url), Selection())
     assert set(current_configs(engine)) == set(sorted(ids)[:3])
-    runs = rows(engine, ScrapeRun)
+    runs = rows(engine, Run)
     assert [r.status for r in runs] == ["failed"]
     assert runs[0].counts is not None and runs[0].counts["new"] == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from registry.cli import cli
-from scrapers.vocabulary import TAGS
+from scrapers.tagger.vocabulary import TAGS
 from tests.conftest import corpus_configs
 
 REQUIRED = (

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scrapers.tagger import tag_config
-from scrapers.vocabulary import TAGS
+from scrapers.tagger.vocabulary import TAGS
 from tests.conftest import corpus_configs
 
 LABELS = Path(__file__).parent / "data" / "tagger" / "labels.tsv"

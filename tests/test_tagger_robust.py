@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scrapers.tagger import tag_config
-from scrapers.vocabulary import TAGS
+from scrapers.tagger.vocabulary import TAGS
 from tests.conftest import corpus_configs
 
 SETTINGS = settings(max_examples=700, deadline=None, suppress_health_check=list(HealthCheck))

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from scrapers.tagger import tag_config
-from scrapers.vocabulary import is_rope_tag
+from scrapers.tagger.vocabulary import is_rope_tag
 from tests.conftest import corpus_configs
 
 # Architectures where the config class alone does not show what the model computes, each with

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from registry.cli import cli
 from registry.db import open_engine
-from registry.ingest import ingest_tree
-from registry.models import ConfigSnapshot, PositionFacts, ScrapeRun, Verification
+from registry.models import ConfigSnapshot, PositionFacts, Run, Verification
+from registry.sync import ingest_tree
 from registry.verify.catalog import verify_catalog
 from scrapers.tagger import tag_config
 from tests.conftest import load_corpus_config
@@ -139,7 +139,7 @@ def test_cli_verify_and_show(catalog: tuple[Path, set[str]]) -> None:
     assert verification["verdict"] == "pass"  # DeepSeek-V3
     assert any(c["id"] == "X1-runtime-agreement" for c in verification["checks"])
     with Session(open_engine(str(db))) as session:
-        runs = session.exec(select(ScrapeRun).where(ScrapeRun.kind == "verify")).all()
+        runs = session.exec(select(Run).where(Run.kind == "verify")).all()
         facts = session.exec(select(PositionFacts)).all()
     assert [r.status for r in runs] == ["ok", "ok"]
     assert runs[0].counts is not None and runs[0].counts["checked"] == len(fingerprints)
@@ -210,7 +210,7 @@ def test_a_crash_mid_run_keeps_committed_verdicts(
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
     assert len(_rows(db)) == 2  # the first batch was committed
     with Session(open_engine(str(db))) as session:
-        run = session.exec(select(ScrapeRun).where(ScrapeRun.kind == "verify")).one()
+        run = session.exec(select(Run).where(Run.kind == "verify")).one()
     assert run.status == "failed" and run.error and "device lost" in run.error
     monkeypatch.setattr(registry.verify.verdict, "verify", real)
     again = CliRunner().invoke(cli, ["--db", str(db), "verify", "--device", "cpu", "--json"])

@@ -9,7 +9,7 @@ from yarn_core.params import RopeParams
 
 if TYPE_CHECKING:
     from registry.models import PositionFacts
-    from scrapers.result import TagResult
+    from scrapers.tagger.result import TagResult
 
 
 DTYPES = {

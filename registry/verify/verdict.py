@@ -20,7 +20,7 @@ from registry.verify.properties import tensor_checks
 from registry.verify.static import rope_layers, static_checks
 
 if TYPE_CHECKING:
-    from scrapers.result import TagResult
+    from scrapers.tagger.result import TagResult
 
 
 # Bumped whenever a check or a threshold changes, so stored verdicts can be recomputed.

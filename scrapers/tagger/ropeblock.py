@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scrapers.configread import Reader, as_bool, as_float, as_int, as_str, jsonable
+from scrapers.tagger.configread import Reader, as_bool, as_float, as_int, as_str, jsonable
 from yarn_core.params import FLOAT_KNOBS, ROPE_TYPES, RopeParams
 
 # Spelling -> canonical rope type; None marks a spelling that needs the model type to decide.

@@ -15,7 +15,7 @@ TAGGER_VERSION = 4
 class TagResult:
     """Position-encoding facts of one config.json. Every field but the tag may be None."""
 
-    position_encoding: str  # primary tag, see scrapers.vocabulary.TAGS
+    position_encoding: str  # primary tag, see scrapers.tagger.vocabulary.TAGS
     model_type: str | None = None
     rope_theta: float | None = None  # global / full-attention layers
     rope_theta_local: float | None = None  # sliding / local layers

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scrapers.archdefaults import (
+from scrapers.tagger.archdefaults import (
     ARCHITECTURE_TYPES,
     MODEL_TYPE_ALIASES,
     MROPE_DEFAULTS,
     WRAPPER_TEXT,
 )
-from scrapers.configread import as_str
+from scrapers.tagger.configread import as_str
 
 TEXT_KEYS = ("text_config", "llm_config", "language_config", "language_model_config")
 
