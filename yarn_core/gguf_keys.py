@@ -116,11 +116,20 @@ GENERIC_CONTEXT_KEYS = (
 FALCON_CONTEXT = 2048  # conversion/falcon.py: "not in config.json"
 HUNYUAN_DYNAMIC_CONTEXT = 256 * 1024  # conversion/hunyuan.py, dynamic alpha
 HUNYUAN_DEFAULT_ALPHA = 1000.0  # conversion/hunyuan.py HunYuanModel (dense: 50 in the MoE class)
-# Architectures whose converter writes no `rope.freq_base` (llama.cpp then runs 10000).
-NO_FREQ_BASE_ARCHS = frozenset({"stablelm"})
+# Architectures whose converter writes no `rope.freq_base` (llama.cpp then runs 10000):
+# conversion/stablelm.py (stable-code's 1e6 is lost), gemma.py for Gemma 1 and 2.
+NO_FREQ_BASE_ARCHS = frozenset({"stablelm", "gemma", "gemma2"})
+# Architectures whose converter writes `rope.freq_base` only when the config gives a theta
+# (falcon.py, granite.py for Bamba); llama.cpp then runs 10000.
+THETA_IF_WRITTEN_ARCHS = frozenset({"falcon", "granitehybrid"})
+# Architectures whose converter writes `rope.scaling.type = none` for an unscaled config.
+SCALING_NONE_ARCHS = frozenset({"command-r", "cohere2", "modern-bert", "nemotron"})
+# conversion/bitnet.py: linear scaling with factor 1.0 always.
+LINEAR_ONE_ARCHS = frozenset({"bitnet"})
 # Architectures whose converter writes yarn_log_multiplier = 0.1 * mscale_all_dim
-# (conversion/deepseek.py, the DeepSeek-V2 class used by V2/V3/R1/Kimi-K2).
-LOG_MUL_ARCHS = frozenset({"deepseek2"})
+# (conversion/deepseek.py, the DeepSeek-V2 class used by V2/V3/R1/Kimi-K2, and V3.2).
+LOG_MUL_ARCHS = frozenset({"deepseek2", "deepseek32"})
+THETA_KEYS = ("rope_theta", "rotary_emb_base")
 
 
 def gguf_arch(model_type: str | None) -> str | None:
@@ -224,6 +233,27 @@ def gguf_rope_keys(
             out["rope.scaling.yarn_log_multiplier"] = 0.1 * params.mscale_all_dim
     elif kind == "longrope":
         out["rope.scaling.type"] = "longrope"
-    if arch not in NO_FREQ_BASE_ARCHS:
-        out["rope.freq_base"] = params.theta
+    elif arch in LINEAR_ONE_ARCHS:
+        out["rope.scaling.type"] = "linear"
+        out["rope.scaling.factor"] = 1.0
+    elif arch in SCALING_NONE_ARCHS:
+        out["rope.scaling.type"] = "none"
+    theta: float | None = params.theta
+    if arch in NO_FREQ_BASE_ARCHS:
+        theta = None
+    elif arch in THETA_IF_WRITTEN_ARCHS and config is not None and not _writes_theta(view):
+        theta = None
+    elif arch == "deepseek4" and isinstance(view.get("rope_theta"), int | float):
+        # conversion/deepseek.py V4: freq_base is the window layers' theta; the compressed
+        # layers' (ropedex's primary) goes to attention.compress_rope_freq_base.
+        theta = float(view["rope_theta"])
+    if theta is not None:
+        out["rope.freq_base"] = theta
     return out
+
+
+def _writes_theta(view: Mapping[str, Any]) -> bool:
+    if any(key in view for key in THETA_KEYS):
+        return True
+    block = view.get("rope_parameters", view.get("rope_scaling"))
+    return isinstance(block, Mapping) and "rope_theta" in block

@@ -318,7 +318,9 @@ class RopeResult:
         return math.hypot(c, s)
 
 
-def ggml_rope(requests: list[RopeRequest], positions: tuple[int, ...] = (1, 4096)) -> list[RopeResult]:
+def ggml_rope(
+    requests: list[RopeRequest], positions: tuple[int, ...] = (1, 4096)
+) -> list[RopeResult]:
     """ggml's cos/sin cache for each request at `positions` (position 1 is always included)."""
     pos = (1, *[p for p in positions if p != 1])
     lines = []
@@ -365,7 +367,9 @@ def loader_reads() -> dict[str, frozenset[str]]:
     """
     src = vendor_dir() / "src"
     names = dict(
-        re.findall(r'\{\s*LLM_ARCH_(\w+)\s*,\s*"([\w.-]+)"\s*\}', (src / "llama-arch.cpp").read_text())
+        re.findall(
+            r'\{\s*LLM_ARCH_(\w+)\s*,\s*"([\w.-]+)"\s*\}', (src / "llama-arch.cpp").read_text()
+        )
     )
     reads: dict[str, frozenset[str]] = {}
     for path in sorted((src / "models").glob("*.cpp")):
@@ -410,7 +414,9 @@ def arch_rope_types() -> dict[str, str]:
     """
     src = vendor_dir() / "src"
     names = dict(
-        re.findall(r'\{\s*LLM_ARCH_(\w+)\s*,\s*"([\w.-]+)"\s*\}', (src / "llama-arch.cpp").read_text())
+        re.findall(
+            r'\{\s*LLM_ARCH_(\w+)\s*,\s*"([\w.-]+)"\s*\}', (src / "llama-arch.cpp").read_text()
+        )
     )
     text = (src / "llama-model.cpp").read_text(encoding="utf-8", errors="replace")
     body = text[text.index("llama_rope_type llama_model_rope_type(") :]
@@ -466,8 +472,8 @@ def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
     if head_k is None and n_head and n_embd:
         head_k = n_embd // n_head
     n_dims = kv("rope.dimension_count", head_k)
-    if not n_dims:
-        return None
+    if not n_dims or n_ctx_train is None:
+        return None  # llama-model.cpp requires context_length; no heads: nothing rotates
     freq_base = float(kv("rope.freq_base", 10000.0))
     no_rope = _no_rope(conv, reads)
     if "dsv4_compress" in reads:
@@ -492,7 +498,9 @@ def llamacpp_side(conv: Conversion) -> LlamaCppSide | None:
         log_mul = float(kv("rope.scaling.yarn_log_multiplier", 0.0))
         if "log_mul_div" in reads:
             log_mul = f32(f32(log_mul) / f32(0.1))
-    attn_factor = float(kv("rope.scaling.yarn_attn_factor", 1.0)) if "attn_factor_yarn" in reads else 1.0
+    attn_factor = (
+        float(kv("rope.scaling.yarn_attn_factor", 1.0)) if "attn_factor_yarn" in reads else 1.0
+    )
     factor = 1.0 / freq_scale
     if ext_factor != 0:
         # llama-context.cpp: the YaRN magnitude, divided by the kernel's own 1 + 0.1 ln s.
@@ -576,7 +584,7 @@ def _mscale(scale: float, mscale: float) -> float:
 
 
 def run_sides(convs: dict[str, Conversion]) -> dict[str, LlamaCppSide]:
-    """`llamacpp_side` for every converted config, with ggml's numbers filled in (one harness run)."""
+    """`llamacpp_side` for every converted config, ggml's numbers filled in (one harness run)."""
     sides = {}
     for name, conv in convs.items():
         if conv.error is None:
