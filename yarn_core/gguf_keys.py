@@ -76,6 +76,9 @@ GGUF_ARCH: dict[str, str] = {
     "lfm2_vl": "lfm2",
     "llama": "llama",
     "mistral": "llama",
+    "mistral3": "mistral3",
+    "ministral3": "mistral3",
+    "mistral4": "mistral4",
     "mixtral": "llama",
     "llama4": "llama4",
     "llama4_text": "llama4",
@@ -128,7 +131,7 @@ SCALING_NONE_ARCHS = frozenset({"command-r", "cohere2", "modern-bert", "nemotron
 LINEAR_ONE_ARCHS = frozenset({"bitnet"})
 # Architectures whose converter writes yarn_log_multiplier = 0.1 * mscale_all_dim
 # (conversion/deepseek.py, the DeepSeek-V2 class used by V2/V3/R1/Kimi-K2, and V3.2).
-LOG_MUL_ARCHS = frozenset({"deepseek2", "deepseek32"})
+LOG_MUL_ARCHS = frozenset({"deepseek2", "deepseek32", "mistral4"})
 THETA_KEYS = ("rope_theta", "rotary_emb_base")
 
 
@@ -231,6 +234,9 @@ def gguf_rope_keys(
                 out[f"rope.scaling.yarn_{key}"] = block[key]
         if arch in LOG_MUL_ARCHS and params.mscale_all_dim is not None:
             out["rope.scaling.yarn_log_multiplier"] = 0.1 * params.mscale_all_dim
+        elif arch == "mistral3" and view.get("model_type") == "ministral3":
+            # conversion/mistral3.py Ministral3Model: mscale_all_dim as written (no 0.1).
+            out["rope.scaling.yarn_log_multiplier"] = block.get("mscale_all_dim")
     elif kind == "longrope":
         out["rope.scaling.type"] = "longrope"
     elif arch in LINEAR_ONE_ARCHS:

@@ -179,6 +179,12 @@ def convert(config, folder):
         out["model_class"] = cls.__name__
         out["arch"] = gguf.MODEL_ARCH_NAMES[cls.model_arch]
         model = cls(folder, gguf.LlamaFileType.MOSTLY_F16, folder / "out.gguf", dry_run=True)
+        # A wrapper class (conversion/mistral3.py) writes through the model it delegates to.
+        impl = getattr(model, "impl", None)
+        if isinstance(impl, ModelBase):
+            model = impl
+            out["model_class"] += "." + type(impl).__name__
+            out["arch"] = gguf.MODEL_ARCH_NAMES[type(impl).model_arch]
         model.set_gguf_parameters()
     except BaseException as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"[:500]
@@ -371,13 +377,10 @@ def loader_reads() -> dict[str, frozenset[str]]:
             r'\{\s*LLM_ARCH_(\w+)\s*,\s*"([\w.-]+)"\s*\}', (src / "llama-arch.cpp").read_text()
         )
     )
-    reads: dict[str, frozenset[str]] = {}
+    by_class: dict[str, frozenset[str]] = {}
     for path in sorted((src / "models").glob("*.cpp")):
         text = path.read_text(encoding="utf-8", errors="replace")
         for cls in set(re.findall(r"void llama_model_(\w+)::load_arch_hparams", text)):
-            arch = names.get(cls.upper())
-            if arch is None:
-                continue
             tags = set()
             if "LLM_KV_ROPE_SCALING_YARN_BETA_FAST" in text:
                 tags.add("beta")
@@ -401,7 +404,20 @@ def loader_reads() -> dict[str, frozenset[str]]:
                 tags.add("learned_positions")  # e.g. starcoder.cpp adds model.pos_embd
             if re.search(r"case LLM_TYPE_13B:", text) and "ggml_rope_ext" in text:
                 tags.add("rope_7b_only")  # baichuan.cpp: RoPE for 7B, ALiBi for 13B
-            reads[arch] = reads.get(arch, frozenset()) | frozenset(tags)
+            by_class[cls] = by_class.get(cls, frozenset()) | frozenset(tags)
+    # A class deriving from another model's class (models.h, e.g. mistral4 from deepseek2)
+    # reuses its loader and graph.
+    header = (src / "models" / "models.h").read_text(encoding="utf-8", errors="replace")
+    parents = dict(re.findall(r"struct llama_model_(\w+)\s*:\s*public llama_model_(\w+)", header))
+    reads: dict[str, frozenset[str]] = {}
+    for cls in set(by_class) | set(parents):
+        tags, parent = by_class.get(cls, frozenset()), parents.get(cls)
+        while parent is not None and parent != "base":
+            tags |= by_class.get(parent, frozenset())
+            parent = parents.get(parent)
+        arch = names.get(cls.upper())
+        if arch is not None:
+            reads[arch] = tags
     return reads
 
 
