@@ -20,7 +20,9 @@ The first run downloads the sdist (~77 MB) and compiles the harness; later runs 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,11 +48,6 @@ _AUTOCONFIG_DEFAULT = (
     "the config writes no max_position_embeddings; the converter reads it through "
     "transformers' AutoConfig, whose Qwen2Config default 32768 becomes context_length"
 )
-_DSV4_NO_YARN = (
-    "llama.cpp's converter (conversion/deepseek.py) copies YaRN only from a raw `rope_scaling`; "
-    "this config writes `rope_parameters`, so the GGUF has no scaling and llama.cpp runs the "
-    "compressed layers unscaled (a converter bug ropedex does not copy)"
-)
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     **{
         name: (
@@ -64,19 +61,6 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         )
     },
     "AIDC-AI/Ovis2-16B": (frozenset({"gguf:context_length"}), _AUTOCONFIG_DEFAULT),
-    "RedHatAI/DeepSeek-V4-Flash-NVFP4-FP8": (
-        frozenset(
-            {
-                "inv_freq",
-                "gguf:rope.scaling.type",
-                "gguf:rope.scaling.factor",
-                "gguf:rope.scaling.original_context_length",
-                "gguf:rope.scaling.yarn_beta_fast",
-                "gguf:rope.scaling.yarn_beta_slow",
-            }
-        ),
-        _DSV4_NO_YARN,
-    ),
 }
 
 
@@ -196,9 +180,22 @@ def _gguf_key_diffs(config: dict[str, Any], conv: Conversion) -> dict[str, str]:
     return diffs
 
 
+HANDWRITTEN = Path(__file__).parent / "data" / "llamacpp"
+
+
+def handwritten_configs() -> dict[str, dict[str, Any]]:
+    """Configs written for this test: cases the corpus lacks (LongRoPE 128k, stable-code's
+    1e6 base, YaRN with betas and attention_factor, linear, Command-R without model_max_length)."""
+    return {
+        f"handwritten/{path.stem}": ropedex_side.load(path)
+        for path in sorted(HANDWRITTEN.glob("*.json"))
+    }
+
+
 @functools.cache
 def outcomes() -> dict[str, Outcome]:
     configs = {name: ropedex_side.load(path) for name, path in corpus_configs()}
+    configs.update(handwritten_configs())
     convs = converter_metadata(configs)
     sides = run_sides(convs)
     return {n: compare(n, configs[n], convs[n], sides.get(n)) for n in configs}
@@ -244,6 +241,38 @@ def test_allow_list_is_not_stale(results: dict[str, Outcome]) -> None:
         if name not in results or not fields <= set(results[name].diffs)
     ]
     assert not stale, stale
+
+
+def test_handwritten_cases_are_compared(results: dict[str, Outcome]) -> None:
+    hand = {n: o for n, o in results.items() if n.startswith("handwritten/")}
+    assert len(hand) == 5
+    for name, o in hand.items():
+        assert o.compared and o.side is not None, (name, o.why_not)
+
+
+def test_llamacpp_facts_from_its_code(results: dict[str, Outcome]) -> None:
+    """What the real converter + loader do on the hand-written cases (the oracle's reading)."""
+    side = {n.removeprefix("handwritten/"): o.side for n, o in results.items() if o.side}
+    phi3 = side["phi3-longrope-128k"]
+    assert phi3.factor_set == "long" and phi3.served_context == 131072
+    stable = side["stablelm-theta-1e6"]
+    assert stable.freq_base == 10000.0  # conversion/stablelm.py writes no rope.freq_base
+    qwen = side["qwen2-yarn-betas-attention-factor"]
+    assert (qwen.request.beta_fast, qwen.request.beta_slow) == (32.0, 1.0)
+    assert abs(qwen.attention_scaling - (0.1 * math.log(4.0) + 1)) < MAGNITUDE_TOL
+    assert side["cohere-no-model-max-length"].served_context == 8192
+
+
+def test_notes_say_what_llamacpp_does() -> None:
+    configs = handwritten_configs()
+    stable = ropedex_side.rope_rows_for(configs["handwritten/stablelm-theta-1e6"], "llama.cpp")
+    assert any("runs base 10000, not 1e+06" in n for n in stable[0]["notes"])
+    qwen = ropedex_side.rope_rows_for(
+        configs["handwritten/qwen2-yarn-betas-attention-factor"], "llama.cpp"
+    )
+    assert any("it ramps with 32/1" in n for n in qwen[0]["notes"])
+    rows = ropedex_side.runtimes_for(configs["handwritten/cohere-no-model-max-length"])
+    assert rows["llama.cpp"]["served_context_key"] == "max_position_embeddings"
 
 
 def summary(results: dict[str, Outcome]) -> dict[str, int]:

@@ -52,6 +52,7 @@ class Resolved:
     float32_range: bool = False  # correction range evaluated in float32 (llama.cpp)
     longrope_long: bool | None = None  # longrope: long factors regardless of length (vLLM)
     served_context_key: str | None = None  # the config key (or rule) that gave served_context
+    theta: float | None = None  # the base the runtime uses when not the config's (llama.cpp)
 
 
 # Architectures whose attention code multiplies the softmax scale by m(s, mscale_all_dim)^2, as
@@ -187,6 +188,7 @@ def _declared_key(params: RopeParams, served: int | None) -> str | None:
 # (src/models/mistral3.cpp and grok.cpp `load_arch_hparams`); every other loader ramps with
 # the defaults 32 / 1 whatever the converter wrote.
 LLAMACPP_BETA_MODEL_TYPES = frozenset({"mistral3", "ministral3", "grok-1", "grok"})
+LLAMACPP_DEFAULT_BASE = 10000.0  # src/llama-model.cpp load_hparams: rope.freq_base absent
 
 
 def _llamacpp_architecture(
@@ -197,9 +199,25 @@ def _llamacpp_architecture(
 ) -> Resolved:
     """What llama.cpp's converter and per-architecture loader change (rope-scaling.md 3.0b):
     the GGUF context_length key per architecture, and YaRN betas most loaders never read."""
-    from yarn_core.gguf_keys import context_length, converter_view
+    from yarn_core.gguf_keys import (
+        NO_FREQ_BASE_ARCHS,
+        context_length,
+        converter_view,
+        dropped_scaling,
+        gguf_arch,
+    )
 
     notes = list(res.notes)
+    arch = gguf_arch(model_type)
+    if arch in NO_FREQ_BASE_ARCHS and params.theta != LLAMACPP_DEFAULT_BASE:
+        notes.append(
+            f"llama.cpp's converter writes no rope.freq_base for {arch}: llama.cpp runs base "
+            f"{LLAMACPP_DEFAULT_BASE:g}, not {params.theta:g}"
+        )
+        res = replace(res, theta=LLAMACPP_DEFAULT_BASE)
+    if config is not None and res.applies_scaling and (why := dropped_scaling(config, model_type)):
+        notes.append(f"llama.cpp runs this unscaled: {why}")
+        res = replace(res, applies_scaling=False, factor=1.0, attention_scaling=1.0)
     if config is not None:
         served, key = context_length(converter_view(config), model_type, params)
         if served is not None:

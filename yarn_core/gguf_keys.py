@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from yarn_core.params import RopeParams
+from yarn_core.scaling import longrope_attention_factor
 
 ROPE_KEYS = (
     "context_length",
@@ -127,6 +128,8 @@ NO_FREQ_BASE_ARCHS = frozenset({"stablelm", "gemma", "gemma2"})
 THETA_IF_WRITTEN_ARCHS = frozenset({"falcon", "granitehybrid"})
 # Architectures whose converter writes `rope.scaling.type = none` for an unscaled config.
 SCALING_NONE_ARCHS = frozenset({"command-r", "cohere2", "modern-bert", "nemotron"})
+# conversion/phi.py: Phi-3 writes LongRoPE as original context + attn_factor, no type.
+PHI3_ARCHS = frozenset({"phi3"})
 # conversion/bitnet.py: linear scaling with factor 1.0 always.
 LINEAR_ONE_ARCHS = frozenset({"bitnet"})
 # Architectures whose converter writes yarn_log_multiplier = 0.1 * mscale_all_dim
@@ -209,6 +212,8 @@ def gguf_rope_keys(
     if ctx is not None:
         out["context_length"] = ctx
     kind = params.rope_type
+    if config is not None and dropped_scaling(config, model_type):
+        kind = "default"
     if arch == "hunyuan-dense" and kind in ("dynamic", "ntk"):
         # conversion/hunyuan.py: the alpha is baked into the base; scaling type none, factor 1.
         alpha = params.alpha if params.alpha is not None else HUNYUAN_DEFAULT_ALPHA
@@ -237,6 +242,14 @@ def gguf_rope_keys(
         elif arch == "mistral3" and view.get("model_type") == "ministral3":
             # conversion/mistral3.py Ministral3Model: mscale_all_dim as written (no 0.1).
             out["rope.scaling.yarn_log_multiplier"] = block.get("mscale_all_dim")
+    elif kind == "longrope" and arch in PHI3_ARCHS:
+        # conversion/phi.py Phi3MiniModel: no scaling type; the original context and the
+        # LongRoPE magnitude (from max_position / original) go into their own keys.
+        original = params.original_max_position_embeddings
+        if original is not None:
+            out["rope.scaling.original_context_length"] = original
+            scale = (ctx or original) / original
+            out["rope.scaling.attn_factor"] = longrope_attention_factor(scale, original)
     elif kind == "longrope":
         out["rope.scaling.type"] = "longrope"
     elif arch in LINEAR_ONE_ARCHS:
@@ -256,6 +269,18 @@ def gguf_rope_keys(
     if theta is not None:
         out["rope.freq_base"] = theta
     return out
+
+
+def dropped_scaling(config: Mapping[str, Any], model_type: str | None) -> str | None:
+    """Why llama.cpp's converter writes no scaling for a config that declares one (None: it
+    writes it). DeepSeek-V4 (conversion/deepseek.py): YaRN is copied only from a raw
+    `rope_scaling` block; a config writing `rope_parameters` loses it."""
+    if gguf_arch(model_type) == "deepseek4" and not isinstance(config.get("rope_scaling"), Mapping):
+        return (
+            "conversion/deepseek.py copies DeepSeek-V4's YaRN only from a raw rope_scaling "
+            "block; this config writes rope_parameters, so the GGUF has no scaling"
+        )
+    return None
 
 
 def _writes_theta(view: Mapping[str, Any]) -> bool:
