@@ -171,7 +171,7 @@ def build_catalog(path: Path, count: int) -> None:
 
 def read_rows(engine: Any) -> int:
     """Baseline: stream every joined model row once."""
-    from registry.render import iter_models
+    from registry.sitegen.read import iter_models
 
     with engine.connect() as conn:
         return sum(1 for _ in iter_models(conn))
@@ -193,7 +193,7 @@ def largest(out: Path, pattern: str, top: int = 3) -> list[tuple[str, int]]:
 
 def bench(size: int, work: Path) -> dict[str, Any]:
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     db = work / f"synthetic-{size}.db"
     build_catalog(db, size)

@@ -6,6 +6,7 @@ them, so `ropedex --help` starts at once.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -268,7 +269,8 @@ def catalog_query(
         ropedex query --scaling llama3 --verdict fail --csv
     """
     from registry.db import session_factory
-    from registry.queries import ROW_KEYS, ModelFilter, format_context, parse_context, query_models
+    from registry.formatting import fmt_tokens
+    from registry.queries import ROW_KEYS, ModelFilter, parse_context, query_models
 
     filt = ModelFilter(
         pe=pe,
@@ -287,7 +289,9 @@ def catalog_query(
         rows = query_models(session, filt)
     shown = ["repo_id", "position_encoding", "rope_theta", "scaling_type", "scaling_factor"]
     shown += ["original_context", "effective_context", "verdict", "downloads"]
-    ctx_fmt = dict.fromkeys(("original_context", "effective_context"), format_context)
+    ctx_fmt = dict.fromkeys(
+        ("original_context", "effective_context"), functools.partial(fmt_tokens, missing="")
+    )
     _emit_rows(
         rows,
         json_=json_,
@@ -427,7 +431,7 @@ def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
     Example:
         ropedex render --out site/_build
     """
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     summary = render_site(_open(ctx, readonly=True), out, base_url=base_url)
     click.echo(
@@ -458,7 +462,7 @@ def site_serve(port: int, directory: Path) -> None:
     Example:
         ropedex render && ropedex serve --port 8000
     """
-    from registry.serve import make_server
+    from registry.sitegen.serve import make_server
 
     server = make_server(directory, port)
     bound = server.server_address[1]
@@ -937,6 +941,7 @@ def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, j
                 reason=result.reason or f"position encoding: {result.position_encoding}",
                 model_type=result.model_type,
                 rope_block=result.raw_rope or {},
+                declared=result.declared_context,
             )
         )
     emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)

@@ -91,10 +91,53 @@ _PREFIXES: dict[str, str] = {
     "dots": "dots",
     "minicpm": "minicpm",
     "siglip": "siglip",
+    "mixformer": "phi",  # phi-2's original remote-code type
+    "speecht5": "speecht5",
+    "speech_to_text": "speech-to-text",
+    "emu3": "emu",
+    "m2m_100": "m2m100",
+    "layoutlm": "layoutlm",
+    "wav2vec2": "wav2vec2",
+    "data2vec": "data2vec",
+    "seamless_m4t": "seamless-m4t",
+    "pegasus": "pegasus",
+    "big_bird": "bigbird",
+    "bigbird": "bigbird",
+    "blenderbot": "blenderbot",
+    "codegen": "codegen",
+    "aria": "aria",
+    "blt": "blt",
+    "xlm": "xlm",
+    "xglm": "xglm",
+    "muse_glimmer": "muse",
+    "got": "got-ocr",
+    "paddleocr": "paddleocr",
+    "persimmon": "persimmon",
+    "chinese_clip": "clip",
+    "altclip": "clip",
+    "xclip": "clip",
+    "clip": "clip",
+    "owlv2": "owl-vit",
+    "owlvit": "owl-vit",
+    "align": "align",
+    "flava": "flava",
+    "doge": "doge",
+    "bitnet": "bitnet",
 }
 
-_SUFFIXES = re.compile(r"(_moe|_vl|_text|_vision|_audio|_omni|_hybrid|_lite|-text|-vl)+$")
-_VERSION = re.compile(r"[_-]?v?\d+(?:[._]\d+)*$")
+# Architectures other families ship under: a repo of the borrowing family keeps the lender's
+# model_type (Kimi-K2 quants declare deepseek_v3), so its repo name decides.
+_BORROWED: dict[str, tuple[tuple[str, str], ...]] = {
+    "deepseek": (("kimi", "kimi"), ("moonlight", "kimi")),
+}
+
+# Whole-token suffixes of sub-config and variant types (`xyz_text_model`, `xyz_moe_lm`).
+_SUFFIXES = re.compile(
+    r"([_-](moe|vl|text|vision|audio|omni|hybrid|lite|model|lm|encoder|decoder))+$"
+)
+# A version after a separator (`xyz_v2`, `xyz-1.5`): bare trailing digits are part of a name
+# (`speecht5`, `wav2vec2`) and stay.
+_VERSION = re.compile(r"[_-]v?\d+(?:[._]\d+)*$")
 
 
 def _normalise(model_type: str) -> str:
@@ -104,10 +147,9 @@ def _normalise(model_type: str) -> str:
 def family_of(repo_id: str | None, model_type: str | None) -> str | None:
     """Family name for a model, from its `model_type`; None when the config names no type.
 
-    `repo_id` is accepted so a future rule can use it; today the architecture alone decides,
-    because fine-tunes keep the architecture of their base but not its name.
+    The architecture decides, because fine-tunes keep the architecture of their base but not its
+    name; the repo name only settles architectures another family borrows (`_BORROWED`).
     """
-    del repo_id  # the architecture decides (see docstring)
     if not model_type or not isinstance(model_type, str):
         return None
     name = _normalise(model_type)
@@ -116,7 +158,16 @@ def family_of(repo_id: str | None, model_type: str | None) -> str | None:
         if name.startswith(prefix) and len(prefix) > len(best):
             best = prefix
     if best:
-        return _PREFIXES[best]
+        return _borrowed(_PREFIXES[best], repo_id)
     stem = _VERSION.sub("", _SUFFIXES.sub("", name))
     stem = _SUFFIXES.sub("", stem)
     return (stem or name)[:64]
+
+
+def _borrowed(family: str, repo_id: str | None) -> str:
+    """The family a repo of a borrowed architecture really belongs to (see `_BORROWED`)."""
+    repo_name = (repo_id or "").rpartition("/")[2].lower()
+    for word, owner in _BORROWED.get(family, ()):
+        if word in repo_name:
+            return owner
+    return family

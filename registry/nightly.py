@@ -279,7 +279,7 @@ def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) 
     """Render the site (and its feeds) into a temporary folder, swapped in whole."""
 
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
-        from registry.render import render_site
+        from registry.sitegen import render_site
 
         summary = render_site(engine, out_dir, base_url=base_url)
         counts = {

@@ -83,16 +83,6 @@ def parse_context(text: str | int) -> int:
     return value
 
 
-def format_context(tokens: int | None) -> str:
-    """`131072` -> `128k`, `1048576` -> `1M`; other values unchanged."""
-    if tokens is None:
-        return ""
-    for unit, size in (("M", 1024 * 1024), ("k", 1024)):
-        if tokens >= size and tokens % size == 0:
-            return f"{tokens // size}{unit}"
-    return str(tokens)
-
-
 @dataclass
 class ModelFilter:
     """What `query_models` selects. Empty fields do not filter."""

@@ -48,8 +48,8 @@ SHOTS = {
 def served_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The test catalog rendered with the real site/ folder, served on 127.0.0.1."""
     from registry.db import open_engine
-    from registry.render import render_site
-    from registry.serve import make_server
+    from registry.sitegen import render_site
+    from registry.sitegen.serve import make_server
 
     folder = tmp_path_factory.mktemp("browser")
     engine = open_engine(str(build_catalog(folder)), create=False, readonly=True)
@@ -350,7 +350,7 @@ def test_phone_width_has_no_sideways_scroll(
 if __name__ == "__main__":  # pragma: no cover - manual use on a rendered site
     from playwright.sync_api import sync_playwright
 
-    from registry.serve import make_server
+    from registry.sitegen.serve import make_server
 
     site = Path(sys.argv[1] if len(sys.argv) > 1 else REPO_ROOT / "site" / "_build")
     server = make_server(site, 0)

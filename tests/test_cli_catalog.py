@@ -85,6 +85,22 @@ def test_query_csv_and_table(catalog: Path) -> None:
     assert table.exit_code == 0 and "openai/gpt-oss-20b" in table.output
 
 
+def test_query_table_says_contexts_as_the_site_does(catalog: Path) -> None:
+    """The table's context cells come from the site's formatter: 128,000 stays exact (never
+    '125k'), 131,072 reads '128k'."""
+    from registry.formatting import fmt_tokens
+
+    rows = json.loads(_run("query", "--json", "--limit", "0", db=catalog).output)
+    exact = next(r for r in rows if r["effective_context"] == 128000)
+    short = next(r for r in rows if r["effective_context"] == 131072)
+    for row, text in ((exact, "128,000"), (short, "128k")):
+        assert fmt_tokens(row["effective_context"]) == text
+        table = _run("query", "--search", row["repo_id"], db=catalog).output
+        line = next(x for x in table.splitlines() if row["repo_id"] in x)
+        assert f" {text} " in line, line
+    assert "125k" not in _run("query", "--search", exact["repo_id"], db=catalog).output
+
+
 def test_show_json_and_text(catalog: Path) -> None:
     result = _run("show", "deepseek-ai/DeepSeek-V3", "--json", db=catalog)
     data = json.loads(result.output)

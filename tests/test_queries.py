@@ -17,7 +17,6 @@ from registry.queries import (
     ROW_KEYS,
     ModelFilter,
     compiled_sql,
-    format_context,
     get_model,
     parse_context,
     query_models,
@@ -89,10 +88,6 @@ def test_parse_context(text: str | int, tokens: int) -> None:
 def test_parse_context_rejects(text: str) -> None:
     with pytest.raises(BadFilter, match="128k"):
         parse_context(text)
-
-
-def test_format_context() -> None:
-    assert [format_context(n) for n in (131072, 1048576, 1000, None)] == ["128k", "1M", "1000", ""]
 
 
 def test_rows_are_flat_with_stable_keys(session: Session) -> None:

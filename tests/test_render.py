@@ -174,7 +174,7 @@ def catalog_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(name="site", scope="module")
 def site_fixture(catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     out = tmp_path_factory.mktemp("render") / "site"
     engine = open_engine(str(catalog), create=False, readonly=True)
@@ -280,46 +280,6 @@ def section(html: str, heading: str) -> str:
     """The text of the <section> whose h2 is `heading`."""
     start = html.index(f"<h2>{heading}</h2>")
     return html[start : html.index("</section>", start)]
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (131072, "128k"),
-        (163840, "160k"),
-        (4096, "4k"),
-        (1048576, "1M"),
-        (32768.0, "32k"),
-        (100000, "100,000"),  # not a multiple of 1024: never rounded to "98k"
-        (131073, "131,073"),
-        (128000, "128,000"),  # a multiple of 1024 too, but people call it 128k: stays exact
-        (512, "512"),
-        (None, "—"),
-    ],
-)
-def test_context_lengths_read_as_people_write_them(value: Any, text: str) -> None:
-    from registry.render import fmt_tokens
-
-    assert fmt_tokens(value) == text
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (10000.0, "1e4"),
-        (500000, "5e5"),
-        (1000000.0, "1e6"),
-        (160000, "1.6e5"),
-        (75000000, "7.5e7"),
-        (1234567, "1,234,567"),  # too many digits to shorten honestly
-        (8000, "8,000"),
-        (None, "—"),
-    ],
-)
-def test_rope_bases_read_as_people_write_them(value: Any, text: str) -> None:
-    from registry.render import fmt_theta
-
-    assert fmt_theta(value) == text
 
 
 def test_catalog_table_shows_short_forms_with_exact_titles(site: Path) -> None:
@@ -542,7 +502,7 @@ def test_pages_request_nothing_from_other_hosts(site: Path) -> None:
 
 def test_two_renders_write_the_same_bytes(site: Path, catalog: Path, tmp_path: Path) -> None:
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     engine = open_engine(str(catalog), create=False, readonly=True)
     again = tmp_path / "again"
@@ -560,7 +520,7 @@ def test_unknown_glossary_slug_fails_and_keeps_the_old_site(
 
     from registry.db import open_engine
     from registry.errors import RenderError
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     out = tmp_path / "site"
     shutil.copytree(site, out)
@@ -579,7 +539,7 @@ def test_unknown_glossary_slug_fails_and_keeps_the_old_site(
 def test_refuses_to_replace_a_folder_it_did_not_write(catalog: Path, tmp_path: Path) -> None:
     from registry.db import open_engine
     from registry.errors import RenderError
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     precious = tmp_path / "docs"
     precious.mkdir()
@@ -592,7 +552,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(catalog: Path, tmp_path: P
 
 def test_real_glossary_folder_loads() -> None:
     """The committed site/glossary entries parse and link only to each other."""
-    from registry.glossary import load_glossary
+    from registry.sitegen.glossary import load_glossary
 
     entries = load_glossary(REPO_ROOT / "site" / "glossary")
     assert entries, "site/glossary holds no entries"
@@ -603,11 +563,11 @@ def test_real_glossary_folder_loads() -> None:
 def test_forked_workers_write_the_same_site(
     site: Path, catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import registry.render
+    import registry.sitegen.driver
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
-    monkeypatch.setattr(registry.render, "render_workers", lambda engine, conn: 3)
+    monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda engine, conn: 3)
     engine = open_engine(str(catalog), create=False, readonly=True)
     forked = tmp_path / "forked"
     summary = render_site(engine, forked, glossary_dir=SAMPLE_GLOSSARY)
@@ -622,7 +582,7 @@ def test_an_older_catalog_without_a_newer_column_still_renders(
     import shutil
 
     from registry.db import open_engine
-    from registry.render import render_site
+    from registry.sitegen import render_site
 
     older = tmp_path / "older.db"
     shutil.copyfile(catalog, older)

@@ -72,8 +72,8 @@ def test_preview_server_serves_pages_and_feed_types_on_loopback(
     catalog: Path, tmp_path: Path
 ) -> None:
     from registry.db import open_engine
-    from registry.render import render_site
-    from registry.serve import make_server
+    from registry.sitegen import render_site
+    from registry.sitegen.serve import make_server
 
     out = tmp_path / "site"
     render_site(open_engine(str(catalog), create=False), out)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import RenderError
-from registry.glossary import load_glossary, markdown_renderer, parse_entry, render_markdown
+from registry.sitegen.glossary import load_glossary, markdown_renderer, parse_entry, render_markdown
 
 GOOD = """+++
 title = "Partial rotary"

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from registry.plots import FrequencySeries, bar_chart_svg, frequency_series, frequency_svg
+from registry.sitegen.plots import FrequencySeries, bar_chart_svg, frequency_series, frequency_svg
 from yarn_core.params import RopeParams
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -14,7 +14,7 @@ from scrapers.download import RetryPolicy
 from scrapers.faults import Fault, FaultPlan
 from scrapers.hub import Selection
 from scrapers.mirror import serve_in_thread
-from tests.test_scrape import current_configs, options, rows, small_tree
+from tests.helpers import current_configs, options, rows, small_tree
 
 
 def _run(tmp_path: Path, plan: FaultPlan, count: int = 6, **opts: object) -> tuple:

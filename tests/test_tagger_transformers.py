@@ -28,30 +28,44 @@ NOT_COMPARABLE = {
 }
 
 
-_LOADED: dict[str, Any] = {}
+_LOADED: dict[str, tuple[Any | None, str | None]] = {}
 
 
-def _load_cached(repo_id: str, config: dict[str, Any]) -> Any | None:
+def _load_cached(repo_id: str, config: dict[str, Any]) -> tuple[Any | None, str | None]:
+    """transformers' config object for a corpus config, or None and why it has none."""
     if repo_id not in _LOADED:
         _LOADED[repo_id] = _load(config)
     return _LOADED[repo_id]
 
 
-def _load(config: dict[str, Any]) -> Any | None:
+def _load(config: dict[str, Any]) -> tuple[Any | None, str | None]:
     from transformers import CONFIG_MAPPING
 
     model_type = config.get("model_type")
-    if "auto_map" in config or not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
-        return None
+    if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
+        return None, f"transformers has no config class for model_type {model_type!r}"
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return CONFIG_MAPPING[model_type].from_dict(dict(config))
-    except Exception:  # transformers refuses some older hub configs; nothing to compare then
-        return None
+            return CONFIG_MAPPING[model_type].from_dict(dict(config)), None
+    except Exception as exc:  # transformers refuses some older hub configs
+        return None, f"transformers refuses the config: {type(exc).__name__}: {exc}"[:200]
     finally:
         logging.disable(logging.NOTSET)
+
+
+def _text_or_skip(repo_id: str, config: dict[str, Any], encoding: str) -> Any:
+    """transformers' text config with rope parameters, or `pytest.skip` with the reason."""
+    loaded, why = _load_cached(repo_id, config)
+    if loaded is None:
+        pytest.skip(why or "not loaded")
+    if not is_rope_tag(encoding):
+        pytest.skip(f"the tagger reports {encoding}, not RoPE: nothing to compare")
+    text = _text(loaded)
+    if text is None:
+        pytest.skip("transformers' text config has no rope_parameters")
+    return text
 
 
 def _cases() -> list[tuple[str, dict[str, Any]]]:
@@ -75,12 +89,9 @@ def _text(loaded: Any) -> Any:
 @pytest.mark.parametrize(("repo_id", "config"), CASES, ids=[r for r, _ in CASES])
 def test_rope_matches_transformers(repo_id: str, config: dict[str, Any]) -> None:
     result = tag_config(config)
-    loaded = _load_cached(repo_id, config)
-    text = _text(loaded) if loaded is not None else None
-    if text is None or not is_rope_tag(result.position_encoding):
-        return
+    text = _text_or_skip(repo_id, config, result.position_encoding)
     if getattr(text, "model_type", None) in NOT_COMPARABLE:
-        return
+        pytest.skip(NOT_COMPARABLE[text.model_type])
     per_layer = all(isinstance(v, dict) for v in text.rope_parameters.values())
     layers = list(text.rope_parameters) if per_layer else [None]
     for layer in layers:
@@ -147,12 +158,10 @@ def _default_init(text: Any) -> Any | None:
 def test_default_rotary_dim_matches_the_model(repo_id: str, config: dict[str, Any]) -> None:
     """Rotary dims of unscaled layers: the tagger against the modeling code's own init."""
     result = tag_config(config)
-    loaded = _load_cached(repo_id, config)
-    text = _text(loaded) if loaded is not None else None
-    if text is None or not is_rope_tag(result.position_encoding):
-        return
-    if text.model_type in DIMS_NOT_COMPARABLE or text.model_type in NOT_COMPARABLE:
-        return
+    text = _text_or_skip(repo_id, config, result.position_encoding)
+    reason = DIMS_NOT_COMPARABLE.get(text.model_type) or NOT_COMPARABLE.get(text.model_type)
+    if reason:
+        pytest.skip(reason)
     init = _default_init(text)
     assert init is not None, f"no rotary embedding class for {text.model_type}"
     per_layer = all(isinstance(v, dict) for v in text.rope_parameters.values())
@@ -167,5 +176,17 @@ def test_default_rotary_dim_matches_the_model(repo_id: str, config: dict[str, An
 
 
 def test_enough_configs_are_compared() -> None:
-    loaded = [r for r, c in CASES if _load_cached(r, c) is not None]
-    assert len(loaded) >= 150
+    """At least this many corpus configs are really compared (not skipped) by each test."""
+    compared_rope = compared_dims = 0
+    for repo_id, config in CASES:
+        result = tag_config(config)
+        loaded, _why = _load_cached(repo_id, config)
+        text = _text(loaded) if loaded is not None else None
+        if text is None or not is_rope_tag(result.position_encoding):
+            continue
+        if text.model_type not in NOT_COMPARABLE:
+            compared_rope += 1
+            if text.model_type not in DIMS_NOT_COMPARABLE:
+                compared_dims += 1
+    assert compared_rope >= 230, compared_rope
+    assert compared_dims >= 220, compared_dims

@@ -26,13 +26,16 @@ def rope_rows(
     reason: str | None = None,
     model_type: str | None = None,
     rope_block: dict[str, Any] | None = None,
+    declared: int | None = None,
     config: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per layer type of one config (one `rope_type: None` row when it has no RoPE).
 
     `layer_type` keeps only that layer type; an unknown name gives one row saying so.
     `model_type` and `rope_block` (the rope block as written) refine the served context and
-    magnitude exactly as in the verifier's runtime matrix (`conventions.resolve`).
+    magnitude exactly as in the verifier's runtime matrix (`conventions.resolve`); `declared`
+    (the config's declared context) is the length used when a runtime serves no known length;
+    `config` (the whole config.json) gives llama.cpp its converter's context key.
     """
     if layer_type is not None:
         if layer_type not in rope:
@@ -41,7 +44,7 @@ def rope_rows(
             return [_empty(path, layer_type, why)]
         rope = {layer_type: rope[layer_type]}
     rows = [
-        _row(path, name, params, convention, model_type, rope_block, config)
+        _row(path, name, params, convention, model_type, rope_block, declared, config)
         if params is not None
         else _empty(path, name, "no rotary embedding on this layer type (NoPE)")
         for name, params in rope.items()
@@ -68,11 +71,17 @@ def _row(
     convention: str,
     model_type: str | None = None,
     rope_block: dict[str, Any] | None = None,
+    declared: int | None = None,
     config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
         numbers = runtime_numbers(
-            params, convention, model_type=model_type, rope_block=rope_block, config=config
+            params,
+            convention,
+            model_type=model_type,
+            rope_block=rope_block,
+            declared=declared,
+            config=config,
         )
     except UnsupportedRope as exc:
         numbers = {"inv_freq": None, "reason": str(exc)}

@@ -26,7 +26,7 @@
     return String(v);
   }
 
-  // The same short forms as registry/render.py fmt_tokens and fmt_theta (tested side by side in
+  // The same short forms as registry/formatting.py fmt_tokens and fmt_theta (tested side by side in
   // tests/test_browser.py): contexts in multiples of 1024 as 128k / 1M, bases from 1e4 as 5e5.
   function tokens(v) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1024 || v % 1024

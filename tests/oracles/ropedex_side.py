@@ -29,6 +29,7 @@ def rope_rows_for(config: dict[str, Any], convention: str) -> list[dict[str, Any
         reason=result.reason or f"position encoding: {result.position_encoding}",
         model_type=result.model_type,
         rope_block=result.raw_rope or {},
+        declared=result.declared_context,
         config=config,
     )
 

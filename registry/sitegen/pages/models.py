@@ -1,0 +1,267 @@
+"""Model pages: one per model with a safe repo id, with its facts, evidence, verifier checks,
+runtime matrix and frequency plots."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from markupsafe import Markup
+
+from registry.formatting import fmt_theta, fmt_tokens, fmt_value
+from registry.sitegen.filters import KEY_RE, flatten, fmt_json
+from registry.sitegen.plots import frequency_series, frequency_svg
+from registry.sitegen.read import catalog_row
+from registry.sitegen.writer import RenderSummary, Site, model_path
+from registry.verify.titles import STATUS_TEXT, check_title
+
+MODEL_SKIP = ("id", "snapshot_id")
+
+
+def model_pages(
+    site: Site,
+    records: Iterable[dict[str, Any]],
+    changes: dict[int, list[dict[str, Any]]],
+    summary: RenderSummary,
+) -> list[dict[str, Any]]:
+    """Write one page per model with a safe repo id; return every model's catalog row."""
+    from scrapers.hubtree import is_valid_repo_id
+
+    plots: dict[str, list[dict[str, Any]]] = {}  # by the model's rope fingerprint
+    rows = []
+    for record in records:
+        repo_id = record["model"]["repo_id"]
+        safe = is_valid_repo_id(repo_id)
+        rows.append(catalog_row(record, safe))
+        if not safe:
+            summary.refused.append(repo_id)
+            continue
+        context = model_context(site, record, changes.get(record["model"]["id"], []))
+        context["plots"] = cached_plots(record["facts"], plots, summary)
+        site.page(model_path(repo_id), "model.html", **context)
+        summary.model_pages += 1
+    return rows
+
+
+def model_context(
+    site: Site, record: dict[str, Any], changes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    model, facts = record["model"], record["facts"]
+    verification, snapshot = record["verification"], record["snapshot"]
+    tag = facts["position_encoding"] if facts else None
+    attributes = flatten({k: v for k, v in model.items() if k not in MODEL_SKIP})
+    if facts:
+        shown = {k: v for k, v in facts.items() if k != "evidence"}  # the evidence table has it
+        attributes += flatten(shown, "facts")
+    slug = site.tag_entry.get(tag or "")
+    family_slug = site.family_entry.get(model.get("family") or "")
+    return {
+        "model": model,
+        "facts": facts,
+        "tag": tag,
+        "tag_page": bool(tag and KEY_RE.match(tag)),
+        "family_page": bool(model.get("family") and KEY_RE.match(model["family"])),
+        "snapshot": snapshot,
+        "verification": verification,
+        **verification_tables(verification),
+        "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
+        "attributes": kv_rows(attributes),
+        "changes": changes,
+        "cards": [site.card(s) for s in dict.fromkeys([slug, family_slug]) if s],
+        "tag_slug": slug,
+        "family_slug": family_slug,
+    }
+
+
+FOLD_ITEMS = 8  # lists longer than this (LongRoPE factors) are folded under a count
+
+
+def kv_rows(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """(key, value) pairs as key / JSON text rows; long lists carry a fold summary."""
+    return [
+        {
+            "key": key,
+            "text": fmt_json(value),
+            "fold": f"{len(value)} values"
+            if isinstance(value, list) and len(value) > FOLD_ITEMS
+            else None,
+        }
+        for key, value in pairs
+    ]
+
+
+def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
+    evidence = (facts or {}).get("evidence")
+    return evidence if isinstance(evidence, dict) else {}
+
+
+def verification_tables(verification: dict[str, Any] | None) -> dict[str, Any]:
+    """The checks and runtime tables of a verifier row, built once per row (rows are shared)."""
+    if not verification:
+        return {"checks": [], "skipped": [], "runtimes": None}
+    if "_tables" not in verification:
+        rows = [check_row(c) for c in verification.get("checks") or []]
+        verification["_tables"] = {
+            "checks": [r for r in rows if r["status"] != "not-applicable"],
+            "skipped": [r for r in rows if r["status"] == "not-applicable"],
+            "runtimes": runtime_table(verification.get("runtimes")),
+        }
+    tables: dict[str, Any] = verification["_tables"]
+    return tables
+
+
+def check_row(check: Any) -> dict[str, Any]:
+    """A verifier check as id, title, status and message, plus its numbers formatted as
+    (name, text, exact) triples, whatever extra keys it carries."""
+    if not isinstance(check, dict):
+        return {
+            "id": "check",
+            "title": "Check",
+            "status": "",
+            "status_text": "",
+            "detail": fmt_json(check),
+            "numbers": [],
+        }
+    rest = {k: v for k, v in check.items() if k not in ("name", "id", "status", "verdict")}
+    detail = rest.pop("detail", None) or rest.pop("message", None)
+    numbers = rest.pop("numbers", None)
+    if isinstance(numbers, dict):
+        rest.update(numbers)
+    elif numbers is not None:
+        rest["numbers"] = numbers
+    check_id = str(check.get("id") or check.get("name") or "check")
+    status = str(check.get("status") or check.get("verdict") or "")
+    return {
+        "id": check_id,
+        "title": str(check.get("name") or check_title(check_id)),
+        "status": status,
+        "status_text": STATUS_TEXT.get(status, status),
+        "detail": str(detail) if detail else "",
+        "numbers": [  # numbers keyed by layer type read as 'full_attention.theta'
+            (k, fmt_value(v), fmt_json(v))
+            for k, v in flatten(dict(sorted(rest.items())), keep_empty=True)
+        ],
+    }
+
+
+# Runtime matrix columns in reading order: key, heading, formatter.
+RUNTIME_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("served_context", "Served context", fmt_tokens),
+    ("applies_scaling", "Applies scaling", fmt_value),
+    ("factor", "Factor", fmt_value),
+    ("attention_scaling", "cos/sin factor", fmt_value),
+    ("softmax_multiplier", "Softmax multiplier", fmt_value),
+    ("logit_multiplier", "Logit multiplier", fmt_value),
+)
+REFERENCE_RUNTIME = "transformers"
+
+
+def _runtime_order(name: str) -> tuple[int, str]:
+    """The reference runtime first, then current runtimes, then older releases ('x-4.50')."""
+    if name == REFERENCE_RUNTIME:
+        return (0, name)
+    return (2 if re.search(r"-\d", name) else 1, name)
+
+
+def runtime_table(runtimes: Any) -> dict[str, Any] | None:
+    """Verification.runtimes as a table: one row per runtime, known columns first with
+    headings and formatted numbers, cells that differ from transformers marked, notes as text."""
+    if not isinstance(runtimes, dict) or not runtimes:
+        return None
+    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {"notes"}
+    columns = [c for c in RUNTIME_COLUMNS if c[0] in reported]
+    columns += [
+        (k, k.replace("_", " "), fmt_value) for k in sorted(reported - {c[0] for c in columns})
+    ]
+    reference = runtimes.get(REFERENCE_RUNTIME)
+    rows = []
+    for name in sorted(runtimes, key=_runtime_order):
+        value = runtimes[name]
+        cells_in = value if isinstance(value, dict) else {}
+        cells = []
+        for key, _, fmt in columns:
+            cell = cells_in.get(key)
+            differs = (
+                isinstance(reference, dict)
+                and name != REFERENCE_RUNTIME
+                and key in cells_in
+                and cell != reference.get(key)
+            )
+            exact = fmt_json(cell) if cell is not None else ""
+            cells.append({"text": fmt(cell), "exact": exact, "differs": differs})
+        notes = cells_in.get("notes")
+        if not isinstance(value, dict):
+            notes = [fmt_json(value)]
+        elif isinstance(notes, str):
+            notes = [notes]
+        elif not isinstance(notes, list):
+            notes = [] if notes is None else [fmt_json(notes)]
+        rows.append({"name": name, "cells": cells, "notes": [str(n) for n in notes]})
+    return {
+        "columns": [heading for _, heading, _ in columns],
+        "rows": rows,
+        "reference": REFERENCE_RUNTIME if isinstance(reference, dict) else None,
+        "any_differs": any(c["differs"] for r in rows for c in r["cells"]),
+    }
+
+
+def cached_plots(
+    facts: dict[str, Any] | None, cache: dict[str, list[dict[str, Any]]], summary: RenderSummary
+) -> list[dict[str, Any]]:
+    """A model's plots, computed once per distinct rope fingerprint in a render."""
+    key = (facts or {}).get("rope_fingerprint")
+    if not key:
+        return []
+    if key not in cache:
+        cache[key] = model_plots(facts, summary)
+    return cache[key]
+
+
+def model_plots(facts: dict[str, Any] | None, summary: RenderSummary) -> list[dict[str, Any]]:
+    """One frequency plot per distinct layer parameters of one model; a layer type whose
+    frequencies are all untouched gets a sentence instead of a flat line."""
+    from yarn_core.params import RopeParams
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    params_of: dict[str, RopeParams] = {}
+    for layer, data in sorted(((facts or {}).get("rope_parameters") or {}).items()):
+        if not isinstance(data, dict):
+            continue
+        params = RopeParams.from_dict(data)
+        fp = params.fingerprint()
+        groups[fp].append(layer)
+        params_of[fp] = params
+    plots = []
+    for fp, layers in groups.items():
+        params = params_of[fp]
+        svg, flat = _plot(params, fp, summary)
+        plots.append(
+            {
+                "layers": layers,
+                "svg": Markup(svg) if svg else None,
+                "flat": flat,
+                "params": fp,
+                "rope_type": params.rope_type,
+                "theta": fmt_theta(params.theta),
+                "pairs": params.rotary_dim // 2 if params.rotary_dim else None,
+                "factor": fmt_value(params.factor) if params.factor else None,
+                "sections": fmt_value(list(params.mrope_section)) if params.mrope_section else None,
+            }
+        )
+    return plots
+
+
+def _plot(params: Any, fp: str, summary: RenderSummary) -> tuple[str | None, bool]:
+    """The SVG of one layer type's ratios (None when it cannot be computed or is flat at 1)."""
+    try:
+        series = frequency_series(params)
+    except (ValueError, NotImplementedError, ArithmeticError) as exc:
+        summary.plot_errors.append(f"{fp}: {exc}")
+        return None, False
+    summary.plots += 1
+    if all(abs(r - 1.0) < 1e-12 for r in series.ratios):
+        return None, True
+    title = f"Per-dimension frequency scaling ({params.rope_type}, theta {fmt_theta(params.theta)})"
+    return frequency_svg(series, title=title, svg_id=f"plot-{fp}"), False
