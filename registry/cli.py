@@ -788,7 +788,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
             if json_:
                 emit_jsonl([{"path": path, "verdict": "error", "reason": tag.reason}])
             continue
-        verdict = verify_tag(tag, device=dev).to_dict()
+        verdict = verify_tag(tag, device=dev, config=_config_dict(path)).to_dict()
         row = {
             "path": path,
             "verdict": verdict["verdict"],
@@ -942,9 +942,20 @@ def rope_show(paths: tuple[str, ...], layer_type: str | None, convention: str, j
                 model_type=result.model_type,
                 rope_block=result.raw_rope or {},
                 declared=result.declared_context,
+                config=_config_dict(path),
             )
         )
     emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)
+
+
+def _config_dict(path: str) -> dict[str, Any] | None:
+    """The config at `path` as a dict (None if unreadable): runtime rules read keys outside the
+    rope block, such as the length key llama.cpp's converter picks."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _print_rope_rows(rows: list[dict[str, Any]]) -> None:

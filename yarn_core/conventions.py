@@ -218,8 +218,15 @@ def _llamacpp_architecture(
     if config is not None and res.applies_scaling and (why := dropped_scaling(config, model_type)):
         notes.append(f"llama.cpp runs this unscaled: {why}")
         res = replace(res, applies_scaling=False, factor=1.0, attention_scaling=1.0)
-    if config is not None:
-        served, key = context_length(converter_view(config), model_type, params)
+    # Without the config only the rules that need no other key apply (Falcon's fixed 2048,
+    # HunYuan's fixed 262144); the others then keep max_position_embeddings.
+    view = (
+        converter_view(config)
+        if config is not None
+        else {"max_position_embeddings": params.max_position_embeddings}
+    )
+    if view.get("max_position_embeddings") is not None or config is not None:
+        served, key = context_length(view, model_type, params)
         if served is not None:
             if served != res.served_context:
                 notes.append(f"GGUF context_length {served} from {key}")
