@@ -91,7 +91,7 @@ def m001_initial(conn: Connection) -> None:
 
 
 def m002_runs_table(conn: Connection) -> None:
-    """The run log `runs` becomes `runs` (it logs every job, not only scrapes).
+    """The run log `scrape_runs` becomes `runs` (it logs every job, not only scrapes).
 
     Foreign keys of `changes` and `fetch_errors` follow the rename on SQLite and PostgreSQL. A
     version-0 catalog upgraded by step 1 may have gained an empty `runs` beside its old table:
@@ -100,13 +100,13 @@ def m002_runs_table(conn: Connection) -> None:
     from sqlalchemy import inspect, text
 
     tables = set(inspect(conn).get_table_names())
-    if "runs" not in tables:
+    if "scrape_runs" not in tables:
         return
     if "runs" in tables:
         if conn.execute(text("SELECT COUNT(*) FROM runs")).scalar():
             return
         conn.execute(text("DROP TABLE runs"))
-    conn.execute(text("ALTER TABLE runs RENAME TO runs"))
+    conn.execute(text("ALTER TABLE scrape_runs RENAME TO runs"))
     reconcile(conn)
 
 
