@@ -10,6 +10,7 @@ stays current. The raw text is stored verbatim."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,8 @@ def known_failures(session: Session) -> dict[str, KnownFailure]:
 # Failures that depend only on the repo's files at one commit: the same commit gives the same
 # answer, so the commit is remembered (`models.failed_sha`) and the scraper does not fetch it
 # again. Network failures (5xx, timeouts, rate limits) and access answers (gated) are not here.
+# The field path of a model's first sighting in the change log (new value: its encoding tag).
+ADDED_FIELD = "added"
 REMEMBERED_REASONS = frozenset(
     {"too-large", "not-utf8", "invalid-json", "not-object", "missing-config"}
 )
@@ -311,8 +314,12 @@ class _Batch:
             snap.facts = snap.write_facts = {**base, **new_values}
         else:
             self.fail(entry, "tagger-error", tag_error, sha)
-        # No history against a snapshot that never had facts (its tagging failed).
+        # No history against a snapshot that never had facts (its tagging failed); a model's
+        # first tagged snapshot is an event of its own (feeds and recent changes show it).
         changes = diff_facts(old_values, new_values) if old_values and new_values else []
+        if current is None and new_values:
+            encoding = json.dumps(new_values.get("position_encoding"))
+            changes = [(ADDED_FIELD, None, encoding)]
         self.record_changes(entry, sha, changes)
         status = "new" if current is None else ("unchanged" if same else "changed")
         fields = [c[0] for c in changes]

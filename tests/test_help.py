@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-HEAVY = ("torch", "huggingface_hub", "transformers")
+HEAVY = ("torch", "huggingface_hub", "transformers", "sqlalchemy", "sqlmodel", "rich")
 
 _PROBE = """
 import json, sys
@@ -50,6 +50,10 @@ def _probe(*args: str, watch: tuple[str, ...] = HEAVY) -> tuple[dict[str, object
         ("show", "--help"),
         ("sql", "--help"),
         ("stats", "--help"),
+        *((command, "--help") for command in ("tag", "tags", "rope", "check", "verify")),
+        *((command, "--help") for command in ("render", "serve", "scrape", "mirror", "hubtree")),
+        ("nightly", "--help"),
+        ("publish-db", "--help"),
     ],
 )
 def test_help_imports_no_heavy_library(args: tuple[str, ...]) -> None:
@@ -58,9 +62,14 @@ def test_help_imports_no_heavy_library(args: tuple[str, ...]) -> None:
     assert "Usage: ropedex" in text
 
 
-def test_root_help_lists_the_catalog_commands() -> None:
+COMMANDS = ("ingest", "query", "show", "sql", "stats", "tag", "tags", "rope", "check", "verify")
+COMMANDS += ("render", "serve", "scrape", "mirror", "hubtree", "nightly", "publish-db")
+
+
+def test_root_help_lists_every_command() -> None:
+    """Each command module registers its commands on the group when `registry.cli` loads."""
     _result, text = _probe("--help")
-    for command in ("ingest", "query", "show", "sql", "stats"):
+    for command in COMMANDS:
         assert f"  {command} " in text, command
 
 

@@ -192,7 +192,10 @@ def test_new_then_unchanged_then_changed_with_change_rows(session: Session) -> N
     after = _counts(session)
     assert after["ConfigSnapshot"] == before["ConfigSnapshot"] + 1
     assert after["PositionFacts"] == before["PositionFacts"] + 1
-    rows = session.exec(select(Change).order_by(Change.field_path)).all()
+    every = session.exec(select(Change).order_by(Change.field_path)).all()
+    added = [c for c in every if c.field_path == "added"]
+    assert [(c.commit_sha, c.old_value) for c in added] == [("s1", None)]  # its first sighting
+    rows = [c for c in every if c.field_path != "added"]
     by_path = {c.field_path: c for c in rows}
     assert "scaling_factor" in by_path
     assert "rope_parameters.default.factor" in by_path
@@ -223,7 +226,8 @@ def test_popularity_counters_never_make_change_rows(session: Session) -> None:
     out = store_config(session, repo_id="o/m", raw=raw, hub=hub2, run_id=None)
     session.commit()
     assert out.status == "unchanged"
-    assert _counts(session)["Change"] == 0
+    changes = session.exec(select(Change)).all()
+    assert [c.field_path for c in changes] == ["added"]  # the first sighting only
     model = _model(session, "o/m")
     assert (model.downloads, model.likes) == (99_999, 500)
 

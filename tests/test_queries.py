@@ -206,7 +206,8 @@ def test_get_model_has_everything(session: Session) -> None:
     assert data["facts"]["evidence"] == {"name": "ds/v3"}
     assert data["config"] == {"name": "ds/v3", "model_type": "v3"}
     assert [s["current"] for s in data["snapshots"]] == [True]
-    assert data["verification"] is None and data["changes"] == [] and data["errors"] == []
+    assert data["verification"] is None and data["errors"] == []
+    assert [(c["field_path"], c["old_value"]) for c in data["changes"]] == [("added", None)]
     json.dumps(data)  # JSON-ready
 
 

@@ -452,7 +452,9 @@ def test_feeds_and_sitemap_are_valid_xml(site: Path) -> None:
     ns = "{http://www.w3.org/2005/Atom}"
     atom = ET.parse(site / "feeds/changes.atom").getroot()
     entries = atom.findall(f"{ns}entry")
-    assert entries and all(EVIL_REPO in e.findtext(f"{ns}title", "") for e in entries)
+    titles = [e.findtext(f"{ns}title", "") for e in entries]
+    assert any(EVIL_REPO in t and t.endswith("changed") for t in titles)
+    assert any(t.endswith("added to the catalog") for t in titles)  # first sightings are events
     rss = ET.parse(site / "feeds/changes.rss").getroot()
     assert len(rss.findall("./channel/item")) == len(entries)
     summaries = [i.findtext("description", "") for i in rss.findall("./channel/item")]
@@ -488,7 +490,8 @@ def test_payloads_never_appear_as_markup(site: Path) -> None:
         for tag, name, value in parsed.attrs:
             assert not value.strip().lower().startswith("javascript:"), (path, tag, name)
             assert not name.startswith("on"), (path, tag, name)
-        assert all(src.startswith(("../", "static/")) for src in parsed.scripts), path
+        own = ("../", "static/", "/static/")  # the 404 page links from the site root
+        assert all(src.startswith(own) for src in parsed.scripts), path
 
 
 def test_pages_request_nothing_from_other_hosts(site: Path) -> None:
@@ -594,3 +597,68 @@ def test_an_older_catalog_without_a_newer_column_still_renders(
     assert summary.model_pages == len(PICKS) + 1
     page = (tmp_path / "site" / f"models/{EVIL_REPO}.html").read_text()
     assert "<code>license</code>" not in page and "<code>pipeline_tag</code>" in page
+
+
+def test_every_feed_parses_and_every_tag_feed_has_entries(site: Path) -> None:
+    """A real feed parser reads every feed; after a first ingest no tag or family feed is
+    empty (a model's first sighting is an event), and each feed's links point where they say."""
+    import feedparser
+
+    feeds = sorted((site / "feeds").rglob("*.atom")) + sorted((site / "feeds").rglob("*.rss"))
+    assert len(feeds) > 10
+    for path in feeds:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        if path.stem != "untagged":  # models the tagger could not read have no first sighting
+            assert parsed.entries, f"{path.relative_to(site)} has no entries"
+        self_links = [ln.href for ln in parsed.feed.get("links", []) if ln.get("rel") == "self"]
+        assert self_links and self_links[0].endswith(path.name), (path, self_links)
+        assert not parsed.feed.link.endswith((".atom", ".rss")), (path, parsed.feed.link)
+
+
+def test_the_404_page_works_at_a_nested_path_on_a_static_host(site: Path) -> None:
+    """A static host (GitHub Pages, nginx `error_page`) serves 404.html for any missing path:
+    every link and asset of that page must resolve from a nested URL too."""
+    import http.server
+    import re
+    import threading
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urljoin
+
+    class Pages(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def send_error(self, code: int, *args: Any, **kwargs: Any) -> None:
+            if code != 404:
+                return super().send_error(code, *args, **kwargs)
+            body = (site / "404.html").read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        nested = f"http://127.0.0.1:{server.server_address[1]}/models/no/such/page.html"
+        try:
+            urllib.request.urlopen(nested)
+            raise AssertionError("a missing page answered 200")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+            html = exc.read().decode()
+        links = re.findall(r'(?:href|src)="([^"#]+)"', html)
+        outside = ("http", "data:", "mailto:")
+        local = [urljoin(nested, u) for u in links if not u.startswith(outside)]
+        assert any(u.endswith("static/style.css") for u in local) and len(local) >= 5
+        for url in local:
+            with urllib.request.urlopen(url) as response:
+                assert response.status == 200, url
+    finally:
+        server.shutdown()

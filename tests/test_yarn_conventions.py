@@ -49,9 +49,9 @@ GPT_OSS = RopeParams(
 def test_cli_choices_match() -> None:
     import click
 
-    from registry.cli import rope_show
+    from registry.cli.tagging import tagging_rope
 
-    option = next(p for p in rope_show.params if p.name == "convention")
+    option = next(p for p in tagging_rope.params if p.name == "convention")
     assert isinstance(option.type, click.Choice)
     assert tuple(option.type.choices) == CONVENTIONS
 

@@ -17,6 +17,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from registry.errors import RenderError
 from registry.sitegen.filters import make_environment
@@ -145,7 +146,8 @@ def _render_into(
     feeds(site, rows, changes)
     write_downloads(writer, engine, rows)
     _copy_static(writer, site_dir / "static")
-    site.page("404.html", "404.html", sitemap=False)
+    # A static host serves 404.html for any missing path, at any depth: root-relative links.
+    site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)
     write_sitemap(writer, config.base_url, site.stamp)
     write_robots(writer, config.base_url)
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")

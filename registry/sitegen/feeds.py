@@ -78,5 +78,11 @@ def write_feeds(
         entry.published(parse_time(item.updated))
     base_path.parent.mkdir(parents=True, exist_ok=True)
     fg.atom_file(str(atom_path), pretty=True)
+    # Each format links to its own file as `self`; RSS's <link> is the page (feedgen writes
+    # the last link given there).
+    fg.link(
+        [{"href": feed_url + ".rss", "rel": "self"}, {"href": page_url, "rel": "alternate"}],
+        replace=True,
+    )
     fg.rss_file(str(rss_path), pretty=True)
     return atom_path, rss_path

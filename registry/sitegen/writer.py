@@ -123,11 +123,20 @@ class Site:
     md: Any
     templates: dict[str, Any] = field(default_factory=dict)
 
-    def page(self, rel: str, template: str, *, sitemap: bool = True, **context: Any) -> None:
+    def page(
+        self,
+        rel: str,
+        template: str,
+        *,
+        sitemap: bool = True,
+        root: str | None = None,
+        **context: Any,
+    ) -> None:
+        """Render `template` to `rel`; links start from `root` (default: relative to `rel`)."""
         if template not in self.templates:
             self.templates[template] = self.env.get_template(template)
         html = self.templates[template].render(
-            root=relative_root(rel),
+            root=relative_root(rel) if root is None else root,
             page_path=rel,
             site=self.config,
             stamp=self.stamp,

@@ -7,8 +7,9 @@ from typing import Any
 
 from registry.sitegen.feeds import FeedItem, write_feeds
 from registry.sitegen.filters import KEY_RE
-from registry.sitegen.pages.groups import groups
+from registry.sitegen.pages.groups import members_by
 from registry.sitegen.writer import Site, model_path
+from registry.store import ADDED_FIELD
 
 
 def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
@@ -19,10 +20,15 @@ def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]])
     for change in changes:
         row = by_repo.get(change["repo_id"])
         page = base + (model_path(change["repo_id"]) if row and row["page"] else "catalog/")
-        text = f"{change['field_path']}: {change['old_value']} → {change['new_value']}"
+        if change["field_path"] == ADDED_FIELD:
+            title = f"{change['repo_id']} added to the catalog"
+            text = f"first seen, position encoding {change['new_value']}"
+        else:
+            title = f"{change['repo_id']}: {change['field_path']} changed"
+            text = f"{change['field_path']}: {change['old_value']} → {change['new_value']}"
         item = FeedItem(
             uid=f"{page}#change-{change['id']}",
-            title=f"{change['repo_id']}: {change['field_path']} changed",
+            title=title,
             link=page,
             summary=text + (f" (commit {change['commit_sha']})" if change["commit_sha"] else ""),
             updated=change["changed_at"],
@@ -31,7 +37,8 @@ def feeds(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, Any]])
     root = site.writer.root
     _feed(site, [i for i, _ in items], "changes", root, base, "catalog changes", base)
     for key, folder in (("position_encoding", "tags"), ("family", "families")):
-        names = sorted(n for n in groups(site, rows, key) if KEY_RE.match(n))
+        # Only groups with models have feeds (an empty vocabulary tag has nothing to report).
+        names = sorted(n for n in members_by(rows, key) if KEY_RE.match(n))
         for name in names:
             picked = [i for i, row in items if row is not None and row[key] == name]
             page = f"{base}{folder}/{name}.html"

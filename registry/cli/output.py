@@ -1,8 +1,8 @@
 """Rendering rows for people and scripts: a rich table, JSON (a list of flat objects) or CSV.
 
-These functions return values; only `registry.cli` writes them out. Model-supplied strings are
-untrusted: in tables they are shown as plain text (no rich markup) with control characters
-replaced, so a repo id cannot restyle or move the terminal cursor.
+The formatters return values; the `emit_*` helpers are the ones that write them to stdout.
+Model-supplied strings are untrusted: in tables they are shown as plain text (no rich markup)
+with control characters replaced, so a repo id cannot restyle or move the terminal cursor.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+import click
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -103,10 +103,55 @@ def pairs_table(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -
     return table
 
 
-def output_options(func: F) -> F:
-    """Add `--json` / `--csv` to a click command (parameters `json_` and `csv_`)."""
-    import click
+def emit_jsonl(rows: list[dict[str, Any]]) -> None:
+    """One JSON object per line on stdout."""
+    for row in rows:
+        click.echo(json.dumps(row, sort_keys=False, default=str))
 
-    func = click.option("--csv", "csv_", is_flag=True, help="Output CSV with a header row.")(func)
-    func = click.option("--json", "json_", is_flag=True, help="Output JSON.")(func)
-    return func
+
+def emit_rows(
+    rows: list[dict[str, Any]],
+    *,
+    json_: bool,
+    show: Callable[[list[dict[str, Any]]], None],
+    failed: bool,
+) -> None:
+    """JSON Lines or the command's readable form; exit status 1 when an input failed."""
+    if json_:
+        emit_jsonl(rows)
+    else:
+        show(rows)
+    if failed:
+        raise SystemExit(1)
+
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich Console for stdout (or stderr); 200 columns wide when piped, not 80."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal:  # piped: do not fold cells to an assumed 80 columns
+        console.width = 200
+    return console
+
+
+def emit_table(
+    rows: list[dict[str, Any]],
+    *,
+    json_: bool,
+    csv_: bool,
+    table_columns: list[str] | None = None,
+    formatters: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+) -> None:
+    """JSON, CSV or a table of rows on stdout (`No rows.` on stderr when there are none)."""
+    if json_ and csv_:
+        raise click.UsageError("Choose one of --json and --csv.")
+    if json_:
+        click.echo(to_json(rows))
+    elif csv_:
+        click.echo(to_csv(rows, columns), nl=False)
+    elif not rows:
+        click.echo("No rows.", err=True)
+    else:
+        make_console().print(rows_table(rows, table_columns or columns, formatters=formatters))

@@ -1,0 +1,162 @@
+"""The nightly job and the published catalog: `ropedex nightly`, `ropedex publish-db`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from registry.cli import cli
+from registry.cli.options import (
+    build_hub_options,
+    device_option,
+    hub_retry_options,
+    hub_source_options,
+    open_catalog,
+    verify_device,
+)
+from registry.cli.output import safe_text
+
+
+@cli.command(name="nightly")
+@click.option("--offline", is_flag=True, help="Skip the scrape: re-tag, verify, render only.")
+@click.option(
+    "--follow",
+    "follow_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Follow file of [[select]] Hub queries (default: registry/follow.toml).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site/_build"),
+    show_default=True,
+    help="Where the site is written (swapped in whole).",
+)
+@click.option("--base-url", help="Absolute site URL for feeds and the sitemap.")
+@hub_source_options
+@hub_retry_options
+@device_option
+@click.option("--json", "json_", is_flag=True, help="Print the run summary as one JSON object.")
+@click.pass_context
+def nightly_run(
+    ctx: click.Context,
+    offline: bool,
+    follow_file: Path | None,
+    out_dir: Path,
+    base_url: str | None,
+    endpoint: str | None,
+    workers: int,
+    cache_dir: Path | None,
+    no_cache: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    device: str,
+    json_: bool,
+) -> None:
+    """The main job: scrape (incremental) -> tag -> verify new fingerprints -> render + feeds.
+
+    One run at a time (a lock beside the catalog). Exit status: 0 ok, 1 partial (some models or
+    a stage failed; the catalog keeps every good row), 3 failed, 75 another run holds the lock.
+
+    \b
+    Example:
+        ropedex nightly --offline
+        ropedex nightly --follow my-follow.toml --out /srv/ropedex/public --json
+    """
+    from registry.errors import LockHeld
+    from registry.nightly import (
+        DEFAULT_FOLLOW,
+        EXIT_LOCKED,
+        job_lock,
+        load_follow,
+        lock_path_for,
+        render_stage,
+        retag_stage,
+        run_stages,
+        scrape_stage,
+        verify_stage,
+    )
+
+    follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    db = ctx.obj["db"]
+    try:
+        with job_lock(lock_path_for(db)):
+            engine = open_catalog(ctx, create=True)
+            scrape = None
+            if not offline:
+                options = build_hub_options(
+                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff
+                )
+                if options.offline:
+                    offline = True
+                else:
+                    scrape = scrape_stage(engine, options, follow, workers=workers)
+            stages = [
+                ("scrape", scrape),
+                ("tag", retag_stage(engine)),
+                ("verify", verify_stage(engine, device=verify_device(device))),
+                ("render", render_stage(engine, out_dir, base_url=base_url)),
+            ]
+            summary = run_stages(engine, stages, on_stage=None if json_ else _echo_stage)
+    except LockHeld as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(EXIT_LOCKED)
+    if json_:
+        click.echo(json.dumps(summary.to_dict(), sort_keys=False, default=str))
+    else:
+        click.echo(
+            f"Nightly run {summary.run_id}: {summary.status}"
+            + (" (offline: no scrape)" if offline else "")
+            + f"; site in {out_dir}"
+        )
+    ctx.exit(summary.exit_code)
+
+
+@cli.command(name="publish-db")
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def nightly_publish_db(ctx: click.Context, dest: Path) -> None:
+    """Copy the catalog to DEST without raw config texts (facts and evidence stay), compacted.
+
+    This is how the committed catalog.db is made; see README "Rebuilding catalog.db".
+
+    \b
+    Example:
+        ropedex --db work.db publish-db catalog.db
+    """
+    from registry.db import db_url
+    from registry.errors import BadDatabaseURL
+    from registry.nightly import publish_copy
+
+    open_catalog(
+        ctx, create=False
+    ).dispose()  # a clear error when the catalog is missing or too new
+    url = db_url(ctx.obj["db"])
+    if not url.startswith("sqlite:///"):
+        raise BadDatabaseURL("publish-db copies SQLite catalogs only; pass --db PATH.")
+    source = Path(url.removeprefix("sqlite:///"))
+    if dest.resolve() == source.resolve():
+        raise BadDatabaseURL("publish-db needs a destination other than the catalog itself.")
+    counts = publish_copy(source, dest)
+    click.echo(
+        f"Wrote {dest}: {counts['models']} models, {counts['stripped_configs']} config texts "
+        f"stripped, {counts['bytes']} bytes."
+    )
+
+
+def _echo_stage(report: Any) -> None:
+
+    counts = ", ".join(
+        f"{k} {v}" for k, v in report.counts.items() if isinstance(v, int | float | str)
+    )
+    line = f"{report.name}: {report.status} in {report.seconds:.1f}s" + (
+        f" ({counts})" if counts else ""
+    )
+    if report.error:
+        line += f"; {report.error}"
+    click.echo(safe_text(line), err=True)

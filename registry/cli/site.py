@@ -1,0 +1,73 @@
+"""Static-site commands: `ropedex render`, `ropedex serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from registry.cli import cli
+from registry.cli.options import open_catalog
+
+DEFAULT_SITE_OUT = Path("site") / "_build"
+
+
+@cli.command(name="render")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_SITE_OUT,
+    show_default=True,
+    help="Output folder (replaced whole once the new site is ready).",
+)
+@click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
+@click.pass_context
+def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
+    """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
+
+    \b
+    Example:
+        ropedex render --out site/_build
+    """
+    from registry.sitegen import render_site
+
+    summary = render_site(open_catalog(ctx, readonly=True), out, base_url=base_url)
+    click.echo(
+        f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
+        f"{summary.plots:,} frequency plots) into {summary.out_dir}: "
+        f"{summary.files:,} files, {summary.bytes / 1e6:.1f} MB"
+    )
+    for repo_id in summary.refused:
+        click.echo(f"listed without a page (unsafe repo id): {repo_id!r}", err=True)
+    for problem in summary.plot_errors:
+        click.echo(f"no frequency plot for rope parameters {problem}", err=True)
+
+
+@cli.command(name="serve")
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_SITE_OUT,
+    show_default=True,
+    help="Rendered site to serve.",
+)
+def site_serve(port: int, directory: Path) -> None:
+    """Preview the rendered site on http://127.0.0.1 (loopback only; Ctrl-C stops).
+
+    \b
+    Example:
+        ropedex render && ropedex serve --port 8000
+    """
+    from registry.sitegen.serve import make_server
+
+    server = make_server(directory, port)
+    bound = server.server_address[1]
+    click.echo(f"Serving {directory} on http://127.0.0.1:{bound}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
