@@ -7,6 +7,7 @@ after every legacy spelling and model-type default has been resolved by the tagg
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -107,6 +108,8 @@ class RopeParams:
                 continue
             if key in ("short_factor", "long_factor", "mrope_section") and value is not None:
                 value = tuple(value)
+            if key == "theta" and not isinstance(value, int | float):
+                value = math.nan  # stored as null (strict JSON): the config's theta was unusable
             kwargs[key] = value
         return cls(**kwargs)
 
@@ -132,16 +135,21 @@ def verification_fingerprint(
     raw_rope: dict[str, Any] | None,
     model_type: str | None,
     torch_dtype: str | None,
+    invalid: dict[str, Any] | None = None,
 ) -> str:
     """Key of a verifier result: everything the verifier reads, so fine-tunes that share it share
-    one verification."""
+    one verification. `invalid` (values as written that no runtime can use) counts only when
+    present, so configs without any keep their key."""
+    data: dict[str, Any] = {
+        "rope": fingerprint_all(params),
+        "raw": raw_rope,
+        "model_type": model_type,
+        "dtype": torch_dtype,
+    }
+    if invalid:
+        data["invalid"] = invalid
     blob = json.dumps(
-        {
-            "rope": fingerprint_all(params),
-            "raw": raw_rope,
-            "model_type": model_type,
-            "dtype": torch_dtype,
-        },
+        data,
         sort_keys=True,
         separators=(",", ":"),
         default=str,

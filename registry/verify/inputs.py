@@ -38,6 +38,8 @@ class VerifyInput:
     # Config facts outside the rope block, by key, e.g. a top-level
     # original_max_position_embeddings (Phi-3).
     extra_keys: dict[str, Any] = field(default_factory=dict)
+    # Present values no runtime can use, as the config wrote them (key path -> value).
+    invalid: dict[str, Any] = field(default_factory=dict)
 
 
 def declared_dtype(torch_dtype: str | None) -> str:
@@ -71,6 +73,7 @@ def input_from_tag(tag: TagResult) -> VerifyInput:
         declared_context=tag.declared_context,
         original_context=tag.original_context,
         extra_keys=_extra_keys(tag.evidence),
+        invalid=dict(tag.invalid),
     )
 
 
@@ -99,6 +102,7 @@ def input_from_facts(facts: PositionFacts) -> VerifyInput:
         declared_context=facts.declared_context,
         original_context=facts.original_context,
         extra_keys=_extra_keys(facts.evidence),
+        invalid=dict(details.get("invalid") or {}),
     )
 
 

@@ -114,6 +114,9 @@ class Frequencies:
         plain = inv_freq(unscaled(params), dtype=torch.float64, device=dev)
         if not bool(torch.isfinite(scaled).all()) or not bool((scaled > 0).all()):
             raise ValueError("inverse frequencies are not finite and positive")
+        in32 = scaled.to(torch.float32)  # what runtimes compute them in
+        if not bool(torch.isfinite(in32).all()) or not bool((in32 > 0).all()):
+            raise ValueError("inverse frequencies underflow or overflow in float32")
         return cls(params, res, scaled, plain, declared, end, original, dev)
 
     @property

@@ -65,7 +65,8 @@ def check_legacy_type(block: dict[str, Any], params: RopeParams, model_type: str
         canonical = LEGACY_TYPES[written]
         return Check(cid, "pass", f"legacy {written!r}, read as {canonical!r} by runtimes", nums)
     if written not in KNOWN_RAW_TYPES:
-        return Check(cid, "warn", f"rope type {written!r} is unknown to reference runtimes", nums)
+        msg = f"rope type {written!r} is implemented by no runtime (transformers: KeyError)"
+        return Check(cid, "fail", msg, nums)
     if written in MODEL_LOCAL_TYPES:
         return Check(cid, "pass", f"model-specific rope type {written!r}", nums)
     return Check(cid, "pass", f"canonical rope type {written!r}", nums)
@@ -326,3 +327,24 @@ SCHEMA_BLOCK_CHECKS: tuple[BlockCheck, ...] = (
     check_attention_factor,
     check_partial_rotary,
 )
+
+
+def check_valid_values(invalid: dict[str, Any]) -> Check:
+    """C0: every value a runtime reads is one it can use (the tagger keeps bad ones as written)."""
+    cid = "C0-valid-values"
+    if not invalid:
+        return Check(cid, "pass", "every rope-related value is usable")
+    detail = ", ".join(f"{key} = {_written(value)}" for key, value in sorted(invalid.items()))
+    msg = f"values no runtime can use: {detail}"
+    return Check(cid, "fail", msg, {"invalid": dict(invalid)})
+
+
+def _written(value: Any) -> str:
+    """A value the way the config wrote it (JSON spelling), cut to a readable length."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -20,6 +20,7 @@ from registry.verify.schema import (
     check_mrope_sections,
     check_partial_rotary,
     check_theta,
+    check_valid_values,
 )
 from yarn_core.params import RopeParams
 
@@ -58,4 +59,5 @@ def static_checks(inp: VerifyInput) -> list[Check]:
         add(layer, check_original_context(block, inp, params))
         add(layer, check_dynamic(inp, params))
     merged = [merge_layers(per_layer) for per_layer in results.values()]
+    merged.append(check_valid_values(inp.invalid))
     return sorted(merged, key=check_order)

@@ -17,6 +17,7 @@ from registry.verify.check import Check, worst
 from registry.verify.inputs import VerifyInput, input_from_tag
 from registry.verify.matrix import runtime_matrix
 from registry.verify.properties import tensor_checks
+from registry.verify.schema import check_valid_values
 from registry.verify.static import rope_layers, static_checks
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ def verify(
 
     dev = resolve_device(device)
     layers = rope_layers(inp)
+    if not layers and inp.invalid:  # a value no runtime can use is a defect, never n/a
+        check = check_valid_values(inp.invalid)
+        return Verdict("fail", [check], {}, str(dev), reason=check.message)
     if not layers:
         reason = "no rotary embedding: nothing for yarn_core to verify"
         return Verdict("n/a", [], {}, str(dev), reason=reason)

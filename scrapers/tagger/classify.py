@@ -84,6 +84,7 @@ def _tag_root(config: object) -> TagResult:
         for other in results[:-1]:
             primary.evidence = {**other.evidence, **primary.evidence}
             primary.warnings = other.warnings + primary.warnings
+            primary.invalid = {**other.invalid, **primary.invalid}
     dtype = as_str(config.get("torch_dtype")) or as_str(config.get("dtype"))
     primary.torch_dtype = dtype
     return primary
@@ -91,7 +92,7 @@ def _tag_root(config: object) -> TagResult:
 
 def _tag_stack(stack: Stack) -> TagResult:
     res = TagResult("unknown", model_type=stack.model_type)
-    reader = Reader(stack.config, stack.path, res.evidence, res.warnings)
+    reader = Reader(stack.config, stack.path, res.evidence, res.warnings, res.invalid)
     mt = stack.model_type
     if reader.has("model_type"):
         reader.str_("model_type")
@@ -221,7 +222,7 @@ def _switch(reader: Reader, mt: str | None, res: TagResult) -> str | None:
 
 def _mpt(reader: Reader, res: TagResult) -> str:
     attn = reader.dict_("attn_config") or {}
-    sub = Reader(attn, reader.path("attn_config"), reader.evidence, reader.warnings)
+    sub = Reader(attn, reader.path("attn_config"), reader.evidence, reader.warnings, reader.invalid)
     alibi = sub.flag("alibi")
     if alibi is None or alibi:
         if alibi is None:
@@ -290,6 +291,13 @@ def _declared(reader: Reader, mt: str | None) -> int | None:
         keys = ("seq_length", "max_sequence_length", *DECLARED_KEYS)
     elif mt == "baichuan":
         keys = ("model_max_length", *DECLARED_KEYS)
+    for key in keys:  # a present length no runtime can use is reported, never skipped over
+        value = reader.raw(key)
+        if value is None or isinstance(value, dict | list):
+            continue
+        number = None if isinstance(value, bool | str) else as_int(value)
+        if number is None or number <= 0:
+            reader.reject(key, value, "not a positive integer length")
     found = reader.first_int(keys)
     return found[1] if found else None
 

@@ -108,11 +108,13 @@ class Reader:
         prefix: str,
         evidence: dict[str, Any],
         warnings: list[str],
+        invalid: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.prefix = prefix
         self.evidence = evidence
         self.warnings = warnings
+        self.invalid = invalid if invalid is not None else {}
         self._lead = prefix + "." if prefix else ""
 
     def path(self, *keys: str) -> str:
@@ -131,6 +133,28 @@ class Reader:
     def cite(self, key: str) -> None:
         """Record `key` as evidence with its value exactly as the config gives it."""
         self.note(key, self.config.get(key))
+
+    def reject(self, key: str, value: Any, why: str) -> None:
+        """Record a present value no runtime can use, as written, with a warning saying why."""
+        path = self.path(key)
+        self.invalid[path] = jsonable(value)
+        self.warnings.append(f"{path} = {_show(value)} is not usable: {why}")
+
+    def strict_num(self, key: str, *, positive: bool = True) -> tuple[bool, float | None]:
+        """(present, value) for a key runtimes read as a number: a present value that is not a
+        finite (positive) JSON number, a string or a boolean included, is rejected (None)."""
+        if key not in self.config or self.config[key] is None:
+            return False, None
+        value = self.config[key]
+        number = None if isinstance(value, bool | str) else as_float(value)
+        if number is None:
+            self.reject(key, value, "not a finite number")
+            return True, None
+        if positive and number <= 0:
+            self.reject(key, value, "must be positive")
+            return True, None
+        self.note(key, value)
+        return True, number
 
     def dict_(self, key: str) -> dict[str, Any] | None:
         value = self.config.get(key)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from yarn_core.params import RopeParams, fingerprint_all, verification_fingerprint
 
 # Bumped whenever a tagging rule changes, so the catalog can re-tag stored configs.
-TAGGER_VERSION = 4
+TAGGER_VERSION = 5
 
 
 @dataclass
@@ -48,6 +49,9 @@ class TagResult:
     raw_rope_path: str | None = None  # its key path, e.g. "text_config.rope_scaling"
     evidence: dict[str, Any] = field(default_factory=dict)  # key path -> value that decided
     warnings: list[str] = field(default_factory=list)
+    # Present values no runtime can use, as written (key path -> value); numbers derived from
+    # them are None, never a default.
+    invalid: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None  # why, for `unknown`
     source_of_truth: str = "config"  # config | model_type_default | remote_code | inferred
 
@@ -68,6 +72,7 @@ class TagResult:
             raw_rope=self.raw_rope,
             model_type=self.model_type,
             torch_dtype=self.torch_dtype,
+            invalid=self.invalid,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,7 +106,7 @@ class TagResult:
             "stacks": self.stacks,
             "torch_dtype": self.torch_dtype,
             "rope_parameters": {
-                k: (v.to_dict() if v is not None else None) for k, v in self.rope.items()
+                k: (_strict(v.to_dict()) if v is not None else None) for k, v in self.rope.items()
             }
             or None,
             "rope_fingerprint": self.rope_fingerprint,
@@ -110,6 +115,18 @@ class TagResult:
             "raw_rope_path": self.raw_rope_path,
             "evidence": self.evidence,
             "warnings": self.warnings or None,
+            "invalid": self.invalid or None,
             "reason": self.reason,
             "source_of_truth": self.source_of_truth,
         }
+
+
+def _strict(value: Any) -> Any:
+    """`value` with NaN and infinities as None, so strict JSON holds it (a bad theta is NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value

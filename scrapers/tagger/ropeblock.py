@@ -7,6 +7,7 @@ the block does not give as None so that "absent" and "explicit" stay apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,14 +84,25 @@ def build_params(
     """RopeParams for one block, or a reason string when the block cannot be understood."""
     rope_type, spelled = canonical_type(block, ctx.model_type)
     if rope_type is None:
-        return f"unrecognised rope type {spelled!r}"
+        # No runtime knows it (transformers raises KeyError): kept as written, so it fails.
+        key = "rope_type" if "rope_type" in block else "type"
+        reader.reject(key, block.get(key), "a rope type no runtime implements")
+        rope_type = spelled
     if spelled != rope_type and spelled.lower() not in ("mrope", "xdrope"):
         reader.warnings.append(f"legacy rope type {spelled!r} read as {rope_type!r}")
-    theta = as_float(block.get("rope_theta"))
-    if theta is None or theta <= 0:
-        theta = ctx.theta
+    theta = ctx.theta
+    if block.get("rope_theta") is not None:
+        raw_theta = block["rope_theta"]
+        theta = math.nan if isinstance(raw_theta, bool | str) else (as_float(raw_theta) or math.nan)
+        if not theta > 0:
+            reader.reject("rope_theta", raw_theta, "not a finite positive number")
+            theta = math.nan
     geometry = _layer_geometry(block, ctx.geometry, reader)
     factor = as_float(block.get("factor"))
+    raw_factor = block.get("factor")
+    if raw_factor is not None and (isinstance(raw_factor, bool | str) or factor is None):
+        reader.reject("factor", raw_factor, "not a finite number")
+        factor = math.nan
     knobs = {key: as_float(block.get(key)) for key in FLOAT_KNOBS}
     original = _original(block, rope_type, ctx)
     section, interleaved = _mrope(block, ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from scrapers.tagger import archdefaults as arch
@@ -61,9 +62,9 @@ def _top_theta(reader: Reader, mt: str | None, defaults: dict[str, Any], res: Ta
     if mt == "qwen":  # Qwen-1 remote code reads rotary_emb_base; rope_theta is only a copy
         keys = ("rotary_emb_base", *keys)
     for key in keys:
-        value = reader.num(key)
-        if value is not None and value > 0:
-            return value
+        present, value = reader.strict_num(key)
+        if present:
+            return value if value is not None else math.nan  # never a default for a bad value
     attn = reader.dict_("attn_config")
     if attn is not None and as_float(attn.get("rope_theta")):
         reader.evidence[reader.path("attn_config", "rope_theta")] = attn["rope_theta"]
@@ -91,6 +92,8 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
             reader.cite("qk_nope_head_dim")
         return Geometry(rope_dim + max(nope_dim or 0, 0), rope_dim, pairing)
     head_dim = _head_dim(reader, defaults)
+    if head_dim <= 0:
+        return Geometry(0, 0, pairing)
     absolute = as_int(reader.config.get("rotary_dim"))
     if absolute is not None and 0 < absolute <= head_dim:
         reader.cite("rotary_dim")
@@ -103,11 +106,17 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
         "rotary_emb_fraction",
         "rotary_percent",
     ):
-        value = as_float(reader.config.get(key))
+        raw = reader.config.get(key)
+        value = None if isinstance(raw, bool | str) else as_float(raw)
         if value is not None and 0 < value <= 1:
             reader.cite(key)
             fraction = value
             break
+        if raw is not None:
+            # transformers reads the value as written: 0 rotates nothing, 1.5 more than the head
+            reader.reject(key, raw, "must be a number in (0, 1]")
+            rotary = int(head_dim * value) if value is not None else 0
+            return Geometry(head_dim, rotary - rotary % 2, pairing)
     if fraction is None:
         prf = defaults.get("prf")
         fraction = float(prf) if isinstance(prf, int | float) and 0 < prf <= 1 else 1.0
@@ -115,11 +124,16 @@ def _geometry(reader: Reader, mt: str | None, defaults: dict[str, Any]) -> Geome
 
 
 def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
+    """The head width; 0 when the config gives one (or heads) no runtime can use."""
     for key in ("head_dim", "kv_channels", "attention_head_dim"):
-        value = as_int(reader.config.get(key))
+        raw = reader.config.get(key)
+        value = None if isinstance(raw, bool | str) else as_int(raw)
         if value is not None and 0 < value <= 65536:
             reader.cite(key)
             return value
+        if raw is not None:
+            reader.reject(key, raw, "not a positive integer width")
+            return 0
     pairs = (
         ("hidden_size", "num_attention_heads"),
         ("n_embd", "n_head"),
@@ -131,11 +145,20 @@ def _head_dim(reader: Reader, defaults: dict[str, Any]) -> int:
         ("hidden_size", "encoder_num_attention_heads"),
     )
     for width_key, heads_key in pairs:
+        if width_key not in reader.config or heads_key not in reader.config:
+            continue
         width, heads = as_int(reader.config.get(width_key)), as_int(reader.config.get(heads_key))
         if width and heads and width > 0 and heads > 0 and width % heads == 0:
             reader.cite(width_key)
             reader.cite(heads_key)
             return width // heads
+        if heads is not None and heads <= 0:
+            reader.reject(heads_key, reader.config[heads_key], "needs at least one head")
+            return 0
+        if width and heads and width % heads:
+            # transformers refuses such a config (the width must divide into heads)
+            reader.reject(width_key, reader.config[width_key], f"not divisible by {heads} heads")
+            return 0
     default = defaults.get("hd")
     if isinstance(default, int) and default > 0:
         return default  # the config keeps the class's default size
@@ -182,7 +205,7 @@ def _find_block(
             reader.evidence[reader.path(key)] = res.raw_rope
             return value, key, False
         if key in reader.config and value is not None and not isinstance(value, dict):
-            res.warnings.append(f"{reader.path(key)} is not an object; ignored")
+            reader.reject(key, value, "a rope block must be an object")
     rotary = reader.dict_("rotary")
     if rotary is not None:  # InternLM-1
         block = {"rope_type": rotary.get("type"), "rope_theta": rotary.get("base")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from scrapers.tagger.configread import Reader, as_int, jsonable
@@ -39,7 +40,7 @@ def summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
     if any(v is None for v in res.rope.values()):
         tag += NOPE_SUFFIX
     res.position_encoding = tag
-    res.rope_theta = primary.theta
+    res.rope_theta = primary.theta if math.isfinite(primary.theta) else None
     local = res.rope.get("sliding_attention") or res.rope.get("hybrid_sliding")
     res.rope_theta_local = local.theta if local is not None and local is not primary else None
     res.head_dim = primary.head_dim
@@ -106,11 +107,20 @@ def _effective(res: TagResult, primary: RopeParams, scaled: bool) -> int | None:
     factor = primary.factor
     if primary.rope_type == "linear" and original is None:
         return declared
+    covered = _times(original, factor)
     if primary.rope_type in ("linear", "yarn", "dynamic", "longrope") and original and factor:
-        return int(original * factor)
+        return covered
     if primary.rope_type == "llama3" and original and factor:
-        return declared if declared and declared > original else int(original * factor)
+        return declared if declared and declared > original else covered
     return declared
+
+
+def _times(original: int | None, factor: float | None) -> int | None:
+    """`original * factor` as a length, None when it is no finite length (factor 1e308, NaN)."""
+    if not original or factor is None:
+        return None
+    value = original * factor
+    return int(value) if math.isfinite(value) and 0 < value < 2**53 else None
 
 
 def _temperature(reader: Reader, primary: RopeParams) -> dict[str, Any] | None:
