@@ -51,6 +51,8 @@ class Resolved:
     beta_slow: float = DEFAULT_BETA_SLOW
     float32_range: bool = False  # correction range evaluated in float32 (llama.cpp)
     longrope_long: bool | None = None  # longrope: long factors regardless of length (vLLM)
+    served_context_key: str | None = None  # the config key (or rule) that gave served_context
+    theta: float | None = None  # the base the runtime uses when not the config's (llama.cpp)
 
 
 # Architectures whose attention code multiplies the softmax scale by m(s, mscale_all_dim)^2, as
@@ -95,8 +97,12 @@ def resolve(
     *,
     model_type: str | None = None,
     rope_block: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Resolved:
     """The numbers `convention` would use for `params` (see the module docstring).
+
+    `config` (the whole config.json) lets llama.cpp's served context follow its converter's
+    per-architecture length key (`yarn_core.gguf_keys.context_length`).
 
     `model_type` and `rope_block` (the config's rope block exactly as written, `{}` when it has
     none) only refine `served_context`; without them it is derived from `params` alone.
@@ -111,7 +117,9 @@ def resolve(
         served = served_context(params, convention, model_type=model_type, rope_block=rope_block)
     except (ArithmeticError, ValueError) as exc:
         raise UnsupportedRope(f"cannot resolve {params.rope_type} parameters: {exc}") from exc
-    res = replace(res, served_context=served)
+    res = replace(res, served_context=served, served_context_key=_declared_key(params, served))
+    if convention == "llama.cpp":
+        res = _llamacpp_architecture(params, res, model_type, config)
     if rope_block is not None and convention in ("sglang", "llama.cpp"):
         res = _architecture_magnitude(params, res, rope_block)
     res = _architecture_softmax(params, res, model_type)
@@ -166,6 +174,72 @@ def _writes(block: Mapping[str, Any], key: str) -> bool:
     """Whether the rope block as written (flat, or nested per layer type) holds `key`."""
     nested = (v for v in block.values() if isinstance(v, Mapping))
     return key in block or any(key in v for v in nested)
+
+
+def _declared_key(params: RopeParams, served: int | None) -> str | None:
+    if served is None:
+        return None
+    if served == params.max_position_embeddings:
+        return "max_position_embeddings"
+    return "max_position_embeddings x factor"
+
+
+# HF model types whose llama.cpp loader reads the GGUF yarn_beta_fast / yarn_beta_slow keys
+# (src/models/mistral3.cpp and grok.cpp `load_arch_hparams`); every other loader ramps with
+# the defaults 32 / 1 whatever the converter wrote.
+LLAMACPP_BETA_MODEL_TYPES = frozenset({"mistral3", "ministral3", "grok-1", "grok"})
+LLAMACPP_DEFAULT_BASE = 10000.0  # src/llama-model.cpp load_hparams: rope.freq_base absent
+
+
+def _llamacpp_architecture(
+    params: RopeParams,
+    res: Resolved,
+    model_type: str | None,
+    config: Mapping[str, Any] | None,
+) -> Resolved:
+    """What llama.cpp's converter and per-architecture loader change (rope-scaling.md 3.0b):
+    the GGUF context_length key per architecture, and YaRN betas most loaders never read."""
+    from yarn_core.gguf_keys import (
+        NO_FREQ_BASE_ARCHS,
+        context_length,
+        converter_view,
+        dropped_scaling,
+        gguf_arch,
+    )
+
+    notes = list(res.notes)
+    arch = gguf_arch(model_type)
+    if arch in NO_FREQ_BASE_ARCHS and params.theta != LLAMACPP_DEFAULT_BASE:
+        notes.append(
+            f"llama.cpp's converter writes no rope.freq_base for {arch}: llama.cpp runs base "
+            f"{LLAMACPP_DEFAULT_BASE:g}, not {params.theta:g}"
+        )
+        res = replace(res, theta=LLAMACPP_DEFAULT_BASE)
+    if config is not None and res.applies_scaling and (why := dropped_scaling(config, model_type)):
+        notes.append(f"llama.cpp runs this unscaled: {why}")
+        res = replace(res, applies_scaling=False, factor=1.0, attention_scaling=1.0)
+    # Without the config only the rules that need no other key apply (Falcon's fixed 2048,
+    # HunYuan's fixed 262144); the others then keep max_position_embeddings.
+    view = (
+        converter_view(config)
+        if config is not None
+        else {"max_position_embeddings": params.max_position_embeddings}
+    )
+    if view.get("max_position_embeddings") is not None or config is not None:
+        served, key = context_length(view, model_type, params)
+        if served is not None:
+            if served != res.served_context:
+                notes.append(f"GGUF context_length {served} from {key}")
+            res = replace(res, served_context=served, served_context_key=key)
+    if params.rope_type == "yarn" and model_type not in LLAMACPP_BETA_MODEL_TYPES:
+        fast, slow = DEFAULT_BETA_FAST, DEFAULT_BETA_SLOW
+        if (res.beta_fast, res.beta_slow) != (fast, slow):
+            notes.append(
+                f"llama.cpp does not read yarn_beta_fast/slow ({res.beta_fast:g}/{res.beta_slow:g}"
+                f") for this architecture: it ramps with {fast:g}/{slow:g}"
+            )
+        res = replace(res, beta_fast=fast, beta_slow=slow)
+    return replace(res, notes=tuple(notes))
 
 
 def _architecture_magnitude(

@@ -39,6 +39,8 @@ def inverse_frequencies(
         UnsupportedRope: unknown type, or values no runtime could use (the message says which).
     """
     res = resolved or resolve(params, convention)
+    if res.theta is not None:
+        params = replace(params, theta=res.theta)
     _check(params, res)
     try:
         values = _dispatch(params, res, seq_len)

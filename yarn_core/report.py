@@ -27,13 +27,15 @@ def rope_rows(
     model_type: str | None = None,
     rope_block: dict[str, Any] | None = None,
     declared: int | None = None,
+    config: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per layer type of one config (one `rope_type: None` row when it has no RoPE).
 
     `layer_type` keeps only that layer type; an unknown name gives one row saying so.
     `model_type` and `rope_block` (the rope block as written) refine the served context and
     magnitude exactly as in the verifier's runtime matrix (`conventions.resolve`); `declared`
-    (the config's declared context) is the length used when a runtime serves no known length.
+    (the config's declared context) is the length used when a runtime serves no known length;
+    `config` (the whole config.json) gives llama.cpp its converter's context key.
     """
     if layer_type is not None:
         if layer_type not in rope:
@@ -42,7 +44,7 @@ def rope_rows(
             return [_empty(path, layer_type, why)]
         rope = {layer_type: rope[layer_type]}
     rows = [
-        _row(path, name, params, convention, model_type, rope_block, declared)
+        _row(path, name, params, convention, model_type, rope_block, declared, config)
         if params is not None
         else _empty(path, name, "no rotary embedding on this layer type (NoPE)")
         for name, params in rope.items()
@@ -70,10 +72,16 @@ def _row(
     model_type: str | None = None,
     rope_block: dict[str, Any] | None = None,
     declared: int | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
         numbers = runtime_numbers(
-            params, convention, model_type=model_type, rope_block=rope_block, declared=declared
+            params,
+            convention,
+            model_type=model_type,
+            rope_block=rope_block,
+            declared=declared,
+            config=config,
         )
     except UnsupportedRope as exc:
         numbers = {"inv_freq": None, "reason": str(exc)}
@@ -97,6 +105,7 @@ def _row(
         "softmax_multiplier": numbers["softmax_multiplier"],
         "logit_multiplier": numbers["logit_multiplier"],
         "served_context": numbers["served_context"],
+        "served_context_key": numbers["served_context_key"],
         "frequency_length": numbers["frequency_length"],
         "yarn_bands": yarn_bands(params, convention) or None,
         "llama3_bands": llama3_bands(params) or None,
@@ -113,6 +122,7 @@ def runtime_numbers(
     model_type: str | None = None,
     rope_block: dict[str, Any] | None = None,
     declared: int | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What `convention` derives for one layer type: the numbers `ropedex rope` prints and the
     verifier's runtime matrix compares, from one `resolve`.
@@ -124,7 +134,7 @@ def runtime_numbers(
     Raises:
         UnsupportedRope: the runtime cannot resolve these parameters at all.
     """
-    res = resolve(params, convention, model_type=model_type, rope_block=rope_block)
+    res = resolve(params, convention, model_type=model_type, rope_block=rope_block, config=config)
     length = res.served_context or declared or params.max_position_embeddings
     freqs: list[float] | None
     reason: str | None = None
@@ -139,6 +149,7 @@ def runtime_numbers(
         "softmax_multiplier": res.softmax_multiplier,
         "logit_multiplier": logit_multiplier(res),
         "served_context": res.served_context,
+        "served_context_key": res.served_context_key,
         "frequency_length": length,
         "inv_freq": freqs,
         "reason": reason,

@@ -11,6 +11,18 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def config_dict(path: str) -> dict[str, Any] | None:
+    """The config at `path` as a dict (None if unreadable): runtime rules read keys outside the
+    rope block, such as the length key llama.cpp's converter picks."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def open_catalog(ctx: click.Context, *, create: bool = False, readonly: bool = False) -> Any:
     """The engine of the catalog the group's --db option names."""
     from registry.db import open_engine

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
+from registry.cli.options import config_dict
 from registry.cli.output import emit_jsonl, emit_rows
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
@@ -108,6 +109,7 @@ def tagging_rope(
                 model_type=result.model_type,
                 rope_block=result.raw_rope or {},
                 declared=result.declared_context,
+                config=config_dict(path),
             )
         )
     emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import device_option, open_catalog, verify_device
+from registry.cli.options import config_dict, device_option, open_catalog, verify_device
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
 
@@ -40,7 +40,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
             if json_:
                 emit_jsonl([{"path": path, "verdict": "error", "reason": tag.reason}])
             continue
-        verdict = verify_tag(tag, device=dev).to_dict()
+        verdict = verify_tag(tag, device=dev, config=config_dict(path)).to_dict()
         row = {
             "path": path,
             "verdict": verdict["verdict"],

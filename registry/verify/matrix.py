@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # The numbers of each matrix row (as `ropedex rope` reports them, from `runtime_numbers`).
 ROW_KEYS = (
     "served_context",
+    "served_context_key",
     "attention_scaling",
     "softmax_multiplier",
     "applies_scaling",
@@ -36,9 +37,14 @@ CURRENT_RUNTIMES = ("transformers", "vllm", "sglang", "llama.cpp")
 
 
 def runtime_matrix(
-    inp: VerifyInput, layers: dict[str, RopeParams]
+    inp: VerifyInput,
+    layers: dict[str, RopeParams],
+    config: dict[str, Any] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], Check]:
-    """What each runtime derives from the primary layer type, and X1: do they agree?"""
+    """What each runtime derives from the primary layer type, and X1: do they agree?
+
+    `config` (the whole config.json) lets a runtime's served context follow keys outside the
+    rope block (llama.cpp's per-architecture GGUF context_length)."""
     from yarn_core.frequencies import UnsupportedRope
 
     cid = "X1-runtime-agreement"
@@ -48,7 +54,7 @@ def runtime_matrix(
     freqs: dict[str, list[float] | None] = {}
     for conv in CONVENTIONS:
         try:
-            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp)
+            rows[conv], freqs[conv] = _runtime_row(params, conv, declared, inp, config)
         except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
             rows[conv] = dict.fromkeys(ROW_KEYS)
             rows[conv]["notes"] = [f"cannot resolve this config: {exc}"]
@@ -60,12 +66,16 @@ def runtime_matrix(
 
 
 def _runtime_row(
-    params: RopeParams, conv: str, declared: int | None, inp: VerifyInput
+    params: RopeParams,
+    conv: str,
+    declared: int | None,
+    inp: VerifyInput,
+    config: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[float] | None]:
     """One row of the runtime matrix and that runtime's inverse frequencies (None if unbuilt)."""
     block = inp.raw_rope if isinstance(inp.raw_rope, dict) else {}
     numbers = runtime_numbers(
-        params, conv, model_type=inp.model_type, rope_block=block, declared=declared
+        params, conv, model_type=inp.model_type, rope_block=block, declared=declared, config=config
     )
     row = {key: numbers[key] for key in ROW_KEYS}
     return row, numbers["inv_freq"]

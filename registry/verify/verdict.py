@@ -71,8 +71,13 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def verify(inp: VerifyInput, *, device: str = "auto") -> Verdict:
-    """Every check, the runtime matrix and the verdict for one config."""
+def verify(
+    inp: VerifyInput, *, device: str = "auto", config: dict[str, Any] | None = None
+) -> Verdict:
+    """Every check, the runtime matrix and the verdict for one config.
+
+    `config` (the whole config.json, when at hand) lets the matrix follow keys outside the rope
+    block (llama.cpp's per-architecture GGUF context_length)."""
     from yarn_core.rope import resolve_device
 
     dev = resolve_device(device)
@@ -85,13 +90,15 @@ def verify(inp: VerifyInput, *, device: str = "auto") -> Verdict:
         return Verdict("n/a", [], {}, str(dev), reason=reason)
     checks = static_checks(inp)
     checks += tensor_checks(inp, layers, dev)
-    runtimes, agreement = runtime_matrix(inp, layers)
+    runtimes, agreement = runtime_matrix(inp, layers, config)
     checks.append(agreement)
     status = worst(c.status for c in checks)
     verdict = status if status in ("fail", "warn") else "pass"
     return Verdict(verdict, checks, runtimes, str(dev))
 
 
-def verify_tag(tag: TagResult, *, device: str = "auto") -> Verdict:
-    """Verify one tagged config."""
-    return verify(input_from_tag(tag), device=device)
+def verify_tag(
+    tag: TagResult, *, device: str = "auto", config: dict[str, Any] | None = None
+) -> Verdict:
+    """Verify one tagged config (`config`: the config.json it came from, when at hand)."""
+    return verify(input_from_tag(tag), device=device, config=config)

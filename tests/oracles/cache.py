@@ -31,8 +31,11 @@ def _download(spec: str, dest: Path, *, sdist: bool) -> Path:
     found = _archives(dest)
     if found:
         return found[0]
-    kind = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation", *kind]
+    # An sdist: only this project from source (pip still prepares its metadata, in an isolated
+    # build environment with the build backend's own wheels; `:all:` would build those too).
+    name = spec.split("==")[0]
+    kind = ["--no-binary", name] if sdist else ["--only-binary", ":all:", "--no-build-isolation"]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *kind]
     cmd += ["-q", "-d", str(dest), spec]
     subprocess.run(cmd, check=True, timeout=1800)
     found = _archives(dest)

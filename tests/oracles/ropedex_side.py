@@ -30,6 +30,7 @@ def rope_rows_for(config: dict[str, Any], convention: str) -> list[dict[str, Any
         model_type=result.model_type,
         rope_block=result.raw_rope or {},
         declared=result.declared_context,
+        config=config,
     )
 
 
@@ -43,7 +44,7 @@ def runtimes_for(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     layers = rope_layers(inp)
     if not layers:
         return {}
-    rows, _agreement = runtime_matrix(inp, layers)
+    rows, _agreement = runtime_matrix(inp, layers, config)
     return rows
 
 
