@@ -158,7 +158,7 @@ def mrope_pair_axes(section: tuple[int, ...], pairs: int, interleaved: bool) -> 
 
     Contiguous sections give axis a to `section[a]` consecutive pairs (they must sum to `pairs`).
     Interleaved (Qwen3-VL): pair j takes axis a >= 1 when `j % 3 == a` and `j < 3 * section[a]`,
-    else axis 0 (section 4.3 of the rope-scaling notes).
+    else axis 0 (transformers' Qwen3-VL `apply_interleaved_mrope`).
     """
     if interleaved:
         axes = [0] * pairs

@@ -8,7 +8,7 @@ References:
     (arXiv 2309.00071): correction range (section 3.2), attention temperature (Eq. 22).
     Ding et al., "LongRoPE" (arXiv 2402.13753); Meta Llama 3.1 frequency smoothing.
 
-Notation follows the project's rope-scaling notes: D rotary width, b base, s factor, L original
+Notation: D rotary width, b base, s factor, L original
 (pre-extension) context, pair index j in [0, D/2).
 """
 
@@ -63,7 +63,7 @@ def correction_dim(rotations: float, dim: int, base: float, original_max: float)
 
 
 def correction_dim_float32(rotations: float, dim: int, base: float, original_max: float) -> float:
-    """`correction_dim` evaluated step by step in float32 (llama.cpp, rope-scaling.md 3.e)."""
+    """`correction_dim` evaluated step by step in float32 (ggml `ggml_rope_yarn_corr_dim`)."""
     f = to_float32
     ratio = f(f(original_max) / f(f(f(rotations) * f(2.0)) * f(math.pi)))
     num = f(f(float(dim)) * f(math.log(ratio)))
@@ -193,7 +193,7 @@ def ntk_alpha_base(base: float, alpha: float, dim: int) -> float:
 
 
 def dynamic_base(base: float, factor: float, seq_len: int | None, max_pos: int, dim: int) -> float:
-    """Dynamic-NTK base at a sequence length (transformers `dynamic`, rope-scaling.md 2.3).
+    """Dynamic-NTK base at a sequence length (transformers `_compute_dynamic_ntk_parameters`).
 
     `alpha = s * l / L_mp - (s - 1)` with `l = max(seq_len, L_mp)`, so alpha = 1 up to L_mp.
     """

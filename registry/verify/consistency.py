@@ -112,7 +112,8 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
     if any(v is not None and not (is_number(v) and v >= 0) for v in (mscale, all_dim)):
         return Check(cid, "fail", "mscale / mscale_all_dim must be numbers >= 0", nums)
     if not (is_number(mscale) and is_number(all_dim)) or not (mscale and all_dim):
-        # transformers/vLLM need both truthy, SGLang both present (rope-scaling.md 0.3 #6).
+        # transformers and vLLM need both truthy, SGLang both present (transformers
+        # `_compute_yarn_parameters`, SGLang `DeepseekScalingRotaryEmbedding`).
         plain = yarn_mscale(factor)
         sglang = plain
         if is_number(mscale) and is_number(all_dim):

@@ -1,5 +1,5 @@
 """What the verifier knows about rope blocks as written: keys per rope type, legacy spellings, and
-which raw block belongs to which layer type (transformers 5.24, rope-scaling.md 4.4, 6.2)."""
+which raw block belongs to which layer type (transformers 5.24 `modeling_rope_utils`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 # Types that scale frequencies with a factor, and the keys each one reads (transformers 5.24,
-# rope-scaling.md 4.4); `type`, `rope_type`, `rope_theta` and `partial_rotary_factor` are common.
+# `modeling_rope_utils` validators); `type`, `rope_type`, `rope_theta` and
+# `partial_rotary_factor` are common.
 COMMON_KEYS = frozenset({"type", "rope_type", "rope_theta", "partial_rotary_factor"})
 
 
@@ -75,7 +76,7 @@ ENGINE_KEYS: dict[str, str] = {
 }
 
 
-# Raw type spellings and what runtimes read them as (rope-scaling.md 6.2 C2, 3.c legacy patching).
+# Raw type spellings and what runtimes read them as (transformers' legacy `type` patching, C2).
 LEGACY_TYPES = {"su": "longrope", "mrope": "default", "telechat3-yarn": "yarn"}
 
 

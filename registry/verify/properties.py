@@ -1,4 +1,4 @@
-"""Property checks on real tensors (P0-P9, rope-scaling.md section 6.1).
+"""Property checks on real tensors (P0-P9; docs/verifier.md lists each).
 
 Torch is imported inside the functions that need it, so importing this module stays cheap."""
 
