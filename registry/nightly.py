@@ -37,7 +37,7 @@ EXIT_FAILED = 3  # nothing useful was done
 EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
-_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit"}
+_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit", "incremental"}
 
 
 def load_follow(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +64,14 @@ def load_follow(path: Path) -> list[dict[str, Any]]:
         limit = block.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise BadFollowFile(f"{path}: [[select]] #{number}: limit must be a positive integer")
-        for key in _SELECT_KEYS - {"limit"}:
+        if not isinstance(block.get("incremental", False), bool):
+            raise BadFollowFile(f"{path}: [[select]] #{number}: incremental must be true or false")
+        if block.get("incremental") and (block.get("sort") or limit):
+            raise BadFollowFile(
+                f"{path}: [[select]] #{number}: an incremental block lists newest first to the "
+                "last run's mark; it takes no sort or limit"
+            )
+        for key in _SELECT_KEYS - {"limit", "incremental"}:
             if key in block and not isinstance(block[key], str):
                 raise BadFollowFile(f"{path}: [[select]] #{number}: {key} must be a string")
         if block.get("sort") not in (None, *SORTS):
@@ -226,7 +233,13 @@ def scrape_stage(
         failed_blocks = 0
         for block in follow:
             try:
-                summary = scrape(engine, options, to_selection(block), workers=workers)
+                summary = scrape(
+                    engine,
+                    options,
+                    to_selection(block),
+                    workers=workers,
+                    incremental=bool(block.get("incremental")),
+                )
             except Exception as exc:  # ScrapeFailed: this listing failed, try the next
                 failed_blocks += 1
                 totals.setdefault("errors", []).append(options.redact(one_line(exc)))

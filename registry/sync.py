@@ -9,13 +9,14 @@ what landed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.db import as_session_factory
 from registry.errors import BadInputDir, ScrapeFailed
+from registry.models import Run
 from registry.runs import logged_run
 from registry.store import StoreOutcome, known_failures, known_shas, store_configs
 from scrapers.hub import (
@@ -28,6 +29,7 @@ from scrapers.hub import (
     list_cached,
     list_repos,
     make_api,
+    older,
 )
 from scrapers.records import HubMeta, RepoItem, Skipped
 from scrapers.tree import TreeItem, iter_tree, read_tree_item
@@ -156,6 +158,9 @@ class ScrapeSummary:
     failed: Counter[str] = field(default_factory=Counter)
     known_failed: int = 0  # of the failed, not fetched: the same commit failed before
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # repo, reason, detail
+    # Incremental listing only: the newest lastModified this run has seen, carried forward
+    # from the previous mark; the next incremental run lists down to it.
+    high_water_mark: str | None = None
 
     @property
     def failed_total(self) -> int:
@@ -174,6 +179,7 @@ class ScrapeSummary:
             "failed": dict(sorted(self.failed.items())),
             "failed_total": self.failed_total,
             "known_failed": self.known_failed,
+            **({"high_water_mark": self.high_water_mark} if self.high_water_mark else {}),
         }
 
 
@@ -293,8 +299,13 @@ def scrape(
     progress: Progress | None = None,
     batch_size: int = 50,
     retry_failed: bool = False,
+    incremental: bool = False,
 ) -> ScrapeSummary:
     """Bring the catalog in step with the Hub for `selection`; returns what happened.
+
+    `incremental` lists the Hub newest first and stops at the high-water mark of the last
+    incremental run that ended `ok` (a partial run does not move it, so a model that failed is
+    listed again); the first incremental run walks the whole listing.
 
     `target` is an engine or a session factory. Per-model failures are recorded and counted;
     the run goes on. A commit that failed for good before is not fetched again unless
@@ -310,6 +321,9 @@ def scrape(
     with make() as session:
         known = known_shas(session)
         failed = {} if retry_failed else known_failures(session)
+        mark = last_high_water_mark(session) if incremental else None
+    if incremental:
+        selection = replace(selection, since=mark, sort="last_modified")
     error: str | None = None
     with logged_run(make, "scrape") as run:
         summary = ScrapeSummary(run_id=run.id)
@@ -321,9 +335,13 @@ def scrape(
             else:
                 api = make_api(options)
                 items = list_repos(api, selection)
+            if incremental:
+                items = _watch_mark(items, summary, mark)
             worker = Fetcher(api, options, known, failed)
             error = fetch_all(items, worker, sink, workers=workers, batch_size=batch_size)
             run.status = "failed" if error else ("partial" if summary.failed_total else "ok")
+            if run.status != "ok":
+                summary.high_water_mark = mark
             run.error = error
         except KeyboardInterrupt:
             run.status = "interrupted"
@@ -334,3 +352,32 @@ def scrape(
     if error:
         raise ScrapeFailed(error)
     return summary
+
+
+def last_high_water_mark(session: Session) -> str | None:
+    """The mark of the newest incremental scrape that ended `ok` (None: never)."""
+    from sqlmodel import col, select
+
+    stmt = (
+        select(Run.counts)
+        .where(Run.kind == "scrape", Run.status == "ok")
+        .order_by(col(Run.id).desc())
+    )
+    for counts in session.exec(stmt):
+        if isinstance(counts, dict) and isinstance(counts.get("high_water_mark"), str):
+            return str(counts["high_water_mark"])
+    return None
+
+
+def _watch_mark(
+    items: Iterable[Listed], summary: ScrapeSummary, mark: str | None
+) -> Iterator[Listed]:
+    """Pass `items` through, keeping the newest lastModified seen (never below `mark`)."""
+    summary.high_water_mark = mark
+    for item in items:
+        seen = (item.meta or {}).get("lastModified")
+        if isinstance(seen, str) and (
+            summary.high_water_mark is None or older(summary.high_water_mark, seen)
+        ):
+            summary.high_water_mark = seen
+        yield item

@@ -82,6 +82,9 @@ class Selection:
     sort: str | None = None
     limit: int | None = None
     models: tuple[str, ...] | None = None
+    # Incremental whole-Hub listing: newest first, stop at the first repo last modified before
+    # this ISO time (the catalog's high-water mark); older repos cannot have a new commit.
+    since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def list_repos(api: HfApi, selection: Selection) -> Iterator[Listed]:
         for repo_id in selection.models:
             yield Listed(repo_id, None)
         return
-    sort: Any = selection.sort
+    sort: Any = "lastModified" if selection.since else selection.sort
     for author in selection.authors or (None,):
         infos = api.list_models(
             author=author,
@@ -163,7 +166,26 @@ def list_repos(api: HfApi, selection: Selection) -> Iterator[Listed]:
             expand=list(EXPAND),  # type: ignore[arg-type]
         )
         for info in infos:
-            yield Listed(info.id, info_to_api(info))
+            meta = info_to_api(info)
+            if selection.since and older(meta.get("lastModified"), selection.since):
+                break
+            yield Listed(info.id, meta)
+
+
+def older(last_modified: Any, since: str) -> bool:
+    """Whether a listed `lastModified` lies strictly before `since` (ISO 8601; naive = UTC)."""
+    moment, mark = _instant(last_modified), _instant(since)
+    return moment is not None and mark is not None and moment < mark
+
+
+def _instant(value: Any) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def list_cached(cache_dir: Path | None, selection: Selection) -> Iterator[Listed]:

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,6 +129,10 @@ class HubFolder:
                 if name.is_dir() and is_valid_repo_id(repo_id):
                     ids.append(repo_id)
         return ids
+
+    def listing(self, query: dict[str, list[str]]) -> Sequence[RepoEntry] | None:
+        """A ready listing for `query` (a synthetic Hub computes its pages); None: filter here."""
+        return None
 
     def repo(self, repo_id: str) -> RepoEntry | None:
         """The repo's entry, or None when it is absent, invalid or empty."""
@@ -436,8 +440,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._send_json([_project(e.meta, props) for e in chunk], headers)
 
-    def _select(self, query: dict[str, list[str]]) -> list[RepoEntry]:
+    def _select(self, query: dict[str, list[str]]) -> Sequence[RepoEntry]:
         folder = self.server.folder
+        ready = folder.listing(query)
+        if ready is not None:
+            return ready
         entries = [e for rid in folder.repo_ids() if (e := folder.repo(rid)) is not None]
         entries = [e for e in entries if not e.private or self._authorized()]
         author = _first(query, "author")

@@ -113,6 +113,11 @@ def hub_mirror(
     is_flag=True,
     help="Fetch again repos whose commit failed for good before (bad or missing config).",
 )
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="List newest first and stop at the last incremental run's mark (whole-Hub mode).",
+)
 @click.option("--json", "json_", is_flag=True, help="Print the summary as one JSON object.")
 @click.pass_context
 def hub_scrape(
@@ -134,6 +139,7 @@ def hub_scrape(
     backoff: float,
     batch_size: int,
     retry_failed: bool,
+    incremental: bool,
     json_: bool,
 ) -> None:
     """Bring the catalog in step with the Hub: list, fetch changed config.json files, store.
@@ -174,6 +180,7 @@ def hub_scrape(
             progress=progress,
             batch_size=batch_size,
             retry_failed=retry_failed,
+            incremental=incremental,
         )
     _report_scrape(summary, json_)
     if summary.failed_total:
