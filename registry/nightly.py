@@ -294,7 +294,7 @@ def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) 
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
         from registry.sitegen import render_site
 
-        summary = render_site(engine, out_dir, base_url=base_url)
+        summary = render_site(engine, out_dir, base_url=base_url, incremental=True)
         counts = {
             "models": summary.models,
             "pages": summary.pages,

@@ -21,8 +21,13 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
     help="Output folder (replaced whole once the new site is ready).",
 )
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Reuse model pages whose inputs are unchanged from the site already in --out.",
+)
 @click.pass_context
-def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
+def site_render(ctx: click.Context, out: Path, base_url: str | None, incremental: bool) -> None:
     """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
 
     \b
@@ -31,11 +36,13 @@ def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
     """
     from registry.sitegen import render_site
 
-    summary = render_site(open_catalog(ctx, readonly=True), out, base_url=base_url)
+    engine = open_catalog(ctx, readonly=True)
+    summary = render_site(engine, out, base_url=base_url, incremental=incremental)
     click.echo(
         f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
         f"{summary.plots:,} frequency plots) into {summary.out_dir}: "
         f"{summary.files:,} files, {summary.bytes / 1e6:.1f} MB"
+        + (f"; {summary.reused:,} model pages unchanged" if incremental else "")
     )
     for repo_id in summary.refused:
         click.echo(f"listed without a page (unsafe repo id): {repo_id!r}", err=True)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from registry.errors import RenderError
 from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
+from registry.sitegen.incremental import MANIFEST, PageReuse, renderer_fingerprint
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
 from registry.sitegen.pages.feeds import feeds
@@ -60,8 +61,12 @@ def render_site(
     site_dir: Path | None = None,
     glossary_dir: Path | None = None,
     base_url: str | None = None,
+    incremental: bool = False,
 ) -> RenderSummary:
     """Render the whole site for the catalog behind `engine` into `out_dir` (swapped in whole).
+
+    `incremental` takes each model page whose inputs are unchanged from the site already at
+    `out_dir` (see `registry.sitegen.incremental`); the output is the same as a full render's.
 
     Raises:
         RenderError: a glossary entry is bad, or `out_dir` is a non-empty folder this renderer
@@ -81,7 +86,10 @@ def render_site(
     summary = RenderSummary(out_dir=out_dir)
     try:
         os.chmod(tmp, 0o755)
-        _render_into(engine, tmp, site_dir, glossary, config, summary)
+        previous = out_dir if incremental and out_dir.is_dir() else None
+        reuse = PageReuse(previous, renderer_fingerprint(site_dir, config))
+        _render_into(engine, tmp, site_dir, glossary, config, summary, reuse)
+        summary.reused = reuse.reused
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -112,6 +120,7 @@ def _render_into(
     glossary: dict[str, GlossaryEntry],
     config: SiteConfig,
     summary: RenderSummary,
+    reuse: PageReuse,
 ) -> None:
     writer = SiteWriter(root, summary)
     tag_entry = {t: e.slug for e in reversed(glossary.values()) for t in e.pe_tags}
@@ -127,6 +136,7 @@ def _render_into(
             tag_entry=dict(sorted(tag_entry.items())),
             family_entry=dict(sorted(family_entry.items())),
             md=markdown_renderer(),
+            reuse=reuse,
         )
         changes = read_changes(conn)
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -150,6 +160,7 @@ def _render_into(
     site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)
     write_sitemap(writer, config.base_url, site.stamp)
     write_robots(writer, config.base_url)
+    writer.write(MANIFEST, reuse.manifest())
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")
 
 
@@ -198,9 +209,12 @@ def forked_model_pages(
         _FORKED.clear()
     summary = site.writer.summary
     rows: list[dict[str, Any]] = []
-    for shard_rows, part, pages in parts:
+    for shard_rows, part, pages, taken in parts:
         rows += shard_rows
         site.writer.pages += pages
+        if site.reuse is not None:
+            site.reuse.new.update(taken[0])
+            site.reuse.reused += taken[1]
         for name in ("model_pages", "pages", "files", "bytes", "plots"):
             setattr(summary, name, getattr(summary, name) + getattr(part, name))
         summary.plot_errors = sorted({*summary.plot_errors, *part.plot_errors})
@@ -208,7 +222,9 @@ def forked_model_pages(
     return rows
 
 
-def _model_shard(k: int) -> tuple[list[dict[str, Any]], RenderSummary, list[str]]:
+def _model_shard(
+    k: int,
+) -> tuple[list[dict[str, Any]], RenderSummary, list[str], tuple[dict[str, str], int]]:
     from sqlalchemy import create_engine
 
     site: Site = _FORKED["site"]
@@ -221,4 +237,5 @@ def _model_shard(k: int) -> tuple[list[dict[str, Any]], RenderSummary, list[str]
             rows = model_pages(site, records, _FORKED["changes"], part)
     finally:
         engine.dispose()
-    return rows, part, site.writer.pages
+    taken = (site.reuse.new, site.reuse.reused) if site.reuse is not None else ({}, 0)
+    return rows, part, site.writer.pages, taken

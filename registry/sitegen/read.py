@@ -29,6 +29,10 @@ COLUMNS = (
     "likes",
 )
 
+# Not shown: row ids, and when a scrape last listed the model (it moves every night; keeping it
+# off the page lets an incremental render reuse the page while nothing about the model changed).
+MODEL_SKIP = ("id", "snapshot_id", "last_seen")
+
 
 def read_stamp(conn: Any) -> str | None:
     from sqlalchemy import func, select

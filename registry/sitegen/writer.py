@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from registry.sitegen.glossary import GlossaryEntry
+    from registry.sitegen.incremental import PageReuse
 
 MARKER = ".ropedex-site"  # marks a folder this renderer owns (and may replace)
 
@@ -31,6 +32,7 @@ class RenderSummary:
     plots: int = 0  # distinct frequency plots computed
     plot_errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # repo ids unsafe as paths (listed, no page)
+    reused: int = 0  # model pages taken unchanged from the previous site (incremental render)
 
 
 @dataclass
@@ -100,8 +102,15 @@ class SiteWriter:
             self._dirs.add(target.parent)
         blob = data.encode("utf-8") if isinstance(data, str) else data
         target.write_bytes(blob)
+        self._count(rel, len(blob), sitemap)
+
+    def reused(self, rel: str, size: int, *, sitemap: bool = False) -> None:
+        """Count a file that was linked in from the previous site rather than written."""
+        self._count(rel, size, sitemap)
+
+    def _count(self, rel: str, size: int, sitemap: bool) -> None:
         self.summary.files += 1
-        self.summary.bytes += len(blob)
+        self.summary.bytes += size
         if rel.endswith(".html"):
             self.summary.pages += 1
             if sitemap:
@@ -122,6 +131,7 @@ class Site:
     family_entry: dict[str, str]  # family key -> glossary slug
     md: Any
     templates: dict[str, Any] = field(default_factory=dict)
+    reuse: PageReuse | None = None  # incremental render: unchanged model pages
 
     def page(
         self,

@@ -13,11 +13,9 @@ from markupsafe import Markup
 from registry.formatting import fmt_theta, fmt_tokens, fmt_value
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
 from registry.sitegen.plots import frequency_series, frequency_svg
-from registry.sitegen.read import catalog_row
+from registry.sitegen.read import MODEL_SKIP, catalog_row
 from registry.sitegen.writer import RenderSummary, Site, model_path
 from registry.verify.titles import STATUS_TEXT, check_title
-
-MODEL_SKIP = ("id", "snapshot_id")
 
 
 def model_pages(
@@ -38,10 +36,18 @@ def model_pages(
         if not safe:
             summary.refused.append(repo_id)
             continue
-        context = model_context(site, record, changes.get(record["model"]["id"], []))
-        context["plots"] = cached_plots(record["facts"], plots, summary)
-        site.page(model_path(repo_id), "model.html", **context)
+        own_changes = changes.get(record["model"]["id"], [])
+        rel = model_path(repo_id)
         summary.model_pages += 1
+        if site.reuse is not None:
+            key = site.reuse.key(record, own_changes)
+            size = site.reuse.take(rel, key, site.writer.path(rel))
+            if size is not None:
+                site.writer.reused(rel, size, sitemap=True)
+                continue
+        context = model_context(site, record, own_changes)
+        context["plots"] = cached_plots(record["facts"], plots, summary)
+        site.page(rel, "model.html", catalog_stamp=False, **context)
     return rows
 
 
