@@ -39,6 +39,7 @@ def export_to_sqlite(engine: Engine, dest: Path, *, batch_rows: int = BATCH_ROWS
             src_conn = src_conn.execution_options(isolation_level="REPEATABLE READ")
         with src_conn as src, out.connect() as dst:
             dst.exec_driver_sql("PRAGMA foreign_keys=OFF")  # models <-> config_snapshots cycle
+            dst.commit()
             with src.begin(), dst.begin():
                 dst.execute(text("DELETE FROM meta"))
                 for name in sorted(SQLModel.metadata.tables):
@@ -46,6 +47,7 @@ def export_to_sqlite(engine: Engine, dest: Path, *, batch_rows: int = BATCH_ROWS
                     counts[name] = _copy_table(src, dst, table, batch_rows)
             problems = dst.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             dst.exec_driver_sql("PRAGMA journal_mode=DELETE")
+            dst.commit()
     finally:
         out.dispose()
     if problems:

@@ -32,10 +32,11 @@ def sqlite_file(url: str) -> Path | None:
     """The file a SQLite URL names (plain or `file:` URI form); None for in-memory SQLite."""
     from sqlalchemy.engine import make_url
 
-    database = make_url(url).database or ""
+    parsed = make_url(url)
+    database = parsed.database or ""
     if database.startswith("file:"):
         parts = urlsplit(database)
-        if "mode=memory" in parts.query:
+        if "mode=memory" in parts.query or parsed.query.get("mode") == "memory":
             return None
         database = unquote(parts.path)
     if database in ("", ":memory:"):

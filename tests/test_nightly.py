@@ -18,7 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from registry.cli import cli
-from registry.nightly import EXIT_LOCKED, job_lock, load_follow, lock_path_for
+from registry.db import db_url
+from registry.locks import catalog_lock, lock_file_for
+from registry.nightly import EXIT_LOCKED, load_follow
 from scrapers.faults import FaultPlan
 from scrapers.mirror import serve_in_thread
 from tests.conftest import REPO_ROOT, corpus_configs
@@ -212,7 +214,7 @@ def test_unreachable_hub_is_partial_and_still_renders(tmp_path: Path) -> None:
 
 def test_a_second_run_exits_at_once_while_the_lock_is_held(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    with job_lock(lock_path_for(str(db))):
+    with catalog_lock(str(db)):
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "registry", "--db", str(db), "nightly", "--offline"],
@@ -245,7 +247,8 @@ def test_two_concurrent_runs_one_proceeds_one_exits(tree: Path, tmp_path: Path) 
     with serve_in_thread(tree, faults=FaultPlan(latency_ms=40)) as (_server, url):
         args = nightly_args(db, follow, out, url)
         first = _spawn(args, tmp_path)
-        lock = lock_path_for(str(db))
+        lock = lock_file_for(db_url(str(db)))
+        assert lock is not None
         deadline = time.monotonic() + 60
         while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.05)
