@@ -227,3 +227,17 @@ def test_render_from_postgresql_ships_the_sqlite_download_and_the_same_site(
         and (sites["sqlite"] / f).read_bytes() != (sites["postgresql"] / f).read_bytes()
     ]
     assert differ == [], "the site is the same page for page on both backends"
+
+
+def test_an_unreachable_or_driverless_postgresql_url_is_one_clear_line(pg_cluster: Any) -> None:
+    missing = pg_cluster.url("no_such_catalog")
+    for url, message in (
+        (missing, "Cannot connect"),
+        ("postgresql+nodriver://u@h/db", "ropedex[postgres]"),
+    ):
+        result = CliRunner().invoke(cli, ["--db", url, "stats"])
+        text = result.output.strip()
+        assert result.exit_code != 0 and "Traceback" not in text
+        assert len(text.splitlines()) == 1 and text.startswith("Error: ") and message in text
+    locked = CliRunner().invoke(cli, ["--db", missing, "nightly", "--offline"])
+    assert locked.exit_code != 0 and "Cannot connect" in locked.output
