@@ -67,9 +67,15 @@ def _create(url: str, target: str, *, memory: bool) -> Engine:
     try:
         return create_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        hint = "a SQLAlchemy URL such as sqlite:///catalog.db"
+        if url.startswith("postgres"):
+            hint = (
+                "for PostgreSQL a SQLAlchemy URL such as postgresql+psycopg://USER@HOST/DB, with "
+                "the driver from `pip install 'ropedex[postgres]'`"
+            )
         raise BadDatabaseURL(
             f"Cannot use database {target!r} ({type(exc).__name__}: {exc}); pass a file path "
-            "or a SQLAlchemy URL such as sqlite:///catalog.db."
+            f"or {hint}."
         ) from None
 
 

@@ -4,8 +4,9 @@
 `scrape_stage`, `retag_stage`, `verify_stage`, `render_stage`), so each stage can be exercised
 alone and the orchestration is the same offline and online. Safety:
 
-- one run at a time: `job_lock` holds an exclusive `flock` on a file beside the catalog; a second
-  run fails at once with `LockHeld` (exit status `EXIT_LOCKED`);
+- one run per catalog: `registry.locks.catalog_lock` (a file lock beside the real SQLite file, an
+  advisory lock on a PostgreSQL server); a second run fails at once with `LockHeld` (exit status
+  `EXIT_LOCKED`);
 - every stage commits its own batches, so a run killed at any point leaves a consistent catalog and
   the next run finishes the work (runs left `running` by a killed job are marked `interrupted`);
 - the site is rendered into a temporary folder and swapped in with a rename.
@@ -13,17 +14,15 @@ alone and the orchestration is the same offline and online. Safety:
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import BadFollowFile, LockHeld
+from registry.errors import BadFollowFile
 from scrapers.hub import SORTS
 
 if TYPE_CHECKING:
@@ -94,37 +93,6 @@ def to_selection(block: dict[str, Any]) -> Selection:
         sort=block.get("sort"),
         limit=block.get("limit"),
     )
-
-
-def lock_path_for(db: str) -> Path:
-    """The lock file of a catalog: beside a SQLite file, else in the working directory."""
-    from registry.db import db_url
-
-    url = db_url(db)
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        return Path(url.removeprefix("sqlite:///").split("?", 1)[0] + ".lock")
-    return Path("ropedex-nightly.lock")
-
-
-@contextmanager
-def job_lock(path: Path) -> Iterator[None]:
-    """Exclusive, non-blocking lock; the kernel releases it when the process dies (kill -9 too)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise LockHeld(
-                f"Another ropedex nightly run holds {path} (pid {holder}); it will finish on its "
-                "own, or wait and run again."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -319,6 +287,22 @@ def publish_copy(source: Path, dest: Path) -> dict[str, int]:
     tmp.unlink(missing_ok=True)
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(tmp) as out:
         src.backup(out)
+    return _finish_publish(tmp, dest)
+
+
+def publish_export(engine: Engine, dest: Path) -> dict[str, int]:
+    """`publish_copy` for a catalog on any backend: exported to SQLite, then the same steps."""
+    from registry.export import export_to_sqlite
+
+    tmp = dest.with_name(dest.name + ".tmp")
+    export_to_sqlite(engine, tmp)
+    return _finish_publish(tmp, dest)
+
+
+def _finish_publish(tmp: Path, dest: Path) -> dict[str, int]:
+    """Strip config texts from the SQLite copy `tmp`, compact and check it, move it to `dest`."""
+    import sqlite3
+
     conn = sqlite3.connect(tmp)
     try:
         stripped = conn.execute(

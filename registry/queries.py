@@ -129,8 +129,9 @@ def _order_by(sort: str) -> list[Any]:
     column = col(getattr(table, column_name))
     direction = direction or natural
     tiebreak = col(Model.id)  # same direction as the key, so one index serves both
+    # NULLS LAST spelled out both ways: SQLite sorts NULL lowest, PostgreSQL highest.
     if direction == "desc":
-        return [column.desc(), tiebreak.desc()]  # SQLite sorts NULL lowest: last when desc
+        return [column.desc().nulls_last(), tiebreak.desc()]
     return [column.asc().nulls_last(), tiebreak.asc()]
 
 
@@ -138,8 +139,22 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _like_folded(column: Any, pattern: str) -> ColumnElement[bool]:
+    """`column LIKE pattern`, ignoring case the same way on every backend (SQLite's LIKE folds
+    ASCII case, PostgreSQL's does not): both sides are lower-cased."""
+    from sqlalchemy import func
+
+    return func.lower(column).like(pattern.lower(), escape="\\")
+
+
+def _contains_folded(column: Any, text: str) -> ColumnElement[bool]:
+    """`column` contains `text` (case-insensitive; `%` and `_` are literal)."""
+    return _like_folded(column, f"%{_escape_like(text)}%")
+
+
 def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
     """WHERE terms and whether any term needs the facts row."""
+    from sqlalchemy import func
     from sqlmodel import col
 
     from yarn_core.params import ROPE_TYPES
@@ -152,7 +167,7 @@ def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
     if f.family:
         terms.append(col(Model.family) == f.family.lower())
     if f.author:
-        terms.append(col(Model.author).collate("NOCASE") == f.author)
+        terms.append(func.lower(col(Model.author)) == f.author.lower())
     if f.model_type:
         terms.append(col(Model.model_type) == f.model_type)
     if f.min_context is not None:
@@ -178,8 +193,7 @@ def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
             terms.append(col(Verification.verdict) == f.verdict)
         needs_facts = True
     if f.search:
-        pattern = f"%{_escape_like(f.search)}%"
-        terms.append(col(Model.repo_id).like(pattern, escape="\\"))
+        terms.append(_contains_folded(col(Model.repo_id), f.search))
     return terms, needs_facts
 
 
@@ -280,7 +294,8 @@ def _close_ids(session: Session, repo_id: str) -> list[str]:
     from sqlmodel import col, select
 
     def like(pattern: str, limit: int) -> list[str]:
-        stmt = select(Model.repo_id).where(col(Model.repo_id).like(pattern, escape="\\"))
+        stmt = select(Model.repo_id).where(_like_folded(col(Model.repo_id), pattern))
+        stmt = stmt.order_by(col(Model.repo_id))
         return list(session.exec(stmt.limit(limit)))
 
     org, _, name = repo_id.rpartition("/")
@@ -405,10 +420,14 @@ def run_sql(engine: Engine, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]
     """
     import sqlite3
 
+    if engine.dialect.name == "postgresql":
+        from registry.postgres import run_sql_postgresql
+
+        return run_sql_postgresql(engine, sql)
     if engine.dialect.name != "sqlite":
         raise BadQuery(
-            "`ropedex sql` works on SQLite catalogs only (it relies on SQLite's read-only "
-            "mode); pass a catalog file to --db."
+            "`ropedex sql` works on SQLite and PostgreSQL catalogs only; pass a catalog file "
+            "to --db."
         )
     raw = engine.raw_connection()
     try:

@@ -64,3 +64,61 @@ def _isolate_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROPEDEX_DB", str(tmp_path / "test-catalog.db"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+# --- both catalog backends ---------------------------------------------------------------------
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(name="pg_cluster", scope="session")
+def pg_cluster_fixture() -> Iterator[Any]:
+    """A private PostgreSQL cluster for the whole session (see tests/pgcluster.py)."""
+    from tests.pgcluster import pg_bin_dir, postgres_disabled, start_cluster
+
+    if postgres_disabled():
+        pytest.skip("ROPEDEX_NO_POSTGRES=1: this run covers the SQLite backend only")
+    bindir = pg_bin_dir()
+    if bindir is None:
+        pytest.fail(
+            "PostgreSQL binaries not found (initdb, pg_ctl): install postgresql-15 (.ci/run does), "
+            "set ROPEDEX_PG_BIN, or set ROPEDEX_NO_POSTGRES=1 to test SQLite only"
+        )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail("psycopg is missing: install the project with its dev extra (.[dev])")
+    cluster = start_cluster(bindir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(name="backend", params=BACKENDS)
+def backend_fixture(request: pytest.FixtureRequest) -> str:
+    """The catalog backend a test runs on: each catalog-facing test runs once per backend."""
+    return str(request.param)
+
+
+@pytest.fixture(name="catalog_url")
+def catalog_url_fixture(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """Where a fresh, empty catalog lives: a SQLite file path, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        yield str(tmp_path / "catalog.db")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)
+
+
+def new_catalog_url(request: pytest.FixtureRequest, tmp_path: Path, name: str) -> str:
+    """A second fresh catalog on the same backend as `catalog_url` (file `name` on SQLite)."""
+    backend = request.getfixturevalue("backend")
+    if backend == "sqlite":
+        return str(tmp_path / name)
+    cluster = request.getfixturevalue("pg_cluster")
+    url = str(cluster.create_database())
+    request.addfinalizer(lambda: cluster.drop_database(url))
+    return url

@@ -29,14 +29,15 @@ from registry.sync import ingest_tree
 from scrapers.configfile import MAX_CONFIG_BYTES, ConfigRejected, parse_config
 from scrapers.records import HubMeta, RepoItem
 from scrapers.tagger.result import TAGGER_VERSION, TagResult
-from tests.conftest import corpus_configs, load_corpus_config
+from tests.conftest import corpus_configs, load_corpus_config, new_catalog_url
 
 COUNTED = (Model, ConfigSnapshot, PositionFacts, Change, FetchError)
 
 
 @pytest.fixture(name="engine")
-def engine_fixture(tmp_path: Path) -> Any:
-    engine = open_engine(str(tmp_path / "catalog.db"))
+def engine_fixture(catalog_url: str) -> Any:
+    """A fresh catalog on each backend (SQLite file, PostgreSQL database)."""
+    engine = open_engine(catalog_url)
     yield engine
     engine.dispose()
 
@@ -158,7 +159,9 @@ def test_nonfinite_numbers_are_stored_as_valid_json(session: Session) -> None:
     snapshot = session.exec(select(ConfigSnapshot)).one()
     assert snapshot.config_text == raw.decode()  # the raw text is kept verbatim
     conn = session.connection()
-    row = conn.exec_driver_sql("SELECT scaling_params, evidence FROM position_facts").one()
+    row = conn.exec_driver_sql(  # the stored text, on either backend
+        "SELECT CAST(scaling_params AS TEXT), CAST(evidence AS TEXT) FROM position_facts"
+    ).one()
 
     def strict(literal: str) -> Any:
         pytest.fail(f"non-standard JSON literal {literal}")
@@ -400,15 +403,17 @@ def _batch_items() -> list[RepoItem]:
     return items
 
 
-def test_a_batch_stores_exactly_what_one_call_per_item_stores(tmp_path: Path) -> None:
+def test_a_batch_stores_exactly_what_one_call_per_item_stores(
+    catalog_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     items = _batch_items()
-    one_by_one = open_engine(str(tmp_path / "single.db"))
+    one_by_one = open_engine(catalog_url)
     with session_factory(one_by_one)() as session:
         run = start_run(session, "ingest")
         singles = [store_configs(session, [item], run_id=run.id)[0] for item in items]
         session.commit()
         expected = _catalog_content(session)
-    batched = open_engine(str(tmp_path / "batch.db"))
+    batched = open_engine(new_catalog_url(request, tmp_path, "batch.db"))
     with session_factory(batched)() as session:
         run = start_run(session, "ingest")
         outcomes = store_configs(session, items, run_id=run.id)

@@ -18,10 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from registry.cli import cli
-from registry.nightly import EXIT_LOCKED, job_lock, load_follow, lock_path_for
+from registry.db import db_url
+from registry.locks import catalog_lock, lock_file_for
+from registry.nightly import EXIT_LOCKED, load_follow
 from scrapers.faults import FaultPlan
 from scrapers.mirror import serve_in_thread
-from tests.conftest import REPO_ROOT, corpus_configs
+from tests.conftest import REPO_ROOT, corpus_configs, new_catalog_url
 
 # A small, varied slice of the corpus: YaRN, llama3, longrope, mRoPE, ALiBi, learned tables.
 WANTED = (
@@ -64,9 +66,37 @@ def run_cli(args: list[str]) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def table(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+def on_server(db: Path | str) -> bool:
+    """Whether `db` names a catalog on a database server (else a SQLite file)."""
+    return "://" in str(db) and not str(db).startswith("sqlite")
+
+
+def table(db: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of `sql` on a SQLite file or a server URL (JSON values as their JSON text)."""
+    if not on_server(db):
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql).fetchall()
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(str(db), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+    return [tuple(json.dumps(v) if isinstance(v, dict | list) else v for v in row) for row in rows]
+
+
+def has_table(db: Path | str, name: str) -> bool:
+    """Whether the catalog exists and has table `name` (a kill can land before either)."""
+    if on_server(db):
+        sql = f"SELECT 1 FROM information_schema.tables WHERE table_name = '{name}'"
+    elif Path(db).exists():
+        sql = f"SELECT 1 FROM sqlite_master WHERE name = '{name}'"
+    else:
+        return False
+    return bool(table(db, sql))
 
 
 def canonical(db: Path) -> dict[str, Any]:
@@ -127,8 +157,10 @@ def test_bad_follow_file_is_one_clear_line(tmp_path: Path, text: str, message: s
     assert "Traceback" not in result.output
 
 
-def test_end_to_end_then_incremental_then_changes(tree: Path, tmp_path: Path) -> None:
-    db, out, follow = tmp_path / "c.db", tmp_path / "site", follow_all(tmp_path / "f.toml")
+def test_end_to_end_then_incremental_then_changes(
+    tree: Path, tmp_path: Path, catalog_url: str
+) -> None:
+    db, out, follow = catalog_url, tmp_path / "site", follow_all(tmp_path / "f.toml")
     n_models = sum(1 for _ in tree.glob("*/*/config.json"))
     with serve_in_thread(tree) as (server, url):
         code, summary = run_cli(nightly_args(db, follow, out, url))
@@ -187,15 +219,18 @@ def test_end_to_end_then_incremental_then_changes(tree: Path, tmp_path: Path) ->
     assert "render" in json.loads(runs[-1][1])
 
 
-def test_offline_run_on_a_fresh_catalog_renders_and_records(tmp_path: Path) -> None:
+def test_offline_run_on_a_fresh_catalog_renders_and_records(
+    tmp_path: Path, catalog_url: str
+) -> None:
     out = tmp_path / "site"
     result = CliRunner().invoke(
-        cli, ["--db", str(tmp_path / "c.db"), "nightly", "--offline", "--out", str(out)]
+        cli, ["--db", catalog_url, "nightly", "--offline", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert "offline" in result.output
     assert (out / "index.html").is_file()
-    assert table(tmp_path / "c.db", "SELECT kind, status FROM runs") == [("nightly", "ok")]
+    assert (out / "downloads" / "catalog.db").is_file()
+    assert table(catalog_url, "SELECT kind, status FROM runs") == [("nightly", "ok")]
 
 
 def test_unreachable_hub_is_partial_and_still_renders(tmp_path: Path) -> None:
@@ -212,7 +247,7 @@ def test_unreachable_hub_is_partial_and_still_renders(tmp_path: Path) -> None:
 
 def test_a_second_run_exits_at_once_while_the_lock_is_held(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    with job_lock(lock_path_for(str(db))):
+    with catalog_lock(str(db)):
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "registry", "--db", str(db), "nightly", "--offline"],
@@ -245,7 +280,8 @@ def test_two_concurrent_runs_one_proceeds_one_exits(tree: Path, tmp_path: Path) 
     with serve_in_thread(tree, faults=FaultPlan(latency_ms=40)) as (_server, url):
         args = nightly_args(db, follow, out, url)
         first = _spawn(args, tmp_path)
-        lock = lock_path_for(str(db))
+        lock = lock_file_for(db_url(str(db)))
+        assert lock is not None
         deadline = time.monotonic() + 60
         while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -258,17 +294,19 @@ def test_two_concurrent_runs_one_proceeds_one_exits(tree: Path, tmp_path: Path) 
     assert json.loads(first_out.strip().splitlines()[-1])["status"] == "ok"
 
 
-def _run_ids(db: Path) -> set[int]:
+def _run_ids(db: Path | str) -> set[int]:
     """Ids of the runs recorded so far (none before the tables exist)."""
-    if not db.exists() or not table(db, "SELECT name FROM sqlite_master WHERE name='runs'"):
+    if not has_table(db, "runs"):
         return set()
     return {r[0] for r in table(db, "SELECT id FROM runs")}
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_path: Path) -> None:
+def test_kill_9_at_random_points_never_corrupts_and_converges(
+    tree: Path, tmp_path: Path, catalog_url: str, request: pytest.FixtureRequest
+) -> None:
     follow = follow_all(tmp_path / "f.toml")
-    reference, killed = tmp_path / "ref.db", tmp_path / "killed.db"
+    reference, killed = new_catalog_url(request, tmp_path, "ref.db"), catalog_url
     rng = random.Random(20261129)
     with serve_in_thread(tree, faults=FaultPlan(latency_ms=15)) as (_server, url):
         started = time.monotonic()
@@ -303,13 +341,11 @@ def test_kill_9_at_random_points_never_corrupts_and_converges(tree: Path, tmp_pa
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.communicate(timeout=60)
-            if killed.exists() and table(
-                killed, "SELECT name FROM sqlite_master WHERE name = 'runs'"
-            ):  # a kill during the first start-up can land before the tables exist
+            if has_table(killed, "runs"):  # a kill in the first start-up can land before it
                 mid_run |= {
                     r[0] for r in table(killed, "SELECT id FROM runs WHERE status='running'")
                 }
-            if killed.exists():
+            if not on_server(killed) and Path(killed).exists():
                 assert table(killed, "PRAGMA integrity_check") == [("ok",)]
                 assert table(killed, "PRAGMA foreign_key_check") == []
         assert kills >= 3, "most runs must really be interrupted for the test to mean anything"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,9 @@ def _tagger(config: dict[str, Any]) -> TagResult:
 
 
 @pytest.fixture(name="engine")
-def engine_fixture(tmp_path: Path) -> Iterator[Any]:
-    engine = open_engine(str(tmp_path / "catalog.db"))
+def engine_fixture(catalog_url: str) -> Iterator[Any]:
+    """The small catalog on each backend (SQLite file, PostgreSQL database)."""
+    engine = open_engine(catalog_url)
     with session_factory(engine)() as session:
         for name, (_tag, _ctx, _scaling, downloads) in MODELS.items():
             config = {"name": name, "model_type": name.split("/")[1].split("-")[0]}
@@ -244,29 +246,56 @@ def test_query_plan_uses_indexes() -> None:
     assert any(line.startswith("SEARCH models USING") for line in plan), plan
 
 
-def test_run_sql_reads_and_refuses_writes(engine: Any, tmp_path: Path) -> None:
-    url = str(engine.url.database)
-    ro = open_engine(url, readonly=True)
+def test_run_sql_reads_and_refuses_writes(
+    engine: Any, catalog_url: str, backend: str, tmp_path: Path
+) -> None:
+    ro = open_engine(catalog_url, readonly=True)
     names, rows = run_sql(ro, "SELECT repo_id FROM models ORDER BY repo_id LIMIT 2")
     assert names == ["repo_id"] and rows == [("ds/v3",), ("meta/llama-8b",)]
     for statement in (
         "DELETE FROM models",
         "UPDATE models SET downloads = 0",
-        "CREATE TABLE x (a)",
+        "CREATE TABLE x (a int)",
         "DROP TABLE models",
     ):
         with pytest.raises(BadQuery, match="read-only"):
             run_sql(ro, statement)
-    with pytest.raises(BadQuery, match="read-only"):
-        run_sql(ro, f"ATTACH DATABASE '{tmp_path / 'new.db'}' AS other")
-    assert not (tmp_path / "new.db").exists()
+    if backend == "sqlite":
+        with pytest.raises(BadQuery, match="read-only"):
+            run_sql(ro, f"ATTACH DATABASE '{tmp_path / 'new.db'}' AS other")
+        assert not (tmp_path / "new.db").exists()
+    else:  # no second statement rides along, and nothing set outlives the statement
+        with pytest.raises(BadQuery, match="one statement"):
+            run_sql(ro, "COMMIT; DELETE FROM models")
+        with pytest.raises(BadQuery, match="read-write mode"):
+            run_sql(ro, "SET transaction_read_only = off")
+        assert run_sql(ro, "SET default_transaction_read_only = off") == ([], [])
+        with pytest.raises(BadQuery, match="read-only"):
+            run_sql(ro, "DELETE FROM models")
     with pytest.raises(BadQuery, match="SQL error"):
         run_sql(ro, "SELEC 1")
     assert run_sql(ro, "SELECT count(*) FROM models")[1] == [(len(MODELS),)]
+    ro.dispose()
 
 
-def test_corpus_yarn_query_lists_deepseek_and_gpt_oss(tmp_path: Path, hub_tree: Path) -> None:
-    engine = open_engine(str(tmp_path / "corpus.db"))
+def test_run_sql_on_postgresql_stops_at_the_statement_timeout(pg_cluster: Any) -> None:
+    from registry.postgres import run_sql_postgresql
+
+    url = pg_cluster.create_database()
+    engine = open_engine(url)
+    try:
+        started = time.monotonic()
+        with pytest.raises(BadQuery, match="stopped the statement after 0.2 s"):
+            run_sql_postgresql(engine, "SELECT pg_sleep(5)", timeout_s=0.2)
+        assert time.monotonic() - started < 3
+        assert run_sql_postgresql(engine, "SHOW statement_timeout")[1] != [("200ms",)]
+    finally:
+        engine.dispose()
+        pg_cluster.drop_database(url)
+
+
+def test_corpus_yarn_query_lists_deepseek_and_gpt_oss(catalog_url: str, hub_tree: Path) -> None:
+    engine = open_engine(catalog_url)
     ingest_tree(engine, hub_tree)
     with session_factory(engine)() as session:
         ids = set(_ids(session, pe=("rope-yarn",)))

@@ -1,4 +1,5 @@
-"""`verify_catalog` and `ropedex verify` on a real SQLite catalog built by the real ingest."""
+"""`verify_catalog` and `ropedex verify` on a real catalog (SQLite and PostgreSQL) built by the
+real ingest."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ COPIES = 3  # every source is also published by two re-uploaders with the identi
 
 
 @pytest.fixture(name="catalog")
-def catalog_fixture(tmp_path: Path) -> tuple[Path, set[str]]:
-    """A catalog of SOURCES x COPIES models, and the distinct fingerprints the tagger gives."""
+def catalog_fixture(tmp_path: Path, catalog_url: str) -> tuple[str, set[str]]:
+    """A catalog of SOURCES x COPIES models on each backend, and the distinct fingerprints the
+    tagger gives."""
     tree = tmp_path / "hub"
     fingerprints: set[str] = set()
     for n, repo_id in enumerate(SOURCES):
@@ -44,18 +46,18 @@ def catalog_fixture(tmp_path: Path) -> tuple[Path, set[str]]:
             folder = tree / f"org{copy}" / f"model-{n}"
             folder.mkdir(parents=True)
             (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    db = tmp_path / "catalog.db"
-    summary = ingest_tree(open_engine(str(db)), tree)
+    db = catalog_url
+    summary = ingest_tree(open_engine(db), tree)
     assert summary.counts["new"] == len(SOURCES) * COPIES
     return db, fingerprints
 
 
-def _rows(db: Path) -> dict[str, Verification]:
+def _rows(db: str) -> dict[str, Verification]:
     with Session(open_engine(str(db))) as session:
         return {v.fingerprint: v for v in session.exec(select(Verification)).all()}
 
 
-def test_verifies_once_per_fingerprint(catalog: tuple[Path, set[str]]) -> None:
+def test_verifies_once_per_fingerprint(catalog: tuple[str, set[str]]) -> None:
     db, fingerprints = catalog
     seen: list[tuple[int, int]] = []
     with Session(open_engine(str(db))) as session:
@@ -73,7 +75,7 @@ def test_verifies_once_per_fingerprint(catalog: tuple[Path, set[str]]) -> None:
     assert all(r.device == "cpu" and r.core_version for r in rows.values())
 
 
-def test_verdicts_of_an_older_verifier_are_verified_again(catalog: tuple[Path, set[str]]) -> None:
+def test_verdicts_of_an_older_verifier_are_verified_again(catalog: tuple[str, set[str]]) -> None:
     db, fingerprints = catalog
     with Session(open_engine(str(db))) as session:
         verify_catalog(session, device="cpu")
@@ -89,7 +91,7 @@ def test_verdicts_of_an_older_verifier_are_verified_again(catalog: tuple[Path, s
     assert rows[stale].core_version != "verify-0" and rows[stale].verdict != "fail"
 
 
-def test_stripped_config_text_gives_the_same_verdicts(catalog: tuple[Path, set[str]]) -> None:
+def test_stripped_config_text_gives_the_same_verdicts(catalog: tuple[str, set[str]]) -> None:
     db, _ = catalog
     engine = open_engine(str(db))
     with Session(engine) as session:
@@ -107,7 +109,7 @@ def test_stripped_config_text_gives_the_same_verdicts(catalog: tuple[Path, set[s
     assert after == before
 
 
-def test_facts_verdict_matches_a_fresh_tag(catalog: tuple[Path, set[str]]) -> None:
+def test_facts_verdict_matches_a_fresh_tag(catalog: tuple[str, set[str]]) -> None:
     from registry.verify.verdict import verify_tag
 
     db, _ = catalog
@@ -122,7 +124,7 @@ def test_facts_verdict_matches_a_fresh_tag(catalog: tuple[Path, set[str]]) -> No
         assert stored[tag.verify_fingerprint].checks == fresh["checks"]
 
 
-def test_cli_verify_and_show(catalog: tuple[Path, set[str]]) -> None:
+def test_cli_verify_and_show(catalog: tuple[str, set[str]]) -> None:
     db, fingerprints = catalog
     runner = CliRunner()
     result = runner.invoke(cli, ["--db", str(db), "verify", "--device", "cpu", "--json"])
@@ -153,7 +155,7 @@ def test_cli_verify_without_a_catalog(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
-def test_cuda_device_is_used_or_refused_cleanly(catalog: tuple[Path, set[str]]) -> None:
+def test_cuda_device_is_used_or_refused_cleanly(catalog: tuple[str, set[str]]) -> None:
     import torch
 
     db, _ = catalog
@@ -189,7 +191,7 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_a_crash_mid_run_keeps_committed_verdicts(
-    catalog: tuple[Path, set[str]], monkeypatch: pytest.MonkeyPatch
+    catalog: tuple[str, set[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import registry.verify.catalog
     import registry.verify.verdict

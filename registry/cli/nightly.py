@@ -60,8 +60,9 @@ def nightly_run(
 ) -> None:
     """The main job: scrape (incremental) -> tag -> verify new fingerprints -> render + feeds.
 
-    One run at a time (a lock beside the catalog). Exit status: 0 ok, 1 partial (some models or
-    a stage failed; the catalog keeps every good row), 3 failed, 75 another run holds the lock.
+    One run per catalog (a lock on its real file, or on its PostgreSQL server). Exit status:
+    0 ok, 1 partial (some models or a stage failed; the catalog keeps every good row),
+    3 failed, 75 another run holds the lock.
 
     \b
     Example:
@@ -69,12 +70,11 @@ def nightly_run(
         ropedex nightly --follow my-follow.toml --out /srv/ropedex/public --json
     """
     from registry.errors import LockHeld
+    from registry.locks import catalog_lock
     from registry.nightly import (
         DEFAULT_FOLLOW,
         EXIT_LOCKED,
-        job_lock,
         load_follow,
-        lock_path_for,
         render_stage,
         retag_stage,
         run_stages,
@@ -85,7 +85,7 @@ def nightly_run(
     follow = load_follow(follow_file or DEFAULT_FOLLOW)
     db = ctx.obj["db"]
     try:
-        with job_lock(lock_path_for(db)):
+        with catalog_lock(db):
             engine = open_catalog(ctx, create=True)
             scrape = None
             if not offline:
@@ -123,26 +123,32 @@ def nightly_run(
 def nightly_publish_db(ctx: click.Context, dest: Path) -> None:
     """Copy the catalog to DEST without raw config texts (facts and evidence stay), compacted.
 
+    DEST is always a SQLite file; a catalog on a PostgreSQL server is exported to one.
+
     This is how the committed catalog.db is made; see README "Rebuilding catalog.db".
 
     \b
     Example:
         ropedex --db work.db publish-db catalog.db
     """
-    from registry.db import db_url
+    from registry.db import sqlite_path
     from registry.errors import BadDatabaseURL
-    from registry.nightly import publish_copy
+    from registry.nightly import publish_copy, publish_export
 
-    open_catalog(
-        ctx, create=False
-    ).dispose()  # a clear error when the catalog is missing or too new
-    url = db_url(ctx.obj["db"])
-    if not url.startswith("sqlite:///"):
-        raise BadDatabaseURL("publish-db copies SQLite catalogs only; pass --db PATH.")
-    source = Path(url.removeprefix("sqlite:///"))
-    if dest.resolve() == source.resolve():
-        raise BadDatabaseURL("publish-db needs a destination other than the catalog itself.")
-    counts = publish_copy(source, dest)
+    # a clear error when the catalog is missing or too new
+    engine = open_catalog(ctx, create=False)
+    try:
+        source = sqlite_path(str(engine.url))
+        if source is None:  # a server catalog (or in memory): exported table by table
+            counts = publish_export(engine, dest)
+        else:
+            if dest.resolve() == Path(source).resolve():
+                raise BadDatabaseURL(
+                    "publish-db needs a destination other than the catalog itself."
+                )
+            counts = publish_copy(Path(source), dest)
+    finally:
+        engine.dispose()
     click.echo(
         f"Wrote {dest}: {counts['models']} models, {counts['stripped_configs']} config texts "
         f"stripped, {counts['bytes']} bytes."

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any]]) -> None:
-    """`downloads/catalog.db` (SQLite backup), `models.json` and `models.csv` of the table."""
+    """`downloads/catalog.db` (a SQLite file on every backend), `models.json` and `models.csv`
+    of the table."""
     ordered = sorted(rows, key=lambda r: r["repo_id"])
     writer.write(
         "downloads/models.json",
@@ -26,10 +27,14 @@ def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any
     out.writeheader()
     out.writerows(ordered)
     writer.write("downloads/models.csv", buffer.getvalue())
-    if engine.dialect.name == "sqlite":
+    target = writer.path("downloads/catalog.db")
+    if engine.dialect.name != "sqlite":  # a server catalog: the same file, exported
+        from registry.export import export_to_sqlite
+
+        export_to_sqlite(engine, target)
+    else:
         import sqlite3
 
-        target = writer.path("downloads/catalog.db")
         raw = engine.raw_connection()
         try:
             source = raw.driver_connection
@@ -41,5 +46,5 @@ def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any
                 dest.close()
         finally:
             raw.close()
-        writer.summary.files += 1
-        writer.summary.bytes += target.stat().st_size
+    writer.summary.files += 1
+    writer.summary.bytes += target.stat().st_size
