@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import open_catalog, output_options
+from registry.cli.options import device_option, open_catalog, output_options, verify_device
 from registry.cli.output import (
     emit_table,
     make_console,
@@ -155,22 +155,40 @@ def catalog_query(
 
 
 @cli.command(name="show")
-@click.argument("repo_id")
+@click.argument("repo_id", metavar="ORG/NAME[@REV]|PATH")
 @click.option("--json", "json_", is_flag=True, help="Everything as one JSON object.")
+@device_option
 @click.pass_context
-def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
+def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> None:
     """Everything known about one model: facts, evidence, verdict and checks, history.
+
+    A model the catalog does not hold (or a config.json path, or ORG/NAME@revision at another
+    commit) is read from the Hub (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE) and verified now.
 
     \b
     Example:
         ropedex show deepseek-ai/DeepSeek-V3
         ropedex show openai/gpt-oss-20b --json
     """
+    from registry.cli.show_live import live_model
     from registry.db import session_factory
+    from registry.errors import CatalogError
     from registry.queries import get_model
+    from registry.resolve_input import parse_repo_ref
 
-    with session_factory(open_catalog(ctx))() as session:
-        data = get_model(session, repo_id)
+    is_path = Path(repo_id).exists()
+    ref = None if is_path else parse_repo_ref(repo_id)
+    data, not_found = None, None
+    if not is_path and (ref is None or ref[1] is None):
+        try:
+            with session_factory(open_catalog(ctx))() as session:
+                data = get_model(session, repo_id)
+        except CatalogError as exc:
+            if ref is None:  # neither a file nor a repo id: the catalog's own advice
+                raise
+            not_found = str(exc)
+    if data is None:
+        data = live_model(ctx, repo_id, verify_device(device), not_found=not_found)
     if json_:
         click.echo(to_json(data))
         return

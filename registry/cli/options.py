@@ -121,3 +121,12 @@ def build_hub_options(
         timeout=timeout,
         retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
     )
+
+
+def json_nl_options(func: F) -> F:
+    """Add `--json` (one JSON array) and `--nl` (JSON Lines) to a list-like command."""
+    func = click.option(
+        "--nl", is_flag=True, help="Output newline-delimited JSON: one object per line."
+    )(func)
+    func = click.option("--json", "json_", is_flag=True, help="Output one JSON array.")(func)
+    return func

@@ -109,17 +109,28 @@ def emit_jsonl(rows: list[dict[str, Any]]) -> None:
         click.echo(json.dumps(row, sort_keys=False, default=str))
 
 
+def emit_json_rows(rows: list[dict[str, Any]], *, json_: bool, nl: bool) -> bool:
+    """Rows as one JSON array (`--json`) or JSON Lines (`--nl`); False when neither was asked."""
+    if json_ and nl:
+        raise click.UsageError("Choose one of --json and --nl.")
+    if nl:
+        emit_jsonl([_finite(row) for row in rows])
+    elif json_:
+        click.echo(to_json(rows))
+    return json_ or nl
+
+
 def emit_rows(
     rows: list[dict[str, Any]],
     *,
     json_: bool,
+    nl: bool = False,
     show: Callable[[list[dict[str, Any]]], None],
     failed: bool,
 ) -> None:
-    """JSON Lines or the command's readable form; exit status 1 when an input failed."""
-    if json_:
-        emit_jsonl(rows)
-    else:
+    """JSON (one array), JSON Lines or the command's readable form; exit status 1 when an input
+    failed."""
+    if not emit_json_rows(rows, json_=json_, nl=nl):
         show(rows)
     if failed:
         raise SystemExit(1)

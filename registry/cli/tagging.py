@@ -7,32 +7,38 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import config_dict
-from registry.cli.output import emit_jsonl, emit_rows
+from registry.cli.options import json_nl_options
+from registry.cli.output import emit_json_rows, emit_rows
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 
 @cli.command(name="tag")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "json_", is_flag=True, help="One JSON object per input (JSON Lines).")
-def tagging_tag(paths: tuple[str, ...], json_: bool) -> None:
-    """Tag config.json files with their position encoding.
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
+@json_nl_options
+@click.pass_context
+def tagging_tag(ctx: click.Context, inputs: tuple[str, ...], json_: bool, nl: bool) -> None:
+    """Tag configs with their position encoding.
 
-    Exit status 1 when any input could not be read or parsed.
+    Each input is a config.json path or a repo id ORG/NAME[@revision] (read from the catalog
+    when it keeps the config, else from the Hub). Exit status 1 when any input could not be
+    read or parsed.
 
     \b
     Example:
         ropedex tag path/to/config.json --json
+        ropedex tag deepseek-ai/DeepSeek-V3
     """
-    from scrapers.tagger import tag_file
+    from registry.cli.inputs import make_resolver
+    from registry.resolve_input import tag_input
 
+    resolve = make_resolver(ctx)
     rows: list[dict[str, Any]] = []
     failed = False
-    for path in paths:
-        result, readable = tag_file(path)
+    for arg in inputs:
+        result, readable, _config = tag_input(resolve(arg))
         failed = failed or not readable
-        rows.append({"path": path, **result.to_dict()})
-    emit_rows(rows, json_=json_, show=_print_tag_table, failed=failed)
+        rows.append({"path": arg, **result.to_dict()})
+    emit_rows(rows, json_=json_, nl=nl, show=_print_tag_table, failed=failed)
 
 
 def _print_tag_table(rows: list[dict[str, Any]]) -> None:
@@ -56,20 +62,20 @@ def _print_tag_table(rows: list[dict[str, Any]]) -> None:
 
 
 @cli.command(name="tags")
-@click.option("--json", "json_", is_flag=True, help="One JSON object per tag (JSON Lines).")
-def tagging_tags(json_: bool) -> None:
+@json_nl_options
+def tagging_tags(json_: bool, nl: bool) -> None:
     """List the position-encoding vocabulary with a definition of each tag."""
     from scrapers.tagger.vocabulary import TAGS
 
-    if json_:
-        emit_jsonl([{"tag": tag, "definition": text} for tag, text in TAGS.items()])
+    rows = [{"tag": tag, "definition": text} for tag, text in TAGS.items()]
+    if emit_json_rows(rows, json_=json_, nl=nl):
         return
     for tag, text in TAGS.items():
         click.echo(f"{tag:24} {text}")
 
 
 @cli.command(name="rope")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
 @click.option("--layer-type", help="Only this layer type (full_attention, sliding_attention...).")
 @click.option(
     "--convention",
@@ -78,11 +84,19 @@ def tagging_tags(json_: bool) -> None:
     show_default=True,
     help="Runtime whose documented behaviour to reproduce.",
 )
-@click.option("--json", "json_", is_flag=True, help="One JSON object per layer type (JSON Lines).")
+@json_nl_options
+@click.pass_context
 def tagging_rope(
-    paths: tuple[str, ...], layer_type: str | None, convention: str, json_: bool
+    ctx: click.Context,
+    inputs: tuple[str, ...],
+    layer_type: str | None,
+    convention: str,
+    json_: bool,
+    nl: bool,
 ) -> None:
-    """Inverse frequencies, attention scaling and YaRN / Llama 3 bands of config.json files.
+    """Inverse frequencies, attention scaling and YaRN / Llama 3 bands of configs.
+
+    Each input is a config.json path or a repo id ORG/NAME[@revision] (catalog, else the Hub).
 
     One row per layer type whose rope parameters differ; a config without RoPE gives one row with
     rope_type null and the reason. Exit status 1 when any input could not be read or parsed.
@@ -91,17 +105,19 @@ def tagging_rope(
     Example:
         ropedex rope path/to/config.json --convention vllm --json
     """
-    from scrapers.tagger import tag_file
+    from registry.cli.inputs import make_resolver
+    from registry.resolve_input import tag_input
     from yarn_core.report import rope_rows
 
+    resolve = make_resolver(ctx)
     rows: list[dict[str, Any]] = []
     failed = False
-    for path in paths:
-        result, readable = tag_file(path)
+    for arg in inputs:
+        result, readable, config = tag_input(resolve(arg))
         failed = failed or not readable
         rows.extend(
             rope_rows(
-                path,
+                arg,
                 result.rope,
                 layer_type=layer_type,
                 convention=convention,
@@ -109,10 +125,10 @@ def tagging_rope(
                 model_type=result.model_type,
                 rope_block=result.raw_rope or {},
                 declared=result.declared_context,
-                config=config_dict(path),
+                config=config,
             )
         )
-    emit_rows(rows, json_=json_, show=_print_rope_rows, failed=failed)
+    emit_rows(rows, json_=json_, nl=nl, show=_print_rope_rows, failed=failed)
 
 
 def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
