@@ -8,7 +8,7 @@ import click
 
 from registry.cli import cli
 from registry.cli.options import json_nl_options
-from registry.cli.output import emit_json_rows, emit_rows
+from registry.cli.output import emit_json_rows, emit_rows, safe_text
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 
@@ -37,6 +37,8 @@ def tagging_tag(ctx: click.Context, inputs: tuple[str, ...], json_: bool, nl: bo
     for arg in inputs:
         result, readable, _config = tag_input(resolve(arg))
         failed = failed or not readable
+        if not readable:
+            click.echo(safe_text(f"{arg}: {result.reason}"), err=True)
         rows.append({"path": arg, **result.to_dict()})
     emit_rows(rows, json_=json_, nl=nl, show=_print_tag_table, failed=failed)
 
@@ -115,6 +117,8 @@ def tagging_rope(
     for arg in inputs:
         result, readable, config = tag_input(resolve(arg))
         failed = failed or not readable
+        if not readable:
+            click.echo(safe_text(f"{arg}: {result.reason}"), err=True)
         rows.extend(
             rope_rows(
                 arg,
