@@ -108,6 +108,7 @@ def catalog_query(
     limit: int,
     offset: int,
     json_: bool,
+    nl: bool,
     csv_: bool,
 ) -> None:
     """List models by position encoding, context, scaling and verdict.
@@ -145,12 +146,13 @@ def catalog_query(
     emit_table(
         rows,
         json_=json_,
+        nl=nl,
         csv_=csv_,
         columns=list(ROW_KEYS),
         table_columns=shown,
         formatters=ctx_fmt,
     )
-    if limit and len(rows) == limit and not (json_ or csv_):
+    if limit and len(rows) == limit and not (json_ or nl or csv_):
         click.echo(f"First {limit} rows; --limit 0 shows all, --offset pages.", err=True)
 
 
@@ -232,7 +234,7 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
 @click.argument("statement")
 @output_options
 @click.pass_context
-def catalog_sql(ctx: click.Context, statement: str, json_: bool, csv_: bool) -> None:
+def catalog_sql(ctx: click.Context, statement: str, json_: bool, nl: bool, csv_: bool) -> None:
     """Run one read-only SQL statement on the catalog (opened read-only: nothing can write).
 
     \b
@@ -244,7 +246,7 @@ def catalog_sql(ctx: click.Context, statement: str, json_: bool, csv_: bool) -> 
 
     names, rows = run_sql(open_catalog(ctx, readonly=True), statement)
     dict_rows = [dict(zip(names, r, strict=True)) for r in rows]
-    emit_table(dict_rows, json_=json_, csv_=csv_, columns=names)
+    emit_table(dict_rows, json_=json_, nl=nl, csv_=csv_, columns=names)
 
 
 @cli.command(name="stats")

@@ -151,16 +151,18 @@ def emit_table(
     *,
     json_: bool,
     csv_: bool,
+    nl: bool = False,
     table_columns: list[str] | None = None,
     formatters: dict[str, Any] | None = None,
     columns: list[str] | None = None,
 ) -> None:
-    """JSON, CSV or a table of rows on stdout (`No rows.` on stderr when there are none)."""
-    if json_ and csv_:
-        raise click.UsageError("Choose one of --json and --csv.")
-    if json_:
-        click.echo(to_json(rows))
-    elif csv_:
+    """JSON, JSON Lines, CSV or a table of rows on stdout (`No rows.` on stderr when there are
+    none)."""
+    if json_ + csv_ + nl > 1:
+        raise click.UsageError("Choose one of --json, --nl and --csv.")
+    if emit_json_rows(rows, json_=json_, nl=nl):
+        return
+    if csv_:
         click.echo(to_csv(rows, columns), nl=False)
     elif not rows:
         click.echo("No rows.", err=True)
