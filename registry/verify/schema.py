@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from registry.formatting import fmt_theta
 from registry.verify.check import Check, _na, guarded, is_number
 from registry.verify.keys import (
     ALIAS_PAIRS,
@@ -142,7 +143,7 @@ def check_theta(params: RopeParams) -> Check:
         return Check(
             cid, "fail", f"rope_theta {params.theta!r} is not > 1", {"theta": params.theta}
         )
-    return Check(cid, "pass", f"rope_theta {params.theta:g}", {"theta": params.theta})
+    return Check(cid, "pass", f"rope_theta {fmt_theta(params.theta)}", {"theta": params.theta})
 
 
 @guarded("C5-factor")
