@@ -75,6 +75,17 @@ def catalog_ingest(
     click.echo(f"Ingested {summary.total} folders (run {summary.run_id}): {counts}{extra}.")
 
 
+# Short headers so the table fits 80 columns; --json and --csv keep the full key names.
+QUERY_LABELS = {
+    "position_encoding": "encoding",
+    "rope_theta": "theta",
+    "scaling_type": "scaling",
+    "scaling_factor": "factor",
+    "original_context": "original",
+    "effective_context": "context",
+}
+
+
 @cli.command(name="query")
 @click.option("--pe", multiple=True, help="Position-encoding tag, repeatable (rope-yarn...).")
 @click.option("--family", help="Model family (llama, qwen, deepseek...).")
@@ -120,7 +131,7 @@ def catalog_query(
         ropedex query --scaling llama3 --verdict fail --csv
     """
     from registry.db import session_factory
-    from registry.formatting import fmt_tokens
+    from registry.formatting import fmt_num, fmt_theta, fmt_tokens
     from registry.queries import ROW_KEYS, ModelFilter, parse_context, query_models
 
     filt = ModelFilter(
@@ -143,6 +154,8 @@ def catalog_query(
     ctx_fmt = dict.fromkeys(
         ("original_context", "effective_context"), functools.partial(fmt_tokens, missing="")
     )
+    ctx_fmt["rope_theta"] = functools.partial(fmt_theta, missing="")
+    ctx_fmt["scaling_factor"] = functools.partial(fmt_num, missing="")
     emit_table(
         rows,
         json_=json_,
@@ -151,6 +164,8 @@ def catalog_query(
         columns=list(ROW_KEYS),
         table_columns=shown,
         formatters=ctx_fmt,
+        labels=QUERY_LABELS,
+        priority=("effective_context", "verdict", "position_encoding", "scaling_type"),
     )
     if limit and len(rows) == limit and not (json_ or nl or csv_):
         click.echo(f"First {limit} rows; --limit 0 shows all, --offset pages.", err=True)
@@ -199,27 +214,37 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> 
 
 
 def _show_parts(data: dict[str, Any]) -> list[Any]:
+    from registry.cli.runtime_table import runtime_rows
+    from registry.formatting import fmt_value
 
     model, facts, verification = data["model"], data["facts"], data["verification"]
-    keys = ["repo_id", "author", "family", "model_type", "status", "error", "downloads", "likes"]
-    keys += ["license", "gated", "base_model", "last_modified", "sha"]
+    keys = ["repo_id", "path", "source", "author", "family", "model_type", "status", "error"]
+    keys += ["downloads", "likes", "license", "gated", "base_model", "last_modified", "sha"]
     parts: list[Any] = [pairs_table([(k, model[k]) for k in keys if model.get(k) is not None])]
     if facts is None:
         parts.append(pairs_table([("facts", "none (no good config stored yet)")]))
     else:
-        skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer"}
-        pairs = [(k, v) for k, v in facts.items() if v is not None and k not in skip]
+        skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer", "raw_rope"}
+        pairs = [(k, fmt_value(v)) for k, v in facts.items() if v is not None and k not in skip]
         parts.append(pairs_table(pairs, title="Position encoding"))
-        evidence = [{"key": k, "value": v} for k, v in (facts["evidence"] or {}).items()]
+        evidence = [{"key": k, "value": fmt_value(v)} for k, v in (facts["evidence"] or {}).items()]
         if evidence:
-            parts.append(rows_table(evidence, title="Evidence"))
+            parts.append(rows_table(evidence, title="Evidence", keys=("key",)))
         for warning in facts["warnings"] or []:
             parts.append(pairs_table([("warning", warning)]))
     if verification is not None:
         parts.append(pairs_table([("verdict", verification["verdict"])], title="Verification"))
+        runtimes = runtime_rows(verification.get("runtimes"), model.get("model_type"))
+        if runtimes:
+            parts.append(
+                rows_table(runtimes, title="Served context per runtime", keys=("runtime",))
+            )
         checks = [c if isinstance(c, dict) else {"check": c} for c in verification["checks"] or []]
-        if checks:
-            parts.append(rows_table(checks, title="Checks"))
+        if checks:  # the numbers behind each check are in --json
+            cols = dict.fromkeys(["id", "status", "message", *(k for c in checks for k in c)])
+            cols.pop("numbers", None)
+            shown = [c for c in cols if any(c in check for check in checks)]
+            parts.append(rows_table(checks, shown, title="Checks", keys=("id",)))
     else:
         parts.append(pairs_table([("verdict", "unverified")], title="Verification"))
     if data["changes"]:

@@ -44,23 +44,29 @@ def tagging_tag(ctx: click.Context, inputs: tuple[str, ...], json_: bool, nl: bo
 
 
 def _print_tag_table(rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from registry.cli.output import make_console, rows_table
+    from registry.formatting import fmt_num, fmt_theta, fmt_tokens
 
-    table = Table("path", "encoding", "theta", "rotary", "scaling", "factor", "context")
-    for row in rows:
-        context = "/".join(
-            "-" if row[k] is None else str(row[k])
-            for k in ("original_context", "declared_context", "effective_context")
-        )
-        table.add_row(
-            row["path"],
-            row["position_encoding"] + (f" ({row['reason']})" if row.get("reason") else ""),
-            *("-" if row[k] is None else str(row[k]) for k in ("rope_theta", "rotary_dim")),
-            *("-" if row[k] is None else str(row[k]) for k in ("scaling_type", "scaling_factor")),
-            context,
-        )
-    Console(markup=False).print(table)
+    table_rows = [
+        {
+            "path": row["path"],
+            "encoding": row["position_encoding"],
+            "theta": fmt_theta(row["rope_theta"], missing="-"),
+            "rotary": fmt_num(row["rotary_dim"], missing="-"),
+            "scaling": row["scaling_type"] or "-",
+            "factor": fmt_num(row["scaling_factor"], missing="-"),
+            "context": "/".join(
+                fmt_tokens(row[k], missing="-")
+                for k in ("original_context", "declared_context", "effective_context")
+            ),
+            "reason": row["reason"] or "",
+        }
+        for row in rows
+    ]
+    console = make_console()
+    priority = ("encoding", "context", "scaling", "factor")
+    table = rows_table(table_rows, ellipsis=True, fit_width=console.width, priority=priority)
+    console.print(table)
 
 
 @cli.command(name="tags")

@@ -139,7 +139,11 @@ def _check_row(inp: Any, device: str) -> dict[str, Any]:
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
 
     console = make_console()
-    scaling = f", {row['scaling_type']} x{row['scaling_factor']}" if row["scaling_type"] else ""
+    from registry.formatting import fmt_num
+
+    scaling = ""
+    if row["scaling_type"]:
+        scaling = f", {row['scaling_type']} x{fmt_num(row['scaling_factor'])}"
     head = f"{row['path']}: {row['verdict'].upper()} ({row['position_encoding']}{scaling})"
     console.print(safe_text(head), markup=False)
     if row["reason"]:
