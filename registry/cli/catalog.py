@@ -241,10 +241,10 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
             )
         checks = [c if isinstance(c, dict) else {"check": c} for c in verification["checks"] or []]
         if checks:  # the numbers behind each check are in --json
-            cols = dict.fromkeys(["id", "status", "message", *(k for c in checks for k in c)])
-            cols.pop("numbers", None)
-            shown = [c for c in cols if any(c in check for check in checks)]
-            parts.append(rows_table(checks, shown, title="Checks", keys=("id",)))
+            found = dict.fromkeys(["id", "status", "message", *(k for c in checks for k in c)])
+            found.pop("numbers", None)
+            check_cols = [c for c in found if any(c in check for check in checks)]
+            parts.append(rows_table(checks, check_cols, title="Checks", keys=("id",)))
     else:
         parts.append(pairs_table([("verdict", "unverified")], title="Verification"))
     if data["changes"]:
