@@ -21,17 +21,29 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
     help="Output folder (replaced whole once the new site is ready).",
 )
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
+@click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Report progress on stderr even when it is not a terminal (a bar shows on one).",
+)
 @click.pass_context
-def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
+def site_render(ctx: click.Context, out: Path, base_url: str | None, show_progress: bool) -> None:
     """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
+
+    A progress bar shows on stderr when it is a terminal; --progress prints progress lines
+    when it is not. Standard output is the same either way.
 
     \b
     Example:
         ropedex render --out site/_build
     """
+    from registry.cli.render_progress import render_progress
     from registry.sitegen import render_site
 
-    summary = render_site(open_catalog(ctx, readonly=True), out, base_url=base_url)
+    engine = open_catalog(ctx, readonly=True)
+    with render_progress(show_progress) as progress:
+        summary = render_site(engine, out, base_url=base_url, progress=progress)
     click.echo(
         f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
         f"{summary.plots:,} frequency plots) into {summary.out_dir}: "
