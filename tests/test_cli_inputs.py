@@ -198,8 +198,24 @@ def test_a_catalog_without_config_text_gives_its_stored_verdict(hub: Path, tmp_p
     result = _run(["check", FAILING, DEEPSEEK, "--json"], env, db=db)
     assert result.exit_code == 2, result.output
     rows = json.loads(result.stdout)
-    assert [(r["source"], r["verdict"]) for r in rows][0] == ("catalog", "fail")
+    assert [(r["source"], r["verdict"], r["stored"]) for r in rows][0] == ("catalog", "fail", True)
+    text = _run(["check", DEEPSEEK], env, db=db)
+    assert text.exit_code == 0 and "verdict stored in the catalog by verify-" in text.stdout
     assert rows[1]["scaling_type"] == "yarn" and rows[1]["runtimes"]["vllm"]["served_context"]
     # tag needs the config itself: the catalog does not keep it and the Hub is unreachable
     tag = _run(["tag", DEEPSEEK], env, db=db)
     assert tag.exit_code == 1 and "keeps no config text" in tag.stderr
+
+
+def test_show_takes_a_path_and_names_the_next_step_for_a_missing_one(tmp_path: Path) -> None:
+    shown = _run(["show", str(_corpus(DEEPSEEK)), "--json", "--device", "cpu"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["model"]["source"] == "path" and data["facts"]["scaling_type"] == "yarn"
+    text = _run(["show", str(_corpus(DEEPSEEK)), "--device", "cpu"]).stdout
+    assert "Served context per runtime" in text and "160k" in text
+    missing = _run(["show", "nobody/nothing"], _env("http://127.0.0.1:9", tmp_path))
+    assert missing.exit_code == 1
+    line = missing.output.strip()
+    assert len(line.splitlines()) == 1 and line.startswith("Error: ")
+    assert "ropedex ingest" in line and "HF_ENDPOINT" in line

@@ -86,6 +86,7 @@ def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
         "source": "catalog",
         "repo_id": repo_id,
         "revision": snapshot.commit_sha,
+        "stored": True,
         "verdict": verdict,
         "reason": None if verdict != "n/a" else facts.get("reason"),
         **{key: facts.get(key) for key in _FACT_KEYS},
@@ -113,7 +114,7 @@ def _check_row(inp: Any, device: str) -> dict[str, Any]:
     from registry.verify.verdict import verify_tag
 
     where = {"path": inp.label, "source": inp.source, "repo_id": inp.repo_id}
-    where["revision"] = inp.revision
+    where.update(revision=inp.revision, stored=False)
     tag, readable, config = tag_input(inp)
     if not readable:
         return {**where, "verdict": "error", "reason": tag.reason}
@@ -137,9 +138,9 @@ def _check_row(inp: Any, device: str) -> dict[str, Any]:
 
 
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
+    from registry.formatting import fmt_num
 
     console = make_console()
-    from registry.formatting import fmt_num
 
     scaling = ""
     if row["scaling_type"]:
@@ -148,6 +149,9 @@ def _print_verdict(row: dict[str, Any], all_: bool) -> None:
     console.print(safe_text(head), markup=False)
     if row["reason"]:
         console.print(f"  {safe_text(row['reason'])}", markup=False)
+    if row.get("stored"):
+        note = f"  verdict stored in the catalog by {row['core_version']} at {row['revision']}"
+        console.print(safe_text(note), markup=False)
     shown = [c for c in row["checks"] if all_ or c["status"] in ("warn", "fail")]
     for check in shown:
         line = f"  {check['status']:>14}  {check['id']:<26} {check['message']}"
