@@ -94,6 +94,11 @@ def test_check_every_corpus_config() -> None:
         else:
             assert set(row["runtimes"]) >= {"transformers", "vllm", "sglang", "llama.cpp"}
     assert sum(r["verdict"] != "n/a" for r in rows) > 200
+    # every message writes numbers as the rest of the project does (tests/test_check_messages.py)
+    from tests.test_check_messages import BAD
+
+    odd = [(r["path"], c["message"]) for r in rows for c in r["checks"] if BAD.search(c["message"])]
+    assert not odd, odd[:5]
 
 
 def test_check_reports_a_broken_file_and_goes_on(tmp_path: Path) -> None:
