@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +250,9 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
         parts.append(pairs_table([("verdict", "unverified")], title="Verification"))
     if data["changes"]:
         cols = ["changed_at", "field_path", "old_value", "new_value", "commit_sha"]
-        parts.append(rows_table(data["changes"], cols, title="History"))
+        value: Callable[[Any], str] = fmt_value
+        values = {"old_value": value, "new_value": value}
+        parts.append(rows_table(data["changes"], cols, title="History", formatters=values))
     if data["errors"]:
         parts.append(rows_table(data["errors"], ["at", "reason", "detail"], title="Errors"))
     return parts
