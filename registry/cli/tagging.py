@@ -143,6 +143,8 @@ def tagging_rope(
 
 def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
     """Readable blocks: a summary line, bands and notes, then the full inv_freq list."""
+    from registry.formatting import fmt_num, fmt_theta, fmt_value
+
     for row in rows:
         head = f"{row['path']} [{row['layer_type'] or '-'}]"
         if row["inv_freq"] is None:
@@ -151,15 +153,13 @@ def _print_rope_rows(rows: list[dict[str, Any]]) -> None:
             continue
         click.echo(
             f"{head}: {row['rope_type']}, rotary_dim {row['rotary_dim']} of {row['head_dim']}, "
-            f"{row['pairing']} pairs, theta {row['theta']:g}, factor {row['factor']:g}, "
+            f"{row['pairing']} pairs, theta {fmt_theta(row['theta'])}, "
+            f"factor {fmt_num(row['factor'])}, "
             f"attention scaling {row['attention_scaling']:.10g} ({row['convention']})"
         )
         for key in ("yarn_bands", "llama3_bands"):
             if row[key]:
-                parts = ", ".join(
-                    f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                    for k, v in row[key].items()
-                )
+                parts = ", ".join(f"{k} {fmt_value(v, 6)}" for k, v in row[key].items())
                 click.echo(f"  {key.replace('_', ' ')}: {parts}")
         if row["softmax_multiplier"] != 1.0:
             click.echo(f"  softmax multiplier: {row['softmax_multiplier']:.10g}")
