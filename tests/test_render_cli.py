@@ -133,7 +133,7 @@ def test_render_progress_only_when_asked_or_on_a_terminal(catalog: Path, tmp_pat
     plain = runner.invoke(cli, [*args, str(tmp_path / "a")])
     shown = runner.invoke(cli, [*args, str(tmp_path / "b"), "--progress"])
     assert plain.exit_code == shown.exit_code == 0, shown.output
-    assert "render:" not in plain.stderr
+    assert "render:" not in plain.stderr and "model pages" not in plain.stderr
     assert plain.stdout.replace(str(tmp_path / "a"), "OUT") == shown.stdout.replace(
         str(tmp_path / "b"), "OUT"
     )
@@ -146,3 +146,39 @@ def test_render_progress_only_when_asked_or_on_a_terminal(catalog: Path, tmp_pat
     assert lines[-1] == f"render: static {total:,}/{total:,}"
     done = [int(line.rsplit(" ", 1)[1].split("/")[0].replace(",", "")) for line in lines]
     assert done == sorted(done)  # never goes backwards
+
+
+def test_render_draws_a_bar_when_stderr_is_a_terminal(catalog: Path, tmp_path: Path) -> None:
+    """A pseudo-terminal on stderr gets the bar; stdout (a pipe) is still the one summary line."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    cmd = [sys.executable, "-m", "registry", "--db", str(catalog), "render"]
+    with subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "o")],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+    ) as proc:
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = proc.stdout.read().decode() if proc.stdout else ""
+    os.close(primary)
+    assert proc.returncode == 0
+    assert "model pages" in seen.decode(errors="replace")
+    assert stdout.count("\n") == 1 and stdout.startswith("Rendered ")
