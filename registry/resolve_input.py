@@ -56,6 +56,8 @@ def parse_repo_ref(text: str) -> tuple[str, str | None] | None:
     repo_id, at, revision = text.partition("@")
     if not is_valid_repo_id(repo_id) or (at and not revision) or any(c in revision for c in "/\\"):
         return None
+    if repo_id.lower().endswith(".json"):  # a config file that is not there, not a repo
+        return None
     return repo_id, revision or None
 
 

@@ -219,3 +219,23 @@ def test_show_takes_a_path_and_names_the_next_step_for_a_missing_one(tmp_path: P
     line = missing.output.strip()
     assert len(line.splitlines()) == 1 and line.startswith("Error: ")
     assert "ropedex ingest" in line and "HF_ENDPOINT" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "ref"),
+    [
+        ("deepseek-ai/DeepSeek-V3", ("deepseek-ai/DeepSeek-V3", None)),
+        ("Qwen/Qwen3-8B@main", ("Qwen/Qwen3-8B", "main")),
+        ("org/name@" + "a" * 40, ("org/name", "a" * 40)),
+        ("org/name@", None),  # an empty revision
+        ("org/name@a/b", None),
+        ("configs/config.json", None),  # a missing file, not a repo
+        ("a/b/c", None),
+        ("../etc", None),
+        ("name-only", None),
+    ],
+)
+def test_what_counts_as_a_repo_id(text: str, ref: tuple[str, str | None] | None) -> None:
+    from registry.resolve_input import parse_repo_ref
+
+    assert parse_repo_ref(text) == ref
