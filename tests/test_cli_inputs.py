@@ -201,6 +201,21 @@ def test_a_catalog_without_config_text_gives_its_stored_verdict(hub: Path, tmp_p
     assert [(r["source"], r["verdict"], r["stored"]) for r in rows][0] == ("catalog", "fail", True)
     text = _run(["check", DEEPSEEK], env, db=db)
     assert text.exit_code == 0 and "verdict stored in the catalog by verify-" in text.stdout
+    # a model without rotary embedding has no stored verdict: n/a, as a live check says
+    bert = "google-bert/bert-base-uncased"
+    (hub / bert).mkdir(parents=True)
+    shutil.copyfile(_corpus(bert), hub / bert / "config.json")
+    db2 = tmp_path / "second.db"
+    assert _run(["ingest", str(hub)], db=db2).exit_code == 0
+    conn = sqlite3.connect(db2)
+    with conn:
+        conn.execute("UPDATE config_snapshots SET config_text = NULL")
+    conn.close()
+    live = json.loads(_run(["check", str(_corpus(bert)), "--json"]).stdout)[0]
+    na = _run(["check", bert, "--json"], env, db=db2)
+    assert na.exit_code == 0, na.output
+    row = json.loads(na.stdout)[0]
+    assert (row["source"], row["verdict"], row["reason"]) == ("catalog", "n/a", live["reason"])
     assert rows[1]["scaling_type"] == "yarn" and rows[1]["runtimes"]["vllm"]["served_context"]
     # tag needs the config itself: the catalog does not keep it and the Hub is unreachable
     tag = _run(["tag", DEEPSEEK], env, db=db)

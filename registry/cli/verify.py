@@ -77,8 +77,15 @@ def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
     repo_id, snapshot = found
     with session_factory(open_catalog(ctx, readonly=True))() as session:
         data = get_model(session, repo_id)
+    from registry.verify.verdict import NA_REASON
+
     facts, verification = data["facts"], data["verification"]
-    if facts is None or verification is None:
+    if facts is None or (snapshot.commit_sha or "") != (data["model"].get("sha") or ""):
+        return None  # no facts, or a revision other than the current one: read the config
+    if verification is None and facts.get("verify_fingerprint") is None:  # nothing to verify
+        verification = {"verdict": "n/a", "checks": [], "runtimes": {}, "device": None}
+        verification["core_version"] = None
+    if verification is None:  # not verified yet
         return None
     verdict = verification["verdict"]
     return {
@@ -88,7 +95,7 @@ def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
         "revision": snapshot.commit_sha,
         "stored": True,
         "verdict": verdict,
-        "reason": None if verdict != "n/a" else facts.get("reason"),
+        "reason": NA_REASON if verdict == "n/a" else None,
         **{key: facts.get(key) for key in _FACT_KEYS},
         "model_type": data["model"].get("model_type"),
         "checks": verification["checks"],
@@ -150,7 +157,8 @@ def _print_verdict(row: dict[str, Any], all_: bool) -> None:
     if row["reason"]:
         console.print(f"  {safe_text(row['reason'])}", markup=False)
     if row.get("stored"):
-        note = f"  verdict stored in the catalog by {row['core_version']} at {row['revision']}"
+        by = f" by {row['core_version']}" if row["core_version"] else ""
+        note = f"  verdict stored in the catalog{by}, for commit {row['revision']}"
         console.print(safe_text(note), markup=False)
     shown = [c for c in row["checks"] if all_ or c["status"] in ("warn", "fail")]
     for check in shown:
