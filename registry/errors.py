@@ -61,5 +61,9 @@ class DeviceUnavailable(CatalogError):
     """`--device cuda` was asked for on a machine without a usable CUDA device."""
 
 
+class InputUnreadable(CatalogError):
+    """A path or repo id whose config could be read neither from disk, the catalog nor the Hub."""
+
+
 # The errors every command shows as one line (the scrapers' own error comes from below).
 USER_ERRORS: tuple[type[Exception], ...] = (CatalogError, ScrapeFailed)

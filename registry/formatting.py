@@ -24,6 +24,8 @@ def fmt_num(value: Any, missing: str = MISSING) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return f"{int(value):,}"
+        if 1e6 <= abs(value) < 1e15:  # '3,108,225', never '3.10822e+06'
+            return f"{round(value):,}"
         return f"{value:,.6g}"
     return str(value)
 

@@ -198,7 +198,7 @@ def test_ingest_reports_bad_files_and_still_lands_good_ones(tmp_path: Path) -> N
 
 def test_json_and_csv_together_is_a_usage_error(catalog: Path) -> None:
     result = _run("query", "--json", "--csv", db=catalog)
-    assert result.exit_code == 2 and "one of --json and --csv" in result.output
+    assert result.exit_code == 2 and "one of --json, --nl and --csv" in result.output
 
 
 def test_model_strings_cannot_inject_terminal_markup(tmp_path: Path) -> None:
@@ -248,3 +248,12 @@ def test_show_prints_the_shared_verdict_and_checks(catalog: Path, tmp_path: Path
     rows = json.loads(_run("query", "--verdict", "fail", "--json", db=copy).output)
     shared = {r["repo_id"] for r in rows}
     assert "deepseek-ai/DeepSeek-V3" in shared and len(shared) >= 2  # R1 shares the fingerprint
+
+
+def test_query_and_sql_give_json_lines_with_nl(catalog: Path) -> None:
+    """--json is one array; --nl the same objects, one per line (sqlite-utils' convention)."""
+    for args in (("query", "--family", "qwen"), ("sql", "SELECT repo_id FROM models LIMIT 7")):
+        array = json.loads(_run(*args, "--json", db=catalog).stdout)
+        lines = _run(*args, "--nl", db=catalog).stdout.splitlines()
+        assert isinstance(array, list) and len(array) == len(lines) > 1
+        assert [json.loads(line) for line in lines] == array

@@ -122,3 +122,63 @@ def test_serve_on_a_taken_port_is_one_clean_error(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["serve", "--dir", str(tmp_path), "--port", str(port)])
     assert result.exit_code == 1
     assert "pass another --port" in result.output and "Traceback" not in result.output
+
+
+def test_render_progress_only_when_asked_or_on_a_terminal(catalog: Path, tmp_path: Path) -> None:
+    """Off a terminal, stderr carries progress lines only with --progress; stdout is the same."""
+    import sqlite3
+
+    runner = CliRunner()
+    args = ["--db", str(catalog), "render", "--out"]
+    plain = runner.invoke(cli, [*args, str(tmp_path / "a")])
+    shown = runner.invoke(cli, [*args, str(tmp_path / "b"), "--progress"])
+    assert plain.exit_code == shown.exit_code == 0, shown.output
+    assert "render:" not in plain.stderr and "model pages" not in plain.stderr
+    assert plain.stdout.replace(str(tmp_path / "a"), "OUT") == shown.stdout.replace(
+        str(tmp_path / "b"), "OUT"
+    )
+    lines = [line for line in shown.stderr.splitlines() if line.startswith("render: ")]
+    conn = sqlite3.connect(catalog)
+    (models,) = conn.execute("SELECT count(*) FROM models").fetchone()
+    conn.close()
+    total = models + 7  # the model pages, then catalog, groups, glossary, home, feeds, ...
+    assert f"render: model pages {models:,}/{total:,}" in lines
+    assert lines[-1] == f"render: static {total:,}/{total:,}"
+    done = [int(line.rsplit(" ", 1)[1].split("/")[0].replace(",", "")) for line in lines]
+    assert done == sorted(done)  # never goes backwards
+
+
+def test_render_draws_a_bar_when_stderr_is_a_terminal(catalog: Path, tmp_path: Path) -> None:
+    """A pseudo-terminal on stderr gets the bar; stdout (a pipe) is still the one summary line."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    cmd = [sys.executable, "-m", "registry", "--db", str(catalog), "render"]
+    with subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "o")],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+    ) as proc:
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = proc.stdout.read().decode() if proc.stdout else ""
+    os.close(primary)
+    assert proc.returncode == 0
+    assert "model pages" in seen.decode(errors="replace")
+    assert stdout.count("\n") == 1 and stdout.startswith("Rendered ")

@@ -26,12 +26,15 @@ REQUIRED = (
 )
 
 
-def test_tag_json_lines_for_corpus_files() -> None:
+def test_tag_json_array_and_json_lines_for_corpus_files() -> None:
     paths = [str(p) for _, p in corpus_configs()[:25]]
     out = CliRunner().invoke(cli, ["tag", "--json", *paths])
     assert out.exit_code == 0, out.output
-    rows = [json.loads(line) for line in out.output.splitlines()]
-    assert [r["path"] for r in rows] == paths
+    rows = json.loads(out.stdout)  # one JSON document
+    assert isinstance(rows, list) and [r["path"] for r in rows] == paths
+    lines = CliRunner().invoke(cli, ["tag", "--nl", *paths])
+    assert lines.exit_code == 0, lines.output
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == rows
     for row in rows:
         assert set(REQUIRED) <= set(row)
         assert row["position_encoding"] in TAGS
@@ -46,7 +49,7 @@ def test_bad_inputs_give_unknown_rows_and_exit_1(tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["tag", "--json", str(broken), str(good), str(missing)])
     assert out.exit_code == 1
     assert "Traceback" not in out.output
-    rows = [json.loads(line) for line in out.output.splitlines()]
+    rows = json.loads(out.stdout)
     assert [r["position_encoding"] for r in rows] == ["unknown", "rope", "unknown"]
     assert "JSON" in rows[0]["reason"] and "read" in rows[2]["reason"]
     assert rows[1]["rope_theta"] == 500000.0
@@ -63,7 +66,9 @@ def test_tag_table_output(tmp_path: Path) -> None:
 def test_tags_lists_the_vocabulary() -> None:
     out = CliRunner().invoke(cli, ["tags", "--json"])
     assert out.exit_code == 0
-    rows = [json.loads(line) for line in out.output.splitlines()]
+    rows = json.loads(out.stdout)
+    lines = CliRunner().invoke(cli, ["tags", "--nl"]).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == rows
     assert {r["tag"] for r in rows} == set(TAGS)
     assert all(r["definition"] for r in rows)
     plain = CliRunner().invoke(cli, ["tags"])

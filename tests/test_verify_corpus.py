@@ -76,9 +76,11 @@ def test_check_every_corpus_config() -> None:
     pairs = corpus_configs()
     paths = [str(p) for _, p in pairs]
     result = CliRunner().invoke(cli, ["check", "--json", "--device", "cpu", *paths])
-    assert result.exit_code == 0, result.output[-2000:]
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = json.loads(result.stdout)
     assert [r["path"] for r in rows] == paths
+    # 0 when no verdict is fail, 2 when one is (an unreadable input would give 1)
+    failed = any(r["verdict"] == "fail" for r in rows)
+    assert result.exit_code == (2 if failed else 0), result.output[-2000:]
     for row in rows:
         assert row["verdict"] in ("pass", "warn", "fail", "n/a")
         ids = [c["id"] for c in row["checks"]]
@@ -92,6 +94,11 @@ def test_check_every_corpus_config() -> None:
         else:
             assert set(row["runtimes"]) >= {"transformers", "vllm", "sglang", "llama.cpp"}
     assert sum(r["verdict"] != "n/a" for r in rows) > 200
+    # every message writes numbers as the rest of the project does (tests/test_check_messages.py)
+    from tests.test_check_messages import BAD
+
+    odd = [(r["path"], c["message"]) for r in rows for c in r["checks"] if BAD.search(c["message"])]
+    assert not odd, odd[:5]
 
 
 def test_check_reports_a_broken_file_and_goes_on(tmp_path: Path) -> None:
@@ -107,7 +114,7 @@ def test_check_reports_a_broken_file_and_goes_on(tmp_path: Path) -> None:
 def test_check_text_output_lists_problems() -> None:
     path = Path(__file__).parent / "data" / "verify" / "beta_reversed.json"
     result = CliRunner().invoke(cli, ["check", "--device", "cpu", str(path)])
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # a fail verdict gates CI
     assert "FAIL" in result.stdout and "C8-beta-order" in result.stdout
 
 

@@ -57,7 +57,8 @@ def write(tmp_path: Path, name: str, data: Any) -> str:
 
 def run_json(*args: str) -> tuple[int, list[dict[str, Any]]]:
     result = CliRunner().invoke(cli, ["rope", *args, "--json"])
-    rows = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list)
     return result.exit_code, rows
 
 
@@ -170,6 +171,6 @@ def test_rope_served_context_reads_the_block_as_written() -> None:
     for conv in ("transformers", "sglang", "vllm"):
         result = CliRunner().invoke(cli, ["rope", str(path), "--convention", conv, "--json"])
         assert result.exit_code == 0, result.output
-        rows[conv] = json.loads(result.stdout.splitlines()[0])
+        rows[conv] = json.loads(result.stdout)[0]
     assert rows["transformers"]["served_context"] == 32768
     assert rows["sglang"]["served_context"] == rows["vllm"]["served_context"] == 65536

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from registry.cli import cli
-from registry.cli.options import open_catalog, output_options
+from registry.cli.options import device_option, open_catalog, output_options, verify_device
 from registry.cli.output import (
     emit_table,
     make_console,
@@ -75,6 +76,17 @@ def catalog_ingest(
     click.echo(f"Ingested {summary.total} folders (run {summary.run_id}): {counts}{extra}.")
 
 
+# Short headers so the table fits 80 columns; --json and --csv keep the full key names.
+QUERY_LABELS = {
+    "position_encoding": "encoding",
+    "rope_theta": "theta",
+    "scaling_type": "scaling",
+    "scaling_factor": "factor",
+    "original_context": "original",
+    "effective_context": "context",
+}
+
+
 @cli.command(name="query")
 @click.option("--pe", multiple=True, help="Position-encoding tag, repeatable (rope-yarn...).")
 @click.option("--family", help="Model family (llama, qwen, deepseek...).")
@@ -108,6 +120,7 @@ def catalog_query(
     limit: int,
     offset: int,
     json_: bool,
+    nl: bool,
     csv_: bool,
 ) -> None:
     """List models by position encoding, context, scaling and verdict.
@@ -119,7 +132,7 @@ def catalog_query(
         ropedex query --scaling llama3 --verdict fail --csv
     """
     from registry.db import session_factory
-    from registry.formatting import fmt_tokens
+    from registry.formatting import fmt_num, fmt_theta, fmt_tokens
     from registry.queries import ROW_KEYS, ModelFilter, parse_context, query_models
 
     filt = ModelFilter(
@@ -142,35 +155,58 @@ def catalog_query(
     ctx_fmt = dict.fromkeys(
         ("original_context", "effective_context"), functools.partial(fmt_tokens, missing="")
     )
+    ctx_fmt["rope_theta"] = functools.partial(fmt_theta, missing="")
+    ctx_fmt["scaling_factor"] = functools.partial(fmt_num, missing="")
     emit_table(
         rows,
         json_=json_,
+        nl=nl,
         csv_=csv_,
         columns=list(ROW_KEYS),
         table_columns=shown,
         formatters=ctx_fmt,
+        labels=QUERY_LABELS,
+        priority=("effective_context", "verdict", "position_encoding", "scaling_type"),
     )
-    if limit and len(rows) == limit and not (json_ or csv_):
+    if limit and len(rows) == limit and not (json_ or nl or csv_):
         click.echo(f"First {limit} rows; --limit 0 shows all, --offset pages.", err=True)
 
 
 @cli.command(name="show")
-@click.argument("repo_id")
+@click.argument("repo_id", metavar="ORG/NAME[@REV]|PATH")
 @click.option("--json", "json_", is_flag=True, help="Everything as one JSON object.")
+@device_option
 @click.pass_context
-def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
+def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> None:
     """Everything known about one model: facts, evidence, verdict and checks, history.
+
+    A model the catalog does not hold (or a config.json path, or ORG/NAME@revision at another
+    commit) is read from the Hub (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE) and verified now.
 
     \b
     Example:
         ropedex show deepseek-ai/DeepSeek-V3
         ropedex show openai/gpt-oss-20b --json
     """
+    from registry.cli.show_live import live_model
     from registry.db import session_factory
+    from registry.errors import CatalogError
     from registry.queries import get_model
+    from registry.resolve_input import parse_repo_ref
 
-    with session_factory(open_catalog(ctx))() as session:
-        data = get_model(session, repo_id)
+    is_path = Path(repo_id).exists()
+    ref = None if is_path else parse_repo_ref(repo_id)
+    data, not_found = None, None
+    if not is_path and (ref is None or ref[1] is None):
+        try:
+            with session_factory(open_catalog(ctx))() as session:
+                data = get_model(session, repo_id)
+        except CatalogError as exc:
+            if ref is None:  # neither a file nor a repo id: the catalog's own advice
+                raise
+            not_found = str(exc)
+    if data is None:
+        data = live_model(ctx, repo_id, verify_device(device), not_found=not_found)
     if json_:
         click.echo(to_json(data))
         return
@@ -179,32 +215,44 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
 
 
 def _show_parts(data: dict[str, Any]) -> list[Any]:
+    from registry.cli.runtime_table import runtime_rows
+    from registry.formatting import fmt_value
 
     model, facts, verification = data["model"], data["facts"], data["verification"]
-    keys = ["repo_id", "author", "family", "model_type", "status", "error", "downloads", "likes"]
-    keys += ["license", "gated", "base_model", "last_modified", "sha"]
+    keys = ["repo_id", "path", "source", "author", "family", "model_type", "status", "error"]
+    keys += ["downloads", "likes", "license", "gated", "base_model", "last_modified", "sha"]
     parts: list[Any] = [pairs_table([(k, model[k]) for k in keys if model.get(k) is not None])]
     if facts is None:
         parts.append(pairs_table([("facts", "none (no good config stored yet)")]))
     else:
-        skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer"}
-        pairs = [(k, v) for k, v in facts.items() if v is not None and k not in skip]
+        skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer", "raw_rope"}
+        pairs = [(k, fmt_value(v)) for k, v in facts.items() if v is not None and k not in skip]
         parts.append(pairs_table(pairs, title="Position encoding"))
-        evidence = [{"key": k, "value": v} for k, v in (facts["evidence"] or {}).items()]
+        evidence = [{"key": k, "value": fmt_value(v)} for k, v in (facts["evidence"] or {}).items()]
         if evidence:
-            parts.append(rows_table(evidence, title="Evidence"))
+            parts.append(rows_table(evidence, title="Evidence", keys=("key",)))
         for warning in facts["warnings"] or []:
             parts.append(pairs_table([("warning", warning)]))
     if verification is not None:
         parts.append(pairs_table([("verdict", verification["verdict"])], title="Verification"))
+        runtimes = runtime_rows(verification.get("runtimes"), model.get("model_type"))
+        if runtimes:
+            parts.append(
+                rows_table(runtimes, title="Served context per runtime", keys=("runtime",))
+            )
         checks = [c if isinstance(c, dict) else {"check": c} for c in verification["checks"] or []]
-        if checks:
-            parts.append(rows_table(checks, title="Checks"))
+        if checks:  # the numbers behind each check are in --json
+            found = dict.fromkeys(["id", "status", "message", *(k for c in checks for k in c)])
+            found.pop("numbers", None)
+            check_cols = [c for c in found if any(c in check for check in checks)]
+            parts.append(rows_table(checks, check_cols, title="Checks", keys=("id",)))
     else:
         parts.append(pairs_table([("verdict", "unverified")], title="Verification"))
     if data["changes"]:
         cols = ["changed_at", "field_path", "old_value", "new_value", "commit_sha"]
-        parts.append(rows_table(data["changes"], cols, title="History"))
+        value: Callable[[Any], str] = fmt_value
+        values = {"old_value": value, "new_value": value}
+        parts.append(rows_table(data["changes"], cols, title="History", formatters=values))
     if data["errors"]:
         parts.append(rows_table(data["errors"], ["at", "reason", "detail"], title="Errors"))
     return parts
@@ -214,7 +262,7 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
 @click.argument("statement")
 @output_options
 @click.pass_context
-def catalog_sql(ctx: click.Context, statement: str, json_: bool, csv_: bool) -> None:
+def catalog_sql(ctx: click.Context, statement: str, json_: bool, nl: bool, csv_: bool) -> None:
     """Run one read-only SQL statement on the catalog (opened read-only: nothing can write).
 
     \b
@@ -226,7 +274,7 @@ def catalog_sql(ctx: click.Context, statement: str, json_: bool, csv_: bool) -> 
 
     names, rows = run_sql(open_catalog(ctx, readonly=True), statement)
     dict_rows = [dict(zip(names, r, strict=True)) for r in rows]
-    emit_table(dict_rows, json_=json_, csv_=csv_, columns=names)
+    emit_table(dict_rows, json_=json_, nl=nl, csv_=csv_, columns=names)
 
 
 @cli.command(name="stats")

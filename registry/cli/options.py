@@ -31,9 +31,12 @@ def open_catalog(ctx: click.Context, *, create: bool = False, readonly: bool = F
 
 
 def output_options(func: F) -> F:
-    """Add `--json` / `--csv` to a click command (parameters `json_` and `csv_`)."""
+    """Add `--json` / `--nl` / `--csv` to a click command (parameters `json_`, `nl`, `csv_`)."""
     func = click.option("--csv", "csv_", is_flag=True, help="Output CSV with a header row.")(func)
-    func = click.option("--json", "json_", is_flag=True, help="Output JSON.")(func)
+    func = click.option(
+        "--nl", is_flag=True, help="Output newline-delimited JSON: one object per line."
+    )(func)
+    func = click.option("--json", "json_", is_flag=True, help="Output one JSON array.")(func)
     return func
 
 
@@ -121,3 +124,12 @@ def build_hub_options(
         timeout=timeout,
         retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
     )
+
+
+def json_nl_options(func: F) -> F:
+    """Add `--json` (one JSON array) and `--nl` (JSON Lines) to a list-like command."""
+    func = click.option(
+        "--nl", is_flag=True, help="Output newline-delimited JSON: one object per line."
+    )(func)
+    func = click.option("--json", "json_", is_flag=True, help="Output one JSON array.")(func)
+    return func

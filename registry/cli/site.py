@@ -26,18 +26,33 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
     is_flag=True,
     help="Reuse model pages whose inputs are unchanged from the site already in --out.",
 )
+@click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Report progress on stderr even when it is not a terminal (a bar shows on one).",
+)
 @click.pass_context
-def site_render(ctx: click.Context, out: Path, base_url: str | None, incremental: bool) -> None:
+def site_render(
+    ctx: click.Context, out: Path, base_url: str | None, incremental: bool, show_progress: bool
+) -> None:
     """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
+
+    A progress bar shows on stderr when it is a terminal; --progress prints progress lines
+    when it is not. Standard output is the same either way.
 
     \b
     Example:
         ropedex render --out site/_build
     """
+    from registry.cli.render_progress import render_progress
     from registry.sitegen import render_site
 
     engine = open_catalog(ctx, readonly=True)
-    summary = render_site(engine, out, base_url=base_url, incremental=incremental)
+    with render_progress(show_progress) as progress:
+        summary = render_site(
+            engine, out, base_url=base_url, incremental=incremental, progress=progress
+        )
     click.echo(
         f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
         f"{summary.plots:,} frequency plots) into {summary.out_dir}: "

@@ -7,72 +7,159 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import config_dict, device_option, open_catalog, verify_device
+from registry.cli.options import device_option, json_nl_options, open_catalog, verify_device
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
 
 @cli.command(name="check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "json_", is_flag=True, help="One JSON object per input (JSON Lines).")
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
+@json_nl_options
 @click.option("--all", "all_", is_flag=True, help="List every check, not only warn and fail.")
 @device_option
-def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -> None:
-    """Tag config.json files and verify their declared RoPE scaling with yarn_core.
+@click.pass_context
+def verify_check(
+    ctx: click.Context, inputs: tuple[str, ...], json_: bool, nl: bool, all_: bool, device: str
+) -> None:
+    """Tag configs and verify their declared RoPE scaling with yarn_core.
 
-    Verdict per file: pass, warn (odd but possibly intended), fail (a real defect) or n/a (no
-    rotary embedding). Exit status 1 when any input could not be read or parsed.
+    Each input is a config.json path or a repo id ORG/NAME[@revision]: a repo id is read from
+    the catalog when it holds the model, else from the Hub (HF_ENDPOINT, HF_TOKEN and
+    HF_HUB_OFFLINE are honoured). A path that exists wins over a repo id.
+
+    Verdict per input: pass, warn (odd but possibly intended), fail (a real defect) or n/a (no
+    rotary embedding). Exit status 0 when every verdict is pass, warn or n/a, 2 when any is
+    fail, 1 when any input could not be read (that wins over 2).
 
     \b
     Example:
         ropedex check path/to/config.json
-        ropedex check configs/*.json --json --device cpu
+        ropedex check deepseek-ai/DeepSeek-V3 --json
+        ropedex check configs/*.json --nl --device cpu
     """
-    from registry.verify.verdict import verify_tag
-    from scrapers.tagger import tag_file
+    from registry.cli.inputs import make_resolver
 
+    if json_ and nl:
+        raise click.UsageError("Choose one of --json and --nl.")
     dev = verify_device(device)
-    broken = False
-    for path in paths:
-        tag, readable = tag_file(path)
-        if not readable:
-            broken = True
-            click.echo(safe_text(f"{path}: {tag.reason}"), err=True)
-            if json_:
-                emit_jsonl([{"path": path, "verdict": "error", "reason": tag.reason}])
-            continue
-        verdict = verify_tag(tag, device=dev, config=config_dict(path)).to_dict()
-        row = {
-            "path": path,
-            "verdict": verdict["verdict"],
-            "reason": verdict["reason"],
-            "position_encoding": tag.position_encoding,
-            "model_type": tag.model_type,
-            "scaling_type": tag.scaling_type,
-            "scaling_factor": tag.scaling_factor,
-            "original_context": tag.original_context,
-            "declared_context": tag.declared_context,
-            "verify_fingerprint": tag.verify_fingerprint,
-            "checks": verdict["checks"],
-            "runtimes": verdict["runtimes"],
-            "device": verdict["device"],
-            "core_version": verdict["core_version"],
-        }
-        if json_:
+    resolve = make_resolver(ctx)
+    rows: list[dict[str, Any]] = []
+    broken = failed = False
+    for arg in inputs:
+        row = _stored_row(ctx, arg) or _check_row(resolve(arg), dev)
+        broken = broken or row["verdict"] == "error"
+        failed = failed or row["verdict"] == "fail"
+        if row["verdict"] == "error":
+            click.echo(safe_text(f"{arg}: {row['reason']}"), err=True)
+        if nl:
             emit_jsonl([row])
-        else:
+        elif json_:
+            rows.append(row)
+        elif row["verdict"] != "error":
             _print_verdict(row, all_)
+    if json_:
+        click.echo(to_json(rows))
     if broken:
         raise SystemExit(1)
+    if failed:
+        raise SystemExit(2)
+
+
+def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
+    """The catalog's stored verdict for a repo id whose config text the catalog does not keep
+    (a published catalog strips it); None when the config itself can be read instead."""
+    from registry.cli.inputs import stored
+    from registry.db import session_factory
+    from registry.queries import get_model
+
+    found = stored(ctx, arg)
+    if found is None or found[1].text is not None:
+        return None
+    repo_id, snapshot = found
+    with session_factory(open_catalog(ctx, readonly=True))() as session:
+        data = get_model(session, repo_id)
+    from registry.verify.verdict import NA_REASON
+
+    facts, verification = data["facts"], data["verification"]
+    if facts is None or (snapshot.commit_sha or "") != (data["model"].get("sha") or ""):
+        return None  # no facts, or a revision other than the current one: read the config
+    if verification is None and facts.get("verify_fingerprint") is None:  # nothing to verify
+        verification = {"verdict": "n/a", "checks": [], "runtimes": {}, "device": None}
+        verification["core_version"] = None
+    if verification is None:  # not verified yet
+        return None
+    verdict = verification["verdict"]
+    return {
+        "path": arg,
+        "source": "catalog",
+        "repo_id": repo_id,
+        "revision": snapshot.commit_sha,
+        "stored": True,
+        "verdict": verdict,
+        "reason": NA_REASON if verdict == "n/a" else None,
+        **{key: facts.get(key) for key in _FACT_KEYS},
+        "model_type": data["model"].get("model_type"),
+        "checks": verification["checks"],
+        "runtimes": verification["runtimes"],
+        "device": verification["device"],
+        "core_version": verification["core_version"],
+    }
+
+
+_FACT_KEYS = (
+    "position_encoding",
+    "scaling_type",
+    "scaling_factor",
+    "original_context",
+    "declared_context",
+    "verify_fingerprint",
+)
+
+
+def _check_row(inp: Any, device: str) -> dict[str, Any]:
+    """The verdict row of one resolved input (verdict `error` when it could not be read)."""
+    from registry.resolve_input import tag_input
+    from registry.verify.verdict import verify_tag
+
+    where = {"path": inp.label, "source": inp.source, "repo_id": inp.repo_id}
+    where.update(revision=inp.revision, stored=False)
+    tag, readable, config = tag_input(inp)
+    if not readable:
+        return {**where, "verdict": "error", "reason": tag.reason}
+    verdict = verify_tag(tag, device=device, config=config).to_dict()
+    return {
+        **where,
+        "verdict": verdict["verdict"],
+        "reason": verdict["reason"],
+        "position_encoding": tag.position_encoding,
+        "model_type": tag.model_type,
+        "scaling_type": tag.scaling_type,
+        "scaling_factor": tag.scaling_factor,
+        "original_context": tag.original_context,
+        "declared_context": tag.declared_context,
+        "verify_fingerprint": tag.verify_fingerprint,
+        "checks": verdict["checks"],
+        "runtimes": verdict["runtimes"],
+        "device": verdict["device"],
+        "core_version": verdict["core_version"],
+    }
 
 
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
+    from registry.formatting import fmt_num
 
     console = make_console()
-    scaling = f", {row['scaling_type']} x{row['scaling_factor']}" if row["scaling_type"] else ""
+
+    scaling = ""
+    if row["scaling_type"]:
+        scaling = f", {row['scaling_type']} x{fmt_num(row['scaling_factor'])}"
     head = f"{row['path']}: {row['verdict'].upper()} ({row['position_encoding']}{scaling})"
     console.print(safe_text(head), markup=False)
     if row["reason"]:
         console.print(f"  {safe_text(row['reason'])}", markup=False)
+    if row.get("stored"):
+        by = f" by {row['core_version']}" if row["core_version"] else ""
+        note = f"  verdict stored in the catalog{by}, for commit {row['revision']}"
+        console.print(safe_text(note), markup=False)
     shown = [c for c in row["checks"] if all_ or c["status"] in ("warn", "fail")]
     for check in shown:
         line = f"  {check['status']:>14}  {check['id']:<26} {check['message']}"

@@ -15,8 +15,9 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from registry.errors import RenderError
@@ -51,6 +52,7 @@ from registry.sitegen.writer import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+T = TypeVar("T")
 PARALLEL_MIN_MODELS = 5000  # below this, starting processes costs more than it saves
 
 
@@ -62,11 +64,13 @@ def render_site(
     glossary_dir: Path | None = None,
     base_url: str | None = None,
     incremental: bool = False,
+    progress: Progress | None = None,
 ) -> RenderSummary:
     """Render the whole site for the catalog behind `engine` into `out_dir` (swapped in whole).
 
     `incremental` takes each model page whose inputs are unchanged from the site already at
     `out_dir` (see `registry.sitegen.incremental`); the output is the same as a full render's.
+    `progress(step, done, total)` hears of each model page and each later step, if given.
 
     Raises:
         RenderError: a glossary entry is bad, or `out_dir` is a non-empty folder this renderer
@@ -88,7 +92,7 @@ def render_site(
         os.chmod(tmp, 0o755)
         previous = out_dir if incremental and out_dir.is_dir() else None
         reuse = PageReuse(previous, renderer_fingerprint(site_dir, config))
-        _render_into(engine, tmp, site_dir, glossary, config, summary, reuse)
+        _render_into(engine, tmp, site_dir, glossary, config, summary, reuse, progress or _quiet)
         summary.reused = reuse.reused
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -121,6 +125,7 @@ def _render_into(
     config: SiteConfig,
     summary: RenderSummary,
     reuse: PageReuse,
+    progress: Progress,
 ) -> None:
     writer = SiteWriter(root, summary)
     tag_entry = {t: e.slug for e in reversed(glossary.values()) for t in e.pe_tags}
@@ -143,25 +148,61 @@ def _render_into(
         for change in changes:
             by_model[change["model_id"]].append(change)
         workers = render_workers(engine, conn)
+        models = _model_count(conn)
+        total = models + len(_LATER_STEPS)
+        progress("model pages", 0, total)
         if workers > 1:
             rows = forked_model_pages(site, str(engine.url), by_model, workers)
+            progress("model pages", models, total)
         else:
-            rows = model_pages(site, iter_models(conn), by_model, summary)
+            counted = _counting(iter_models(conn), lambda n: progress("model pages", n, total))
+            rows = model_pages(site, counted, by_model, summary)
+            progress("model pages", models, total)
     rows.sort(key=popularity)
     summary.models = len(rows)
-    catalog_pages(site, rows)
-    group_pages(site, rows, changes)
-    glossary_pages(site, rows)
-    home_page(site, rows, changes)
-    feeds(site, rows, changes)
-    write_downloads(writer, engine, rows)
-    _copy_static(writer, site_dir / "static")
+    steps = (
+        lambda: catalog_pages(site, rows),
+        lambda: group_pages(site, rows, changes),
+        lambda: glossary_pages(site, rows),
+        lambda: home_page(site, rows, changes),
+        lambda: feeds(site, rows, changes),
+        lambda: write_downloads(writer, engine, rows),
+        lambda: _copy_static(writer, site_dir / "static"),
+    )
+    for done, (name, step) in enumerate(zip(_LATER_STEPS, steps, strict=True), start=1):
+        progress(name, models + done - 1, total)
+        step()
+        progress(name, models + done, total)
     # A static host serves 404.html for any missing path, at any depth: root-relative links.
     site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)
     write_sitemap(writer, config.base_url, site.stamp)
     write_robots(writer, config.base_url)
     writer.write(MANIFEST, reuse.manifest())
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")
+
+
+Progress = Callable[[str, int, int], None]
+_LATER_STEPS = ("catalog", "tags and families", "glossary", "home", "feeds", "downloads", "static")
+
+
+def _quiet(_step: str, _done: int, _total: int) -> None:
+    return None
+
+
+def _counting(items: Iterable[T], tick: Callable[[int], None]) -> Iterator[T]:
+    """`items`, calling `tick(n)` after the n-th one was taken."""
+    for n, item in enumerate(items, start=1):
+        yield item
+        tick(n)
+
+
+def _model_count(conn: Any) -> int:
+    from sqlalchemy import func, select
+
+    from registry.models import Model
+
+    table = Model.__table__  # type: ignore[attr-defined]
+    return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
 def render_workers(engine: Engine, conn: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from registry.formatting import fmt_theta, fmt_value
 from registry.verify.check import Check, _na, guarded, is_number
 from registry.verify.keys import block_type
 from yarn_core.conventions import MLA_SOFTMAX_MODEL_TYPES
@@ -119,11 +120,17 @@ def check_mscale_pair(block: dict[str, Any], params: RopeParams, model_type: str
         if is_number(mscale) and is_number(all_dim):
             sglang = mscale_ratio(factor, mscale, all_dim)
         nums.update(transformers=plain, sglang=sglang)
-        pair = f"mscale {mscale!r} / mscale_all_dim {all_dim!r}"
+        named = [
+            f"{k} {fmt_value(v)}" for k, v in (("mscale", mscale), ("mscale_all_dim", all_dim))
+        ]
+        pair = " / ".join(n for n, v in zip(named, (mscale, all_dim), strict=True) if v is not None)
         if not math.isclose(plain, sglang):
             msg = f"{pair}: transformers uses {plain:.4g}, SGLang {sglang:.4g} on cos/sin"
             return Check(cid, "warn", msg, nums)
-        return Check(cid, "pass", f"{pair} not both set: every runtime uses {plain:.4g}", nums)
+        msg = (
+            f"{pair or 'no mscale key'} (not both set and non-zero): every runtime uses {plain:.4g}"
+        )
+        return Check(cid, "pass", msg, nums)
     cos_sin = mscale_ratio(factor, mscale, all_dim)
     softmax = mla_softmax_multiplier(factor, all_dim)
     nums.update(cos_sin_factor=cos_sin, softmax_multiplier=softmax)
@@ -163,7 +170,8 @@ def check_dynamic(inp: VerifyInput, params: RopeParams) -> Check:
         return Check(cid, "fail", "dynamic NTK base is not a finite number")
     nums = {"base": params.theta, "base_at_2x_declared": at_double, "declared": declared}
     msg = (
-        f"base {params.theta:g} up to {declared}, {at_double:.6g} at {2 * declared}; "
+        f"base {fmt_theta(params.theta)} up to {declared}, {fmt_theta(at_double)} at "
+        f"{2 * declared}; "
         "cached keys keep the angles they were built with"
     )
     return Check(cid, "pass", msg, nums)

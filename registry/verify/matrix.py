@@ -85,6 +85,10 @@ def _num(value: float | None) -> str:
     return "?" if value is None else f"{value:.4g}"
 
 
+def _serves(context: int | None) -> str:
+    return f"serves {context}" if context is not None else "serves no stated context length"
+
+
 def _rel(a: float | None, b: float | None) -> float:
     if a is None or b is None:
         return 0.0 if a is b else math.inf
@@ -103,7 +107,7 @@ def _agreement(
     for conv in judged[1:]:
         row, what = rows[conv], []
         if row["served_context"] != ref["served_context"]:
-            what.append(f"serves {row['served_context']}")
+            what.append(_serves(row["served_context"]))
         if row["applies_scaling"] != ref["applies_scaling"]:
             what.append("scaling " + ("on" if row["applies_scaling"] else "off"))
         if _rel(row["logit_multiplier"], ref["logit_multiplier"]) > 1e-6:
@@ -120,7 +124,7 @@ def _agreement(
             differ[conv] = what
     others = [c for c in CONVENTIONS if c not in judged and freqs[c] != ref_freq]
     nums: dict[str, Any] = {"judged": judged, "differ": differ, "unjudged_differ": others}
-    base = f"transformers serves {ref['served_context']}, logits x{_num(ref['logit_multiplier'])}"
+    base = f"transformers {_serves(ref['served_context'])}, logits x{_num(ref['logit_multiplier'])}"
     if differ:
         detail = "; ".join(f"{c}: {', '.join(w)}" for c, w in differ.items())
         return Check(cid, "warn", f"{base}; {detail}", nums)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from registry.formatting import fmt_value
 from registry.verify.check import Check, merge_layers
 from registry.verify.inputs import VerifyInput, declared_dtype
 from yarn_core.conventions import Resolved, logit_multiplier, resolve
@@ -201,9 +202,10 @@ def check_monotone_blend(f: Frequencies) -> Check:
                 f"ratio rises at {len(rises)} pairs"
             )
         return Check(cid, "warn" if kind == "longrope" else "fail", msg, nums)
-    return Check(
-        cid, "pass", f"ratio falls monotonically from {max(ratio):.4g} to {min(ratio):.4g}", nums
-    )
+    if max(ratio) - min(ratio) <= EXACT:
+        return Check(cid, "pass", f"ratio {fmt_value(max(ratio))} at every pair", nums)
+    msg = f"ratio falls monotonically from {fmt_value(max(ratio))} to {fmt_value(min(ratio))}"
+    return Check(cid, "pass", msg, nums)
 
 
 def check_angle_coverage(f: Frequencies, model_type: str | None = None) -> Check:
@@ -284,12 +286,19 @@ def check_range_rounding(f: Frequencies) -> Check:
         return Check(cid, "warn", f"range cannot be evaluated in float32 and float64: {exc}")
     nums = {"float64": list(in64), "float32": list(in32), "raw": list(raw)}
     if in64 != in32:
-        msg = f"rounded range is {in64} in float64 but {in32} in float32: non-portable"
+        msg = (
+            f"rounded range is {_pair(in64)} in float64 but {_pair(in32)} in float32: non-portable"
+        )
         return Check(cid, "warn", msg, nums)
     near = [x for x in raw if abs(x - round(x)) < 1e-4 and 0 < x < p.rotary_dim - 1]
     if near:
         return Check(cid, "warn", f"range edge {near[0]:.6f} within 1e-4 of an integer", nums)
-    return Check(cid, "pass", f"rounded range {in64} in float32 and float64", nums)
+    return Check(cid, "pass", f"rounded range {_pair(in64)} in float32 and float64", nums)
+
+
+def _pair(edges: tuple[float, float]) -> str:
+    """A band's pair-index edges as people read them: `[20, 46]`."""
+    return f"[{fmt_value(edges[0])}, {fmt_value(edges[1])}]"
 
 
 def sample_positions(end: int, original: int | None) -> list[int]:

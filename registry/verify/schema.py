@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from registry.formatting import fmt_theta
 from registry.verify.check import Check, _na, guarded, is_number
 from registry.verify.keys import (
     ALIAS_PAIRS,
@@ -142,7 +143,7 @@ def check_theta(params: RopeParams) -> Check:
         return Check(
             cid, "fail", f"rope_theta {params.theta!r} is not > 1", {"theta": params.theta}
         )
-    return Check(cid, "pass", f"rope_theta {params.theta:g}", {"theta": params.theta})
+    return Check(cid, "pass", f"rope_theta {fmt_theta(params.theta)}", {"theta": params.theta})
 
 
 @guarded("C5-factor")
@@ -187,7 +188,7 @@ def check_beta_order(block: dict[str, Any], params: RopeParams) -> Check:
             cid, "fail", f"beta_fast {fast} < beta_slow {slow}: the ramp runs backwards", nums
         )
     if fast == slow:
-        return Check(cid, "warn", f"beta_fast = beta_slow = {fast}: a step, not a ramp", nums)
+        return Check(cid, "warn", f"beta_fast = beta_slow = {fast:g}: a step, not a ramp", nums)
     return Check(cid, "pass", f"beta_fast {fast:g} > beta_slow {slow:g}", nums)
 
 
@@ -243,7 +244,7 @@ def check_llama3_bands(params: RopeParams) -> Check:
     if high < low:
         return Check(cid, "fail", f"high_freq_factor {high} < low_freq_factor {low}", nums)
     if high == low:
-        return Check(cid, "warn", f"high = low = {low}: a hard switch with no blend band", nums)
+        return Check(cid, "warn", f"high = low = {low:g}: a hard switch with no blend band", nums)
     return Check(cid, "pass", f"bands low {low:g} < high {high:g}", nums)
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # Bumped whenever a check or a threshold changes, so stored verdicts can be recomputed.
 CORE_VERSION = "verify-3"
+NA_REASON = "no rotary embedding: nothing for yarn_core to verify"
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,7 @@ def verify(
         check = check_valid_values(inp.invalid)
         return Verdict("fail", [check], {}, str(dev), reason=check.message)
     if not layers:
-        reason = "no rotary embedding: nothing for yarn_core to verify"
-        return Verdict("n/a", [], {}, str(dev), reason=reason)
+        return Verdict("n/a", [], {}, str(dev), reason=NA_REASON)
     checks = static_checks(inp)
     checks += tensor_checks(inp, layers, dev)
     runtimes, agreement = runtime_matrix(inp, layers, config)

@@ -21,8 +21,17 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
     ):
         members = groups(site, rows, key)
         names = sorted(members, key=lambda k: (-len(members[k]), k))
+        # The index lists what the catalog holds (as the home page counts it), each tag with its
+        # definition; a known tag without models keeps its page for links into it.
         listing = [
-            {"name": n, "count": len(members[n]), "linked": bool(KEY_RE.match(n))} for n in names
+            {
+                "name": n,
+                "count": len(members[n]),
+                "linked": bool(KEY_RE.match(n)),
+                "definition": _definition(site, n) if folder == "tags" else "",
+            }
+            for n in names
+            if members[n]
         ]
         site.page(f"{folder}/index.html", f"{folder}.html", groups=listing)
         for name in names:
@@ -42,6 +51,13 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
                 cards=[site.card(slug)] if slug else [],
                 entry_slug=slug,
             )
+
+
+UNTAGGED = "Models with no usable config.json yet, so no tag (their fetch error is on their page)."
+
+
+def _definition(site: Site, tag: str) -> str:
+    return UNTAGGED if tag == "untagged" else site.tag_text.get(tag, "")
 
 
 def _breakdown(members: list[dict[str, Any]], by: str) -> dict[str, Any]:
