@@ -163,3 +163,28 @@ def test_ropedex_never_passes_what_transformers_cannot_run(
         mine = inverse_frequencies(ours, "transformers", ours.max_position_embeddings)
         assert len(mine) == len(theirs)
         assert all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(mine, theirs, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("model_type", "scaling", "status"),
+    [
+        ("llama", None, "warn"),  # Llama's default init rotates the whole head
+        ("glm", None, "not-applicable"),  # GLM's default init reads the fraction
+        ("llama", {"rope_type": "linear", "factor": 2.0}, "not-applicable"),  # scaled: read
+    ],
+)
+def test_partial_rotary_with_default_rope_follows_transformers_per_model_type(
+    model_type: str, scaling: dict[str, Any] | None, status: str
+) -> None:
+    from transformers import AutoConfig
+    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+    config: dict[str, Any] = {**BASE, "model_type": model_type, "partial_rotary_factor": 0.5}
+    if scaling:
+        config["rope_scaling"] = scaling
+    check = verify_tag(tag_config(config), device="cpu").check("C21")
+    assert check is not None and check.status == status, check
+    if model_type == "llama":  # what transformers itself does for this config
+        built = AutoConfig.for_model(**config)
+        rotated = LlamaRotaryEmbedding(built).inv_freq.numel()
+        assert rotated == (64 if status == "warn" else 32)

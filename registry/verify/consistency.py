@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from registry.formatting import fmt_theta, fmt_value
+from registry.formatting import fmt_num, fmt_theta, fmt_value
 from registry.verify.check import Check, _na, guarded, is_number
-from registry.verify.keys import block_type
+from registry.verify.keys import DEFAULT_IGNORES_PARTIAL, block_type
 from yarn_core.conventions import MLA_SOFTMAX_MODEL_TYPES
 from yarn_core.params import RopeParams
 from yarn_core.scaling import (
@@ -175,3 +175,24 @@ def check_dynamic(inp: VerifyInput, params: RopeParams) -> Check:
         "cached keys keep the angles they were built with"
     )
     return Check(cid, "pass", msg, nums)
+
+
+@guarded("C21-partial-default")
+def check_partial_default(inp: VerifyInput, params: RopeParams) -> Check:
+    """C21: a fraction written for default RoPE on a type whose transformers init ignores it."""
+    cid = "C21-partial-default"
+    prf = inp.extra_keys.get("partial_rotary_factor")
+    if params.rope_type != "default" or not is_number(prf) or prf == 1:
+        return _na(cid, "no partial_rotary_factor with default RoPE")
+    if inp.model_type not in DEFAULT_IGNORES_PARTIAL:
+        return _na(cid, "transformers reads partial_rotary_factor for this model type")
+    nums = {"partial_rotary_factor": prf, "rotary_dim": params.rotary_dim}
+    nums["head_dim"] = params.head_dim
+    return Check(
+        cid,
+        "warn",
+        f"transformers rotates all {params.head_dim} dims of a {inp.model_type} head with "
+        f"default RoPE (its default init ignores partial_rotary_factor {fmt_num(prf)}); "
+        f"runtimes that read the key rotate {params.rotary_dim}",
+        nums,
+    )

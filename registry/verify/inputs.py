@@ -47,7 +47,7 @@ def declared_dtype(torch_dtype: str | None) -> str:
     return DTYPES.get(str(torch_dtype).lower(), "float32") if torch_dtype else "float32"
 
 
-_EXTRA_KEYS = ("original_max_position_embeddings",)
+_EXTRA_KEYS = ("original_max_position_embeddings", "partial_rotary_factor")
 
 
 def _extra_keys(evidence: dict[str, Any] | None) -> dict[str, Any]:

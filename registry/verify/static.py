@@ -10,6 +10,7 @@ from registry.verify.consistency import (
     check_factor_vs_context,
     check_mscale_pair,
     check_original_context,
+    check_partial_default,
 )
 from registry.verify.keys import split_blocks
 from registry.verify.schema import (
@@ -58,6 +59,7 @@ def static_checks(inp: VerifyInput) -> list[Check]:
         add(layer, check_factor_vs_context(block, inp, params))
         add(layer, check_original_context(block, inp, params))
         add(layer, check_dynamic(inp, params))
+        add(layer, check_partial_default(inp, params))
     merged = [merge_layers(per_layer) for per_layer in results.values()]
     merged.append(check_valid_values(inp.invalid))
     return sorted(merged, key=check_order)

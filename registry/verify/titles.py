@@ -24,6 +24,7 @@ CHECK_TITLES = {
     "C16": "Dynamic NTK base",
     "C19": "Value types",
     "C20": "Base frequency θ",
+    "C21": "Partial rotary with default RoPE",
     "P0": "Embedding can be built",
     "P1": "High-frequency pairs untouched",
     "P2": "Low-frequency pairs interpolated",
