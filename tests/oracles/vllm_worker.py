@@ -1,0 +1,437 @@
+"""Runs inside a subprocess with vLLM 0.33.0's extracted sources on `sys.path` (see vllm_oracle).
+
+Reads a JSON list of `{"name", "config"}` from stdin and writes one JSON object per config to
+stdout. Everything RoPE-related is vLLM's own code:
+
+* `vllm/transformers_utils/config.py`: `patch_legacy_rope_type`, `patch_rope_parameters`,
+  `iter_rope_parameters`, `is_rope_parameters_nested`, `get_hf_text_config`;
+* `vllm/transformers_utils/model_arch_config_convertor.py`:
+  `ModelArchConfigConvertorBase.derive_max_model_len_and_key`;
+* `vllm/config/model.py`: `_get_and_verify_max_len` (the served `max_model_len`);
+* `vllm/model_executor/models/registry.py`: which model file serves the architecture;
+* `vllm/model_executor/layers/rotary_embedding/`: the whole package, imported for real, and its
+  `get_rope`;
+* `vllm/model_executor/models/deepseek_v2.py`: the MLA attention's statements from the rope-type
+  rewrite through the softmax-scale multiplication, executed as written.
+
+The functions are cut out of their files with `ast` and executed in a namespace holding only what
+they name. Stubbed, because it never touches RoPE: the custom-op registry (`CustomOp` becomes a
+plain `nn.Module`), platform probes, ROCm/AITER and flashinfer switches, triton, distributed
+ranks, the logger, and the cos/sin cache's position range: the outer product positions x inverse frequencies
+(`torch.einsum("i,j -> ij", t, inv_freq)`) keeps the first `CACHE_POSITIONS` positions, whose
+values are unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import math
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+CACHE_POSITIONS = 8
+
+
+def _src() -> Path:
+    return Path(sys.argv[1])
+
+
+class _Anything:
+    """A stub whose every attribute is a function returning False (platform/aiter probes)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "check_max_model_len":
+            return lambda n: n
+        return lambda *a, **k: False
+
+
+class _Logger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def warning_once(self, *a: Any, **k: Any) -> None:
+        pass
+
+    def info_once(self, *a: Any, **k: Any) -> None:
+        pass
+
+    def debug_once(self, *a: Any, **k: Any) -> None:
+        pass
+
+
+def _logger(name: str) -> Any:
+    log = logging.getLogger(name)
+    log.setLevel(logging.ERROR)
+    return _Logger(log, {})
+
+
+MAX_MODEL_LEN = {"value": 0}
+
+
+def _install_stubs() -> None:
+    import torch
+    from torch import nn
+
+    src = _src() / "vllm"
+
+    def package(name: str, path: Path | None) -> types.ModuleType:
+        mod = types.ModuleType(name)
+        mod.__path__ = [str(path)] if path else []
+        sys.modules[name] = mod
+        return mod
+
+    package("vllm", src)
+    package("vllm.model_executor", src / "model_executor")
+    package("vllm.model_executor.layers", src / "model_executor" / "layers")
+    package("vllm.utils", src / "utils")
+
+    class CustomOp(nn.Module):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+
+        @classmethod
+        def register(cls, name: str) -> Any:
+            return lambda c: c
+
+        @classmethod
+        def enabled(cls) -> bool:
+            return False
+
+        @classmethod
+        def register_oot(cls, *a: Any, **k: Any) -> Any:
+            return lambda c: c
+
+    def module(name: str, **attrs: Any) -> None:
+        mod = types.ModuleType(name)
+        mod.__dict__.update(attrs)
+        sys.modules[name] = mod
+
+    module("vllm.model_executor.custom_op", CustomOp=CustomOp, PluggableLayer=nn.Module)
+    module("vllm.platforms", current_platform=_Anything())
+    module("vllm._aiter_ops", rocm_aiter_ops=_Anything())
+    module("vllm.logger", init_logger=_logger)
+    model_config = types.SimpleNamespace()
+
+    def current_config() -> Any:
+        model_config.max_model_len = MAX_MODEL_LEN["value"]
+        return types.SimpleNamespace(model_config=model_config)
+
+    module("vllm.config", get_current_vllm_config=current_config)
+    module(
+        "vllm.distributed",
+        get_tensor_model_parallel_rank=lambda: 0,
+        get_tensor_model_parallel_world_size=lambda: 1,
+    )
+    module("vllm.triton_utils", tl=_Anything(), triton=_Anything())
+    module("vllm.utils.flashinfer", has_flashinfer=lambda: False)
+    module(
+        "vllm.utils.torch_utils",
+        direct_register_custom_op=lambda *a, **k: None,
+        async_tensor_h2d=lambda data, dtype, device, pin_memory=False: torch.tensor(
+            data, dtype=dtype, device=device
+        ),
+    )
+
+
+def _functions(path: Path, names: set[str], namespace: dict[str, Any]) -> None:
+    """Execute the top-level definitions `names` of `path` (vLLM's source) into `namespace`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
+    missing = names - {n.name for n in nodes}
+    if missing:
+        raise RuntimeError(f"{path}: no {sorted(missing)}")
+    for node in nodes:
+        node.decorator_list = []
+    exec(compile(ast.Module(body=nodes, type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+
+
+def _method(path: Path, cls: str, name: str, namespace: dict[str, Any]) -> Any:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == name:
+                    mod = ast.Module(body=[item], type_ignores=[])
+                    exec(compile(mod, str(path), "exec"), namespace)  # noqa: S102
+                    return namespace[name]
+    raise RuntimeError(f"{path}: no {cls}.{name}")
+
+
+def _mla_statements(path: Path) -> list[ast.stmt]:
+    """deepseek_v2.py, DeepseekV2MLAAttention.__init__: the statements from the rope-type
+    rewrite (`if config.rope_parameters["rope_type"] != "default":`) through the softmax
+    multiplication (`self.scaling = self.scaling * mscale * mscale`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "DeepseekV2MLAAttention":
+            init = next(
+                i for i in node.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"
+            )
+            body = init.body
+            start = next(
+                i
+                for i, s in enumerate(body)
+                if isinstance(s, ast.If) and "!= 'default'" in ast.unparse(s.test)
+            )
+            end = next(
+                i
+                for i, s in enumerate(body)
+                if i > start and "self.scaling * mscale * mscale" in ast.unparse(s)
+            )
+            return body[start : end + 1]
+    raise RuntimeError(f"{path}: no DeepseekV2MLAAttention")
+
+
+def _registry(path: Path) -> dict[str, tuple[str, str]]:
+    """Architecture name -> (model module, class) from the registry's literal dicts."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_PREVIOUSLY_SUPPORTED_MODELS"
+            for t in node.targets
+        ):
+            found["__previous__"] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    try:
+                        value = ast.literal_eval(v)
+                    except ValueError:
+                        continue
+                    if isinstance(value, tuple) and len(value) == 2:
+                        found.setdefault(k.value, (str(value[0]), str(value[1])))
+    return found
+
+
+class Vllm:
+    def __init__(self) -> None:
+        _install_stubs()
+        import torch
+        import transformers
+
+        src = _src() / "vllm"
+        self.torch = torch
+        ns: dict[str, Any] = {
+            "Any": Any,
+            "math": math,
+            "logger": _logger("vllm"),
+            "PreTrainedConfig": transformers.PreTrainedConfig,
+        }
+        from transformers.configuration_utils import (  # type: ignore[attr-defined]
+            ALLOWED_LAYER_TYPES,
+        )
+
+        ns["ALLOWED_LAYER_TYPES"] = ALLOWED_LAYER_TYPES
+        from collections.abc import Iterator
+
+        ns["Iterator"] = Iterator
+        _functions(src / "config" / "utils.py", {"getattr_iter"}, ns)
+        sys.modules["vllm.config"].getattr_iter = ns["getattr_iter"]  # type: ignore[attr-defined]
+        sys.modules["vllm.config.utils"] = sys.modules["vllm.config"]
+        _functions(
+            src / "transformers_utils" / "config.py",
+            {
+                "is_rope_parameters_nested",
+                "patch_legacy_rope_type",
+                "patch_rope_parameters",
+                "iter_rope_parameters",
+                "get_hf_text_config",
+            },
+            ns,
+        )
+        ns["current_platform"] = _Anything()
+        ns["envs"] = types.SimpleNamespace(VLLM_ALLOW_LONG_MAX_MODEL_LEN=False)
+        _functions(src / "config" / "model.py", {"_get_and_verify_max_len"}, ns)
+        self.derive = _method(
+            src / "transformers_utils" / "model_arch_config_convertor.py",
+            "ModelArchConfigConvertorBase",
+            "derive_max_model_len_and_key",
+            ns,
+        )
+        self.ns = ns
+        self.registry = _registry(src / "model_executor" / "models" / "registry.py")
+        import vllm.model_executor.layers.rotary_embedding as rotary  # type: ignore[import-not-found]
+
+        self.rotary = rotary
+        self._cap_cache_positions(rotary)
+        self._record_inv_freq(rotary)
+        mla_ns: dict[str, Any] = {"math": math}
+        deepseek = src / "model_executor" / "models" / "deepseek_v2.py"
+        _functions(deepseek, {"yarn_get_mscale"}, mla_ns)
+        self.mla_ns = mla_ns
+        self.mla_code = compile(
+            ast.Module(body=_mla_statements(deepseek), type_ignores=[]), str(deepseek), "exec"
+        )
+
+    def _cap_cache_positions(self, rotary: Any) -> None:
+        torch = self.torch
+
+        class _Torch:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(torch, name)
+
+            @staticmethod
+            def einsum(equation: str, *operands: Any) -> Any:
+                # The cache's outer product positions x inverse frequencies.
+                if equation.replace(" ", "") == "i,j->ij":
+                    operands = (operands[0][:CACHE_POSITIONS], *operands[1:])
+                return torch.einsum(equation, *operands)
+
+        proxy = _Torch()
+        for name, mod in list(sys.modules.items()):
+            if name.startswith("vllm.model_executor.layers.rotary_embedding."):
+                if getattr(mod, "torch", None) is torch:
+                    mod.torch = proxy  # type: ignore[attr-defined]
+
+    def _record_inv_freq(self, rotary: Any) -> None:
+        self.calls: list[Any] = []
+        seen: set[Any] = set()
+        for mod in list(sys.modules.values()):
+            if not getattr(mod, "__name__", "").startswith("vllm.model_executor.layers.rotary_"):
+                continue
+            for obj in vars(mod).values():
+                if isinstance(obj, type) and "_compute_inv_freq" in vars(obj) and obj not in seen:
+                    seen.add(obj)
+                    self._wrap(obj)
+
+    def _wrap(self, cls: type) -> None:
+        original = cls._compute_inv_freq  # type: ignore[attr-defined]
+        calls = self.calls
+
+        def recorded(self_: Any, *args: Any, **kwargs: Any) -> Any:
+            value = original(self_, *args, **kwargs)
+            calls.append((type(self_).__name__, value))
+            return value
+
+        cls._compute_inv_freq = recorded  # type: ignore[attr-defined]
+
+    def hf_config(self, config: dict[str, Any]) -> tuple[Any, str]:
+        import transformers
+
+        model_type = config.get("model_type")
+        kwargs = {k: v for k, v in config.items() if k != "model_type"}
+        if model_type in transformers.CONFIG_MAPPING:
+            cfg = transformers.AutoConfig.for_model(model_type, **kwargs)
+            return cfg, "transformers"
+        cfg = transformers.PreTrainedConfig(**kwargs)
+        cfg.model_type = model_type or ""
+        return cfg, "remote code (generic config)"
+
+    def run(self, config: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        archs = config.get("architectures") or []
+        arch = archs[0] if archs else None
+        out["architecture"] = arch
+        entry = self.registry.get(arch) if isinstance(arch, str) else None
+        previous = self.registry.get("__previous__", {})
+        if entry is None:
+            if isinstance(arch, str) and arch in previous:
+                out["error"] = (
+                    f"Model architecture {arch} was supported in vLLM until "
+                    f"v{previous[arch]}, and is not supported anymore."
+                )
+            else:
+                out["error"] = f"Model architectures {archs!r} are not supported for now."
+            return out
+        out["model_module"] = entry[0]
+        cfg, source = self.hf_config(config)
+        out["config_source"] = source
+        ns = self.ns
+        ns["patch_rope_parameters"](cfg)
+        text = ns["get_hf_text_config"](cfg)
+        if text is not cfg:
+            ns["patch_rope_parameters"](text)
+        derived, key = self.derive(types.SimpleNamespace(hf_text_config=text))
+        arch_config = types.SimpleNamespace(derived_max_model_len_and_key=(derived, key))
+        served = ns["_get_and_verify_max_len"](
+            text, arch_config, None, None, False, getattr(text, "sliding_window", None)
+        )
+        out["served_context"] = int(served)
+        out["served_context_key"] = key
+        rope = getattr(text, "rope_parameters", None)
+        if not isinstance(rope, dict) or not rope:
+            out["no_rope"] = "no rope_parameters after patch_rope_parameters"
+            return out
+        nested = ns["is_rope_parameters_nested"](rope)
+        out["layers"] = {}
+        for layer, params in (rope.items() if nested else [("default", rope)]):
+            if isinstance(params, dict):
+                out["layers"][layer] = self._rotary(text, dict(params), entry[0], served)
+        return out
+
+    def _rotary(
+        self, text: Any, params: dict[str, Any], module: str, served: int
+    ) -> dict[str, Any]:
+        torch = self.torch
+        MAX_MODEL_LEN["value"] = served
+        self.calls.clear()
+        self.rotary._ROPE_DICT.clear()
+        head = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        max_position = getattr(text, "max_position_embeddings", None)
+        row: dict[str, Any] = {"softmax_multiplier": 1.0}
+        try:
+            if module == "deepseek_v2" and getattr(text, "kv_lora_rank", None) is not None:
+                view = types.SimpleNamespace(rope_parameters=params)
+                scope: dict[str, Any] = {
+                    **self.mla_ns,
+                    "config": view,
+                    "get_rope": self.rotary.get_rope,
+                    "qk_rope_head_dim": text.qk_rope_head_dim,
+                    "max_position_embeddings": max_position,
+                    "self": types.SimpleNamespace(scaling=1.0),
+                }
+                exec(self.mla_code, scope)  # noqa: S102
+                emb = scope["self"].rotary_emb
+                row["softmax_multiplier"] = float(scope["self"].scaling)
+                row["call_site"] = "deepseek_v2.DeepseekV2MLAAttention"
+            else:
+                emb = self.rotary.get_rope(
+                    head, max_position=max_position, rope_parameters=params, is_neox_style=True
+                )
+                row["call_site"] = "llama-style get_rope(head_dim, max_position_embeddings)"
+        except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            return row
+        row["class"] = type(emb).__name__
+        row["rope_type"] = params.get("rope_type")
+        row["rotary_dim"] = int(getattr(emb, "rotary_dim", 0))
+        if not self.calls:
+            row["error"] = f"{type(emb).__name__} computed no inverse frequencies"
+            return row
+        if hasattr(emb, "use_long_rope"):
+            use_long = bool(emb.use_long_rope)
+            row["factor_set"] = "long" if use_long else "short"
+            inv = self.calls[1 if use_long else 0][1]
+            row["attention_scaling"] = float(emb.long_mscale if use_long else emb.short_mscale)
+        else:
+            inv = self.calls[-1][1]
+            cache = getattr(emb, "cos_sin_cache", None)
+            if cache is None:
+                row["error"] = f"{type(emb).__name__} has no cos_sin_cache"
+                return row
+            row["attention_scaling"] = float(cache[0, 0].to(torch.float64))
+        row["inv_freq"] = [float(x) for x in inv.to(torch.float64).flatten()]
+        return row
+
+
+def main() -> None:
+    items = json.load(sys.stdin)
+    vllm = Vllm()
+    results = {}
+    for item in items:
+        try:
+            results[item["name"]] = vllm.run(item["config"])
+        except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            results[item["name"]] = {
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "where": f"{Path(tb.filename).name}:{tb.lineno}",
+            }
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
