@@ -123,11 +123,16 @@ def yarn_range(params: RopeParams, res: Resolved) -> tuple[float, float]:
     )
 
 
+def longrope_uses_long(res: Resolved, seq_len: int | None) -> bool:
+    """Whether LongRoPE runs its long factors at `seq_len` under `res`."""
+    original = res.original_context or 0
+    return bool(res.longrope_long) or bool(seq_len and seq_len > original)
+
+
 def _longrope(params: RopeParams, res: Resolved, seq_len: int | None) -> list[float]:
     if params.short_factor is None or params.long_factor is None:
         raise UnsupportedRope("longrope needs short_factor and long_factor")
-    original = res.original_context or 0
-    use_long = res.longrope_long or bool(seq_len and seq_len > original)
+    use_long = longrope_uses_long(res, seq_len)
     return longrope_inv_freq(
         params.theta, params.rotary_dim, params.long_factor if use_long else params.short_factor
     )

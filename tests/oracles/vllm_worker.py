@@ -17,9 +17,9 @@ stdout. Everything RoPE-related is vLLM's own code:
 The functions are cut out of their files with `ast` and executed in a namespace holding only what
 they name. Stubbed, because it never touches RoPE: the custom-op registry (`CustomOp` becomes a
 plain `nn.Module`), platform probes, ROCm/AITER and flashinfer switches, triton, distributed
-ranks, the logger, and the cos/sin cache's position range: the outer product positions x inverse frequencies
-(`torch.einsum("i,j -> ij", t, inv_freq)`) keeps the first `CACHE_POSITIONS` positions, whose
-values are unchanged.
+ranks, the logger, and the cos/sin cache's position range: the outer product positions x
+inverse frequencies (`torch.einsum("i,j -> ij", t, inv_freq)`) keeps the first
+`CACHE_POSITIONS` positions, whose values are unchanged.
 """
 
 from __future__ import annotations
@@ -190,8 +190,7 @@ def _registry(path: Path) -> dict[str, tuple[str, str]]:
     found: dict[str, Any] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "_PREVIOUSLY_SUPPORTED_MODELS"
-            for t in node.targets
+            isinstance(t, ast.Name) and t.id == "_PREVIOUSLY_SUPPORTED_MODELS" for t in node.targets
         ):
             found["__previous__"] = ast.literal_eval(node.value)
         elif isinstance(node, ast.Dict):
@@ -336,7 +335,19 @@ class Vllm:
             else:
                 out["error"] = f"Model architectures {archs!r} are not supported for now."
             return out
-        out["model_module"] = entry[0]
+        module = (
+            entry[0] if entry[0].startswith("vllm.") else f"vllm.model_executor.models.{entry[0]}"
+        )
+        out["model_module"] = module
+        path = _src().joinpath(*module.split(".")).with_suffix(".py")
+        if path.with_suffix("").is_dir():
+            out["backend"] = "Transformers backend: transformers' own rotary code, not get_rope"
+            return out
+        if not path.is_file():
+            out["error"] = f"ModuleNotFoundError: No module named {module!r}"
+            return out
+        # MLA: the model file builds its attention from deepseek_v2.py's DeepseekV2MLAAttention.
+        mla = "DeepseekV2" in path.read_text(encoding="utf-8")
         cfg, source = self.hf_config(config)
         out["config_source"] = source
         ns = self.ns
@@ -357,14 +368,12 @@ class Vllm:
             return out
         nested = ns["is_rope_parameters_nested"](rope)
         out["layers"] = {}
-        for layer, params in (rope.items() if nested else [("default", rope)]):
+        for layer, params in rope.items() if nested else [("default", rope)]:
             if isinstance(params, dict):
-                out["layers"][layer] = self._rotary(text, dict(params), entry[0], served)
+                out["layers"][layer] = self._rotary(text, dict(params), mla, served)
         return out
 
-    def _rotary(
-        self, text: Any, params: dict[str, Any], module: str, served: int
-    ) -> dict[str, Any]:
+    def _rotary(self, text: Any, params: dict[str, Any], mla: bool, served: int) -> dict[str, Any]:
         torch = self.torch
         MAX_MODEL_LEN["value"] = served
         self.calls.clear()
@@ -373,7 +382,7 @@ class Vllm:
         max_position = getattr(text, "max_position_embeddings", None)
         row: dict[str, Any] = {"softmax_multiplier": 1.0}
         try:
-            if module == "deepseek_v2" and getattr(text, "kv_lora_rank", None) is not None:
+            if mla and getattr(text, "kv_lora_rank", None) is not None:
                 view = types.SimpleNamespace(rope_parameters=params)
                 scope: dict[str, Any] = {
                     **self.mla_ns,
@@ -413,6 +422,9 @@ class Vllm:
                 row["error"] = f"{type(emb).__name__} has no cos_sin_cache"
                 return row
             row["attention_scaling"] = float(cache[0, 0].to(torch.float64))
+            if hasattr(emb, "scaling_factors"):
+                # LinearScalingRotaryEmbedding divides the positions by the factor.
+                inv = inv.to(torch.float64) / float(emb.scaling_factors[0])
         row["inv_freq"] = [float(x) for x in inv.to(torch.float64).flatten()]
         return row
 
