@@ -120,7 +120,7 @@ def resolve(
     res = replace(res, served_context=served, served_context_key=_declared_key(params, served))
     if convention == "llama.cpp":
         res = _llamacpp_architecture(params, res, model_type, config)
-    if convention == "vllm" and config is not None:
+    if convention == "vllm":
         from yarn_core.runtime_vllm import vllm_architecture
 
         res = vllm_architecture(params, res, model_type, config)

@@ -59,11 +59,15 @@ def derived_length(config: Mapping[str, Any]) -> tuple[float, str] | None:
 
 
 def vllm_architecture(
-    params: RopeParams, res: Resolved, model_type: str | None, config: Mapping[str, Any]
+    params: RopeParams,
+    res: Resolved,
+    model_type: str | None,
+    config: Mapping[str, Any] | None,
 ) -> Resolved:
-    """`res` with vLLM's served context, its key and LongRoPE's factor set."""
+    """`res` with vLLM's served context, its key and LongRoPE's factor set. Without the whole
+    config the length keys are not known; `res`'s served context stands."""
     notes = list(res.notes)
-    derived = derived_length(config)
+    derived = derived_length(config) if config is not None else None
     served, key = res.served_context, res.served_context_key
     if derived is not None:
         length, key = derived
