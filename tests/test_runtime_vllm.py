@@ -206,7 +206,10 @@ HANDWRITTEN = Path(__file__).parent / "data" / "vllm"
 
 
 def handwritten_configs() -> dict[str, dict[str, Any]]:
-    """Configs written for this test: vLLM scaling types and keys the corpus lacks."""
+    """Configs written for this test: vLLM scaling types and keys the corpus lacks (LongRoPE
+    128k with and without short/long mscale, static NTK with and without mixed_b, dynamic NTK
+    with max_trained_positions, DeepSeek-V3 with attention_factor 1.0, Command-R without
+    model_max_length)."""
     return {
         f"handwritten/{path.stem}": ropedex_side.load(path)
         for path in sorted(HANDWRITTEN.glob("*.json"))
@@ -258,7 +261,7 @@ def test_allow_list_is_not_stale(results: dict[str, Outcome]) -> None:
 
 def test_handwritten_cases_are_compared(results: dict[str, Outcome]) -> None:
     hand = {n: o for n, o in results.items() if n.startswith("handwritten/")}
-    assert len(hand) == 2
+    assert len(hand) == 7
     for name, o in hand.items():
         assert o.compared, (name, o.why_not)
 
@@ -276,6 +279,25 @@ def test_vllm_facts_from_its_code(results: dict[str, Outcome]) -> None:
     v3 = results["deepseek-ai/DeepSeek-V3"].vllm["layers"]["default"]
     assert v3["call_site"] == "deepseek_v2.DeepseekV2MLAAttention"
     assert abs(v3["softmax_multiplier"] - 1.873854) < 1e-5
+
+
+def test_vllm_scaling_types_are_exercised(results: dict[str, Outcome]) -> None:
+    """The hand-written configs reach the vLLM classes and branches ropedex now models."""
+
+    def layer(name: str) -> dict[str, Any]:
+        o = results[f"handwritten/{name}"]
+        assert o.compared and not o.diffs, (name, o.diffs)
+        row: dict[str, Any] = o.vllm["layers"]["default"]
+        return row
+
+    assert layer("llama-ntk-x4")["class"] == "NTKScalingRotaryEmbedding"
+    assert layer("llama-ntk-mixed-b")["class"] == "NTKScalingRotaryEmbedding"
+    assert layer("llama-dynamic-max-trained")["class"] == "DynamicNTKScalingRotaryEmbedding"
+    mscales = layer("phi3-longrope-mscales")
+    assert (mscales["factor_set"], mscales["attention_scaling"]) == ("short", 1.1)
+    llama_scaling = layer("deepseek-v3-attention-factor-1")
+    assert llama_scaling["rope_type"] == "deepseek_llama_scaling"
+    assert llama_scaling["softmax_multiplier"] == 1.0
 
 
 def test_matrix_names_key_and_factor_set() -> None:

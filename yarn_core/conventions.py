@@ -120,13 +120,13 @@ def resolve(
     res = replace(res, served_context=served, served_context_key=_declared_key(params, served))
     if convention == "llama.cpp":
         res = _llamacpp_architecture(params, res, model_type, config)
+    if rope_block is not None and convention in ("sglang", "llama.cpp"):
+        res = _architecture_magnitude(params, res, rope_block)
+    res = _architecture_softmax(params, res, model_type)
     if convention == "vllm":
         from yarn_core.runtime_vllm import vllm_architecture
 
         res = vllm_architecture(params, res, model_type, config)
-    if rope_block is not None and convention in ("sglang", "llama.cpp"):
-        res = _architecture_magnitude(params, res, rope_block)
-    res = _architecture_softmax(params, res, model_type)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):

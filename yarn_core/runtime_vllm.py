@@ -7,14 +7,29 @@
   su/longrope/llama3/yarn/deepseek_yarn/deepseek_llama_scaling (not for Gemma 3); and with
   LongRoPE the default `max_model_len` is `original_max_position_embeddings`.
 * LongRoPE (`rotary_embedding/phi3_long_rope_scaled_rope.py`): the long factors for every
-  position when `max_model_len` exceeds the original context, else the short ones.
+  position when `max_model_len` exceeds the original context, else the short ones; the block's
+  `short_mscale` / `long_mscale` replace the cos/sin magnitude of that set.
+* Dynamic NTK (`rotary_embedding/dynamic_ntk_scaling_rope.py`): one static base
+  `b * alpha^(d/(d-2))` with `alpha = s * L / max_trained_positions - (s - 1)`, `L` the
+  max_position_embeddings passed to `get_rope` (alpha = 1 without `max_trained_positions`).
+* Static NTK (`rotary_embedding/ntk_scaling_rope.py` `_compute_inv_freq`): without `mixed_b`,
+  `(b s)^(-2j/d) / s^(2/d)`; with it, `b^(-2j/d) / exp(a (j+1)^mixed_b)` with
+  `a = ln s / (d/2)^mixed_b`.
+* DeepSeek MLA (`models/deepseek_v2.py` `DeepseekV2MLAAttention.__init__` and
+  `rotary_embedding/deepseek_scaling_rope.py`): YaRN becomes `deepseek_yarn`, or
+  `deepseek_llama_scaling` when `attention_factor` is 1.0, which skips the softmax
+  multiplier; either way the cos/sin magnitude is `m(s, mscale) / m(s, mscale_all_dim)` and
+  `attention_factor` is not read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+from yarn_core.scaling import default_inv_freq, mscale_ratio, ntk_alpha_base
 
 if TYPE_CHECKING:
     from yarn_core.conventions import Resolved
@@ -80,18 +95,79 @@ def vllm_architecture(
     if params.rope_type == "longrope" and params.original_max_position_embeddings:
         served = int(params.original_max_position_embeddings)
         key = "original_max_position_embeddings (LongRoPE default max_model_len)"
-    long_always = res.longrope_long
+    res = replace(res, served_context=served, served_context_key=key)
     if params.rope_type == "longrope":
-        long_always = bool(served and res.original_context and served > res.original_context)
-        notes = [n for n in notes if "long factors" not in n]
-        notes.append(
-            "vLLM defaults max_model_len to original_max_position_embeddings for LongRoPE and "
-            f"runs the {'long' if long_always else 'short'} factors"
-        )
-    return replace(
-        res,
-        served_context=served,
-        served_context_key=key,
-        longrope_long=long_always,
-        notes=tuple(notes),
+        res = _longrope(params, res, notes)
+    elif params.rope_type == "dynamic":
+        res = _dynamic(params, res, notes)
+    elif params.rope_type == "ntk":
+        notes = [n for n in notes if not n.startswith("static NTK alpha")]
+        notes.append("static NTK as vLLM's NTKScalingRotaryEmbedding computes it")
+    elif params.rope_type == "yarn" and model_type in _mla_model_types():
+        res = _deepseek(params, res, notes)
+    return replace(res, notes=tuple(notes))
+
+
+def _mla_model_types() -> frozenset[str]:
+    from yarn_core.conventions import MLA_SOFTMAX_MODEL_TYPES
+
+    return MLA_SOFTMAX_MODEL_TYPES
+
+
+def _longrope(params: RopeParams, res: Resolved, notes: list[str]) -> Resolved:
+    served, original = res.served_context, res.original_context
+    long_always = bool(served and original and served > original)
+    notes[:] = [n for n in notes if "long factors" not in n]
+    notes.append(
+        "vLLM defaults max_model_len to original_max_position_embeddings for LongRoPE and "
+        f"runs the {'long' if long_always else 'short'} factors"
     )
+    magnitude = res.attention_scaling
+    written = params.extra.get("long_mscale" if long_always else "short_mscale")
+    if isinstance(written, int | float) and not isinstance(written, bool):
+        magnitude = float(written)
+        notes.append(f"cos/sin magnitude {magnitude:g} from the block's mscale for that set")
+    return replace(res, longrope_long=long_always, attention_scaling=magnitude)
+
+
+def _dynamic(params: RopeParams, res: Resolved, notes: list[str]) -> Resolved:
+    trained = params.extra.get("max_trained_positions")
+    length = params.max_position_embeddings
+    if not isinstance(trained, int | float) or isinstance(trained, bool) or not length:
+        return res
+    factor = float(params.factor) if params.factor is not None else 1.0
+    alpha = factor * length / trained - (factor - 1)
+    base = ntk_alpha_base(params.theta, alpha, params.rotary_dim)
+    notes[:] = [n for n in notes if "max_trained_positions" not in n]
+    notes.append(
+        f"vLLM's static dynamic-NTK base: alpha = s*L/max_trained_positions - (s-1) = "
+        f"{alpha:g}, base {base:g}"
+    )
+    return replace(res, applies_scaling=alpha != 1.0, theta=base)
+
+
+def _deepseek(params: RopeParams, res: Resolved, notes: list[str]) -> Resolved:
+    factor = res.factor
+    mscale = params.mscale if params.mscale is not None else 1.0
+    mscale_all_dim = params.mscale_all_dim or 0.0
+    magnitude = mscale_ratio(factor, float(mscale), float(mscale_all_dim))
+    softmax = res.softmax_multiplier
+    if params.attention_factor == 1.0:
+        softmax = 1.0
+        notes.append(
+            "attention_factor 1.0: vLLM runs deepseek_llama_scaling, without the MLA softmax "
+            "multiplier"
+        )
+    elif params.attention_factor is not None:
+        notes.append("attention_factor not read by vLLM's DeepSeek rotary embedding")
+    return replace(res, attention_scaling=magnitude, softmax_multiplier=softmax)
+
+
+def ntk_inv_freq(theta: float, dim: int, factor: float, mixed_b: float | None) -> list[float]:
+    """vLLM's static NTK inverse frequencies (`NTKScalingRotaryEmbedding._compute_inv_freq`)."""
+    if mixed_b is None:
+        shrink = factor ** (2 / dim)
+        return [f / shrink for f in default_inv_freq(theta * factor, dim)]
+    a = math.log(factor) / (dim / 2) ** mixed_b
+    plain = default_inv_freq(theta, dim)
+    return [f / math.exp(a * (j + 1) ** mixed_b) for j, f in enumerate(plain)]
