@@ -126,7 +126,8 @@ def resolve(
     if convention == "vllm":
         from yarn_core.runtime_vllm import vllm_architecture
 
-        res = vllm_architecture(params, res, model_type, config)
+        mla = model_type in MLA_SOFTMAX_MODEL_TYPES
+        res = vllm_architecture(params, res, model_type, config, mla=mla)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):

@@ -27,13 +27,37 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from yarn_core.params import RopeParams
 from yarn_core.scaling import default_inv_freq, mscale_ratio, ntk_alpha_base
 
-if TYPE_CHECKING:
-    from yarn_core.conventions import Resolved
-    from yarn_core.params import RopeParams
+
+class _Resolved(Protocol):
+    """What this module reads of `yarn_core.conventions.Resolved` (not imported: that module
+    dispatches here)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def served_context(self) -> int | None: ...
+    @property
+    def served_context_key(self) -> str | None: ...
+    @property
+    def original_context(self) -> int | None: ...
+    @property
+    def attention_scaling(self) -> float: ...
+    @property
+    def softmax_multiplier(self) -> float: ...
+    @property
+    def longrope_long(self) -> bool | None: ...
+    @property
+    def factor(self) -> float: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+Resolved = TypeVar("Resolved", bound=_Resolved)
 
 # derive_max_model_len_and_key's possible_keys, in vLLM's order.
 LENGTH_KEYS = (
@@ -78,9 +102,12 @@ def vllm_architecture(
     res: Resolved,
     model_type: str | None,
     config: Mapping[str, Any] | None,
+    *,
+    mla: bool,
 ) -> Resolved:
     """`res` with vLLM's served context, its key and LongRoPE's factor set. Without the whole
-    config the length keys are not known; `res`'s served context stands."""
+    config the length keys are not known; `res`'s served context stands. `mla`: the model
+    type's attention is DeepSeek's multi-head latent attention."""
     notes = list(res.notes)
     derived = derived_length(config) if config is not None else None
     served, key = res.served_context, res.served_context_key
@@ -103,15 +130,9 @@ def vllm_architecture(
     elif params.rope_type == "ntk":
         notes = [n for n in notes if not n.startswith("static NTK alpha")]
         notes.append("static NTK as vLLM's NTKScalingRotaryEmbedding computes it")
-    elif params.rope_type == "yarn" and model_type in _mla_model_types():
+    elif params.rope_type == "yarn" and mla:
         res = _deepseek(params, res, notes)
     return replace(res, notes=tuple(notes))
-
-
-def _mla_model_types() -> frozenset[str]:
-    from yarn_core.conventions import MLA_SOFTMAX_MODEL_TYPES
-
-    return MLA_SOFTMAX_MODEL_TYPES
 
 
 def _longrope(params: RopeParams, res: Resolved, notes: list[str]) -> Resolved:
