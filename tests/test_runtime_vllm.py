@@ -34,11 +34,6 @@ MIN_COMPARED = 150  # configs vLLM builds with RoPE and ropedex computes
 # Differences kept on purpose: corpus name -> (fields that differ, reason). Each is cited in
 # docs/verifier.md ("vLLM").
 _ROPE = frozenset({"rope"})
-_OWN_CALL_SITE = (
-    "the model file builds its rotary embedding from its own keys (chatglm.py rope_ratio and "
-    "its 1/2 rotary fraction, gpt_j.py rotary_dim, deepseek_ocr2.py, ovis.py's LLM), not from "
-    "rope_parameters; the oracle reproduces only the llama-style and DeepSeek MLA call sites"
-)
 _NO_ROPE_LAYERS = (
     "the model file never calls get_rope for this hybrid: granitemoehybrid.py follows "
     "position_embedding_type 'nope', nemotron_h.py's attention layers have no rotary embedding; "
@@ -53,19 +48,6 @@ _MISTRAL4_MLA = (
     "mistral3.py builds the mistral4 text model through the registry from text_config; the "
     "oracle runs its generic call site (softmax x1) there; ropedex keeps the MLA softmax "
     "multiplier m(s, mscale_all_dim)^2 of the architecture's attention code"
-)
-_OWN_CALL_SITE_MODELS = (
-    "THUDM/chatglm-6b",
-    "THUDM/chatglm2-6b",
-    "THUDM/chatglm3-6b-32k",
-    "THUDM/codegeex2-6b",
-    "THUDM/glm-4-9b-chat",
-    "THUDM/glm-4-9b-chat-1m",
-    "emotibot-inc/Zhuzhi-6B",
-    "zai-org/glm-4v-9b",
-    "deepseek-ai/DeepSeek-OCR-2",
-    "EleutherAI/gpt-j-6b",
-    "AIDC-AI/Ovis2-16B",
 )
 _NO_ROPE_MODELS = (
     "ibm-granite/granite-4.0-h-1b",
@@ -86,7 +68,6 @@ _DEFAULT_LENGTH_MODELS = (
 )
 _SERVED = frozenset({"served_context", "matrix_served_context"})
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    **dict.fromkeys(_OWN_CALL_SITE_MODELS, (_ROPE, _OWN_CALL_SITE)),
     **dict.fromkeys(_NO_ROPE_MODELS, (_ROPE, _NO_ROPE_LAYERS)),
     **dict.fromkeys(_DEFAULT_LENGTH_MODELS, (_SERVED, _CONFIG_CLASS_DEFAULT)),
     **{
@@ -167,12 +148,12 @@ def compare(name: str, config: dict[str, Any], theirs: dict[str, Any]) -> Outcom
         )
     # vLLM keeps the derived key's name when LongRoPE's default max_model_len replaces it.
     longrope = any("factor_set" in side for side in built.values())
-    key = "original_max_position_embeddings" if longrope else theirs["served_context_key"]
+    key = "original_max_position_embeddings" if longrope else theirs["written_key"]
     if matrix.get("served_context") == served and not str(
         matrix.get("served_context_key")
     ).startswith(key):
         out.diffs["matrix_served_context_key"] = (
-            f"matrix {matrix.get('served_context_key')}, vLLM {theirs['served_context_key']}"
+            f"matrix {matrix.get('served_context_key')}, vLLM {key}"
         )
     return out
 

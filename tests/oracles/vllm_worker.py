@@ -159,29 +159,74 @@ def _method(path: Path, cls: str, name: str, namespace: dict[str, Any]) -> Any:
     raise RuntimeError(f"{path}: no {cls}.{name}")
 
 
-def _mla_statements(path: Path) -> list[ast.stmt]:
-    """deepseek_v2.py, DeepseekV2MLAAttention.__init__: the statements from the rope-type
-    rewrite (`if config.rope_parameters["rope_type"] != "default":`) through the softmax
-    multiplication (`self.scaling = self.scaling * mscale * mscale`)."""
+def _init_statements(path: Path, cls: str, start: str, end: str) -> list[ast.stmt]:
+    """`cls.__init__`'s statements of `path` from the first whose source contains `start`
+    through the first after it whose source contains `end`, as written."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "DeepseekV2MLAAttention":
+        if isinstance(node, ast.ClassDef) and node.name == cls:
             init = next(
                 i for i in node.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"
             )
             body = init.body
-            start = next(
-                i
-                for i, s in enumerate(body)
-                if isinstance(s, ast.If) and "!= 'default'" in ast.unparse(s.test)
-            )
-            end = next(
-                i
-                for i, s in enumerate(body)
-                if i > start and "self.scaling * mscale * mscale" in ast.unparse(s)
-            )
-            return body[start : end + 1]
-    raise RuntimeError(f"{path}: no DeepseekV2MLAAttention")
+            first = next(i for i, st in enumerate(body) if start in ast.unparse(st))
+            last = next(i for i, st in enumerate(body) if i >= first and end in ast.unparse(st))
+            return body[first : last + 1]
+    raise RuntimeError(f"{path}: no {cls}.__init__")
+
+
+# deepseek_v2.py, DeepseekV2MLAAttention.__init__: from the rope-type rewrite
+# (`if config.rope_parameters["rope_type"] != "default":`) through the softmax multiplication.
+MLA_SLICE = ("deepseek_v2", "DeepseekV2MLAAttention", "!= 'default'", "self.scaling * mscale")
+# Model files whose attention builds its own rope_parameters: from the first statement that
+# prepares get_rope's arguments through the get_rope call.
+CALL_SITES = {
+    "vllm.model_executor.models.chatglm": ("GLMAttention", "rope_ratio = ", "get_rope("),
+    "vllm.model_executor.models.gpt_j": (
+        "GPTJAttention",
+        "rope_parameters = getattr(config",
+        "get_rope(",
+    ),
+}
+
+
+def _config_classes(src: Path) -> dict[str, Any]:
+    """vLLM's own config classes (`_CONFIG_REGISTRY`) whose files import only transformers."""
+    import importlib.util
+
+    tree = ast.parse((src / "transformers_utils" / "config.py").read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "LazyConfigDict"
+        ):
+            for kw in node.keywords:
+                if kw.arg and isinstance(kw.value, ast.Constant):
+                    names[kw.arg] = str(kw.value.value)
+    found: dict[str, Any] = {}
+    for path in sorted((src / "transformers_utils" / "configs").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        imports = [n for n in ast.parse(text).body if isinstance(n, ast.Import | ast.ImportFrom)]
+        own = any(
+            isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("vllm"))
+            for n in imports
+        )
+        wanted = [(t, c) for t, c in names.items() if f"class {c}(" in text]
+        if own or not wanted:
+            continue
+        spec = importlib.util.spec_from_file_location(f"_vllm_config_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            continue
+        mod = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception:  # noqa: BLE001, S112 - a config file that needs more is skipped
+            continue
+        for model_type, cls in wanted:
+            found[model_type] = getattr(mod, cls)
+    return found
 
 
 def _registry(path: Path) -> dict[str, tuple[str, str]]:
@@ -203,6 +248,20 @@ def _registry(path: Path) -> dict[str, tuple[str, str]]:
                     if isinstance(value, tuple) and len(value) == 2:
                         found.setdefault(k.value, (str(value[0]), str(value[1])))
     return found
+
+
+def _written_key(config: dict[str, Any], key: str | None, value: Any) -> str | None:
+    """The key of config.json behind the config-class attribute vLLM read (a config class may
+    copy `seq_length` or `n_positions` into `max_position_embeddings`)."""
+    subs = [config.get(n) for n in ("text_config", "llm_config", "language_config")]
+    raws = [sub for sub in subs if isinstance(sub, dict)] + [config]
+    if key is None or any(key in raw for raw in raws):
+        return key
+    for name, written in raws[0].items():
+        if isinstance(written, int | float) and not isinstance(written, bool) and written == value:
+            if any(part in name for part in ("position", "seq", "length", "ctx")):
+                return str(name)
+    return key
 
 
 class Vllm:
@@ -260,10 +319,22 @@ class Vllm:
         mla_ns: dict[str, Any] = {"math": math}
         deepseek = src / "model_executor" / "models" / "deepseek_v2.py"
         _functions(deepseek, {"yarn_get_mscale"}, mla_ns)
+        self.module = ""
         self.mla_ns = mla_ns
-        self.mla_code = compile(
-            ast.Module(body=_mla_statements(deepseek), type_ignores=[]), str(deepseek), "exec"
-        )
+        self.mla_code = self._compile(src / "model_executor" / "models", *MLA_SLICE)
+        self.call_sites = {
+            module: self._compile(
+                src / "model_executor" / "models", module.rsplit(".", 1)[1], *site
+            )
+            for module, site in CALL_SITES.items()
+        }
+        self.config_classes = _config_classes(src)
+
+    @staticmethod
+    def _compile(folder: Path, stem: str, cls: str, start: str, end: str) -> Any:
+        path = folder / f"{stem}.py"
+        body = _init_statements(path, cls, start, end)
+        return compile(ast.Module(body=body, type_ignores=[]), str(path), "exec")
 
     def _cap_cache_positions(self, rotary: Any) -> None:
         torch = self.torch
@@ -312,6 +383,8 @@ class Vllm:
 
         model_type = config.get("model_type")
         kwargs = {k: v for k, v in config.items() if k != "model_type"}
+        if model_type in self.config_classes:
+            return self.config_classes[model_type](**kwargs), "vLLM's config class"
         if model_type in transformers.CONFIG_MAPPING:
             cfg = transformers.AutoConfig.for_model(model_type, **kwargs)
             return cfg, "transformers"
@@ -348,6 +421,7 @@ class Vllm:
             return out
         # MLA: the model file builds its attention from deepseek_v2.py's DeepseekV2MLAAttention.
         mla = "DeepseekV2" in path.read_text(encoding="utf-8")
+        self.module = module
         cfg, source = self.hf_config(config)
         out["config_source"] = source
         ns = self.ns
@@ -362,6 +436,10 @@ class Vllm:
         )
         out["served_context"] = int(served)
         out["served_context_key"] = key
+        out["written_key"] = _written_key(config, key, derived)
+        if module in self.call_sites:
+            out["layers"] = {"default": self._call_site(text, module, served)}
+            return out
         rope = getattr(text, "rope_parameters", None)
         if not isinstance(rope, dict) or not rope:
             out["no_rope"] = "no rope_parameters after patch_rope_parameters"
@@ -373,8 +451,29 @@ class Vllm:
                 out["layers"][layer] = self._rotary(text, dict(params), mla, served)
         return out
 
+    def _call_site(self, text: Any, module: str, served: int) -> dict[str, Any]:
+        """The model file's own statements that build get_rope's arguments, then the call."""
+        head = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+        scope: dict[str, Any] = {
+            "config": text,
+            "get_rope": self.rotary.get_rope,
+            "self": types.SimpleNamespace(head_dim=head, head_size=head),
+        }
+        return self._read(scope, self.call_sites[module], served, module.rsplit(".", 1)[1])
+
+    def _read(self, scope: dict[str, Any], code: Any, served: int, site: str) -> dict[str, Any]:
+        MAX_MODEL_LEN["value"] = served
+        self.calls.clear()
+        self.rotary._ROPE_DICT.clear()
+        row: dict[str, Any] = {"softmax_multiplier": 1.0, "call_site": site}
+        try:
+            exec(code, scope)  # noqa: S102
+        except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            return row
+        return self._measure(row, scope["self"].rotary_emb, scope.get("rope_parameters") or {})
+
     def _rotary(self, text: Any, params: dict[str, Any], mla: bool, served: int) -> dict[str, Any]:
-        torch = self.torch
         MAX_MODEL_LEN["value"] = served
         self.calls.clear()
         self.rotary._ROPE_DICT.clear()
@@ -404,6 +503,10 @@ class Vllm:
         except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
             row["error"] = f"{type(exc).__name__}: {exc}"
             return row
+        return self._measure(row, emb, params)
+
+    def _measure(self, row: dict[str, Any], emb: Any, params: dict[str, Any]) -> dict[str, Any]:
+        torch = self.torch
         row["class"] = type(emb).__name__
         row["rope_type"] = params.get("rope_type")
         row["rotary_dim"] = int(getattr(emb, "rotary_dim", 0))
