@@ -33,12 +33,6 @@ MIN_COMPARED = 150  # configs vLLM builds with RoPE and ropedex computes
 
 # Differences kept on purpose: corpus name -> (fields that differ, reason). Each is cited in
 # docs/verifier.md ("vLLM").
-_ROPE = frozenset({"rope"})
-_NO_ROPE_LAYERS = (
-    "the model file never calls get_rope for this hybrid: granitemoehybrid.py follows "
-    "position_embedding_type 'nope', nemotron_h.py's attention layers have no rotary embedding; "
-    "the oracle's generic call site builds one anyway, ropedex says nope-hybrid as vLLM runs it"
-)
 _CONFIG_CLASS_DEFAULT = (
     "the config writes no length key; vLLM reads transformers' config-class default "
     "(Gemma 8192, Qwen2 32768) or its own 2048 fallback; ropedex reports no served context "
@@ -49,16 +43,6 @@ _MISTRAL4_MLA = (
     "oracle runs its generic call site (softmax x1) there; ropedex keeps the MLA softmax "
     "multiplier m(s, mscale_all_dim)^2 of the architecture's attention code"
 )
-_NO_ROPE_MODELS = (
-    "ibm-granite/granite-4.0-h-1b",
-    "ibm-granite/granite-4.0-h-350m",
-    "ibm-granite/granite-4.0-h-small",
-    "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
-    "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-FP8",
-    "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16",
-    "nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-NVFP4",
-    "nvidia/nemotron-ultra-rl-050826",
-)
 _DEFAULT_LENGTH_MODELS = (
     "vidore/colpali-v1.3-hf",
     "tiiuae/falcon-180B-chat",
@@ -68,7 +52,6 @@ _DEFAULT_LENGTH_MODELS = (
 )
 _SERVED = frozenset({"served_context", "matrix_served_context"})
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    **dict.fromkeys(_NO_ROPE_MODELS, (_ROPE, _NO_ROPE_LAYERS)),
     **dict.fromkeys(_DEFAULT_LENGTH_MODELS, (_SERVED, _CONFIG_CLASS_DEFAULT)),
     **{
         name: (frozenset({"softmax_multiplier"}), _MISTRAL4_MLA)

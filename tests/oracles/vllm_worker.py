@@ -28,6 +28,7 @@ import ast
 import json
 import logging
 import math
+import re
 import sys
 import traceback
 import types
@@ -182,6 +183,11 @@ MLA_SLICE = ("deepseek_v2", "DeepseekV2MLAAttention", "!= 'default'", "self.scal
 # prepares get_rope's arguments through the get_rope call.
 CALL_SITES = {
     "vllm.model_executor.models.chatglm": ("GLMAttention", "rope_ratio = ", "get_rope("),
+    "vllm.model_executor.models.granitemoehybrid": (
+        "GraniteMoeHybridAttention",
+        "position_embedding_type == 'rope'",
+        "get_rope(",
+    ),
     "vllm.model_executor.models.gpt_j": (
         "GPTJAttention",
         "rope_parameters = getattr(config",
@@ -248,6 +254,17 @@ def _registry(path: Path) -> dict[str, tuple[str, str]]:
                     if isinstance(value, tuple) and len(value) == 2:
                         found.setdefault(k.value, (str(value[0]), str(value[1])))
     return found
+
+
+_HELPER_MODULES = {"interfaces", "interfaces_base", "utils", "module_mapping", "vision"}
+
+
+def _standalone_without_rope(source: str) -> bool:
+    """A model file that never names get_rope and imports no other model file."""
+    if "get_rope" in source or "init_vllm_registered_model" in source:
+        return False
+    imported = re.findall(r"from (?:vllm\.model_executor\.models\.|\.)(\w+) import", source)
+    return all(name in _HELPER_MODULES for name in imported)
 
 
 def _written_key(config: dict[str, Any], key: str | None, value: Any) -> str | None:
@@ -437,8 +454,15 @@ class Vllm:
         out["served_context"] = int(served)
         out["served_context_key"] = key
         out["written_key"] = _written_key(config, key, derived)
+        if _standalone_without_rope(path.read_text(encoding="utf-8")):
+            out["no_rope"] = f"{path.name} never calls get_rope and builds on no other model file"
+            return out
         if module in self.call_sites:
-            out["layers"] = {"default": self._call_site(text, module, served)}
+            row = self._call_site(text, module, served)
+            if "no_rope" in row:
+                out["no_rope"] = row["no_rope"]
+            else:
+                out["layers"] = {"default": row}
             return out
         rope = getattr(text, "rope_parameters", None)
         if not isinstance(rope, dict) or not rope:
@@ -471,7 +495,11 @@ class Vllm:
         except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
             row["error"] = f"{type(exc).__name__}: {exc}"
             return row
-        return self._measure(row, scope["self"].rotary_emb, scope.get("rope_parameters") or {})
+        emb = getattr(scope["self"], "rotary_emb", None)
+        if emb is None:
+            row["no_rope"] = f"{site}.py builds no rotary embedding for this config"
+            return row
+        return self._measure(row, emb, scope.get("rope_parameters") or {})
 
     def _rotary(self, text: Any, params: dict[str, Any], mla: bool, served: int) -> dict[str, Any]:
         MAX_MODEL_LEN["value"] = served
