@@ -171,8 +171,8 @@ HANDWRITTEN = Path(__file__).parent / "data" / "vllm"
 def handwritten_configs() -> dict[str, dict[str, Any]]:
     """Configs written for this test: vLLM scaling types and keys the corpus lacks (LongRoPE
     128k with and without short/long mscale, static NTK with and without mixed_b, dynamic NTK
-    with max_trained_positions, DeepSeek-V3 with attention_factor 1.0, Command-R without
-    model_max_length)."""
+    with max_trained_positions, DeepSeek-V3 with attention_factor 1.0, Qwen2 with dual-chunk
+    attention, Command-R without model_max_length)."""
     return {
         f"handwritten/{path.stem}": ropedex_side.load(path)
         for path in sorted(HANDWRITTEN.glob("*.json"))
@@ -224,7 +224,7 @@ def test_allow_list_is_not_stale(results: dict[str, Outcome]) -> None:
 
 def test_handwritten_cases_are_compared(results: dict[str, Outcome]) -> None:
     hand = {n: o for n, o in results.items() if n.startswith("handwritten/")}
-    assert len(hand) == 7
+    assert len(hand) == 8
     for name, o in hand.items():
         assert o.compared, (name, o.why_not)
 
@@ -258,6 +258,9 @@ def test_vllm_scaling_types_are_exercised(results: dict[str, Outcome]) -> None:
     assert layer("llama-dynamic-max-trained")["class"] == "DynamicNTKScalingRotaryEmbedding"
     mscales = layer("phi3-longrope-mscales")
     assert (mscales["factor_set"], mscales["attention_scaling"]) == ("short", 1.1)
+    assert layer("qwen2-dual-chunk")["class"] == "DualChunkRotaryEmbedding"
+    dual = ropedex_side.rope_rows_for(handwritten_configs()["handwritten/qwen2-dual-chunk"], "vllm")
+    assert any("dual-chunk" in note for note in dual[0]["notes"])
     llama_scaling = layer("deepseek-v3-attention-factor-1")
     assert llama_scaling["rope_type"] == "deepseek_llama_scaling"
     assert llama_scaling["softmax_multiplier"] == 1.0

@@ -15,6 +15,9 @@
 * Static NTK (`rotary_embedding/ntk_scaling_rope.py` `_compute_inv_freq`): without `mixed_b`,
   `(b s)^(-2j/d) / s^(2/d)`; with it, `b^(-2j/d) / exp(a (j+1)^mixed_b)` with
   `a = ln s / (d/2)^mixed_b`.
+* Dual-chunk attention (`rotary_embedding/dual_chunk_rope.py`, passed by `models/qwen2.py`
+  when the config has `dual_chunk_attention_config`): the same inverse frequencies and
+  magnitude, positions re-based per chunk; noted, numbers unchanged.
 * DeepSeek MLA (`models/deepseek_v2.py` `DeepseekV2MLAAttention.__init__` and
   `rotary_embedding/deepseek_scaling_rope.py`): YaRN becomes `deepseek_yarn`, or
   `deepseek_llama_scaling` when `attention_factor` is 1.0, which skips the softmax
@@ -123,6 +126,12 @@ def vllm_architecture(
         served = int(params.original_max_position_embeddings)
         key = "original_max_position_embeddings (LongRoPE default max_model_len)"
     res = replace(res, served_context=served, served_context_key=key)
+    dual = text_config(config).get("dual_chunk_attention_config") if config is not None else None
+    if isinstance(dual, Mapping):
+        notes.append(
+            "vLLM runs dual-chunk attention (DualChunkRotaryEmbedding): the same frequencies, "
+            f"positions re-based within chunks of {dual.get('chunk_size')!r}"
+        )
     if params.rope_type == "longrope":
         res = _longrope(params, res, notes)
     elif params.rope_type == "dynamic":

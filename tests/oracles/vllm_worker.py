@@ -17,7 +17,8 @@ stdout. Everything RoPE-related is vLLM's own code:
 The functions are cut out of their files with `ast` and executed in a namespace holding only what
 they name. Stubbed, because it never touches RoPE: the custom-op registry (`CustomOp` becomes a
 plain `nn.Module`), platform probes, ROCm/AITER and flashinfer switches, triton, distributed
-ranks, the logger, and the cos/sin cache's position range: the outer product positions x
+ranks, the logger, device placement (the dual-chunk class's `cuda:N` becomes the CPU), and the
+cos/sin cache's position range: the outer product positions x
 inverse frequencies (`torch.einsum("i,j -> ij", t, inv_freq)`) keeps the first
 `CACHE_POSITIONS` positions, whose values are unchanged.
 """
@@ -337,6 +338,7 @@ class Vllm:
         deepseek = src / "model_executor" / "models" / "deepseek_v2.py"
         _functions(deepseek, {"yarn_get_mscale"}, mla_ns)
         self.module = ""
+        self.source = ""
         self.mla_ns = mla_ns
         self.mla_code = self._compile(src / "model_executor" / "models", *MLA_SLICE)
         self.call_sites = {
@@ -359,6 +361,13 @@ class Vllm:
         class _Torch:
             def __getattr__(self, name: str) -> Any:
                 return getattr(torch, name)
+
+            # Device placement only: the dual-chunk class pins its caches to cuda:N.
+            accelerator = types.SimpleNamespace(current_device_index=lambda: 0)
+
+            @staticmethod
+            def device(*args: Any, **kwargs: Any) -> Any:
+                return torch.device("cpu")
 
             @staticmethod
             def einsum(equation: str, *operands: Any) -> Any:
@@ -439,6 +448,7 @@ class Vllm:
         # MLA: the model file builds its attention from deepseek_v2.py's DeepseekV2MLAAttention.
         mla = "DeepseekV2" in path.read_text(encoding="utf-8")
         self.module = module
+        self.source = path.read_text(encoding="utf-8")
         cfg, source = self.hf_config(config)
         out["config_source"] = source
         ns = self.ns
@@ -524,8 +534,16 @@ class Vllm:
                 row["softmax_multiplier"] = float(scope["self"].scaling)
                 row["call_site"] = "deepseek_v2.DeepseekV2MLAAttention"
             else:
+                # The model file forwards the config's dual_chunk_attention_config (qwen2.py).
+                dual = None
+                if "dual_chunk_attention_config" in self.source:
+                    dual = getattr(text, "dual_chunk_attention_config", None)
                 emb = self.rotary.get_rope(
-                    head, max_position=max_position, rope_parameters=params, is_neox_style=True
+                    head,
+                    max_position=max_position,
+                    rope_parameters=params,
+                    is_neox_style=True,
+                    dual_chunk_attention_config=dual,
                 )
                 row["call_site"] = "llama-style get_rope(head_dim, max_position_embeddings)"
         except Exception as exc:  # noqa: BLE001 - vLLM's own error is the result
@@ -549,6 +567,8 @@ class Vllm:
         else:
             inv = self.calls[-1][1]
             cache = getattr(emb, "cos_sin_cache", None)
+            if cache is None:  # DualChunkRotaryEmbedding: the in-chunk query cache
+                cache = getattr(emb, "cos_sin_q_cache", None)
             if cache is None:
                 row["error"] = f"{type(emb).__name__} has no cos_sin_cache"
                 return row
