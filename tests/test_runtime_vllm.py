@@ -39,8 +39,9 @@ _CONFIG_CLASS_DEFAULT = (
     "instead of a default the config does not state"
 )
 _MISTRAL4_MLA = (
-    "mistral3.py builds the mistral4 text model through the registry from text_config; the "
-    "oracle runs its generic call site (softmax x1) there; ropedex keeps the MLA softmax "
+    "mistral3.py builds the mistral4 text model with init_vllm_registered_model from "
+    "text_config, which names no architecture; the oracle does not follow that resolution and "
+    "runs its generic call site (softmax x1) there; ropedex keeps the MLA softmax "
     "multiplier m(s, mscale_all_dim)^2 of the architecture's attention code"
 )
 _DEFAULT_LENGTH_MODELS = (
