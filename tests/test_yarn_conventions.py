@@ -236,7 +236,7 @@ def test_inferred_factor_v5() -> None:
     assert resolve(params, "sglang").factor == 1.0  # SGLang defaults a missing factor to 1.0
 
 
-def test_longrope_vllm_uses_long_factors() -> None:
+def test_longrope_vllm_serves_original_with_short_factors() -> None:
     params = RopeParams(
         rope_type="longrope",
         theta=10000.0,
@@ -251,7 +251,11 @@ def test_longrope_vllm_uses_long_factors() -> None:
     assert inverse_frequencies(params, seq_len=5000) == pytest.approx(
         [1.0, 0.1 / 2, 0.01 / 4, 0.001 / 8], rel=1e-12
     )
-    assert frequency_ratio(params, "vllm") == pytest.approx([1.0, 0.5, 0.25, 0.125], rel=1e-12)
+    # vLLM 0.33 defaults max_model_len to original_max_position_embeddings for LongRoPE, so
+    # Phi3LongRoPEScaledRotaryEmbedding keeps the short factors (use_long_rope is False).
+    vllm = resolve(params, "vllm")
+    assert (vllm.served_context, vllm.longrope_long) == (4096, False)
+    assert frequency_ratio(params, "vllm") == pytest.approx([1.0] * 4, rel=1e-12)
     assert resolve(params).attention_scaling == pytest.approx(1.1902380714238083, rel=1e-12)
 
 

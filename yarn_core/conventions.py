@@ -123,6 +123,11 @@ def resolve(
     if rope_block is not None and convention in ("sglang", "llama.cpp"):
         res = _architecture_magnitude(params, res, rope_block)
     res = _architecture_softmax(params, res, model_type)
+    if convention == "vllm":
+        from yarn_core.runtime_vllm import vllm_architecture
+
+        mla = model_type in MLA_SOFTMAX_MODEL_TYPES
+        res = vllm_architecture(params, res, model_type, config, mla=mla)
     for name in ("factor", "attention_scaling", "softmax_multiplier"):
         value = getattr(res, name)
         if not (math.isfinite(value) and value > 0):

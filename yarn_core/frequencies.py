@@ -80,11 +80,18 @@ def _dispatch(params: RopeParams, res: Resolved, seq_len: int | None) -> list[fl
         return default_inv_freq(theta, dim)
     if kind == "linear":
         return [t / res.factor for t in default_inv_freq(theta, dim)]
+    if kind == "dynamic" and res.convention == "vllm":
+        return default_inv_freq(theta, dim)  # one static base, already in res.theta
     if kind == "dynamic":
         if params.max_position_embeddings is None:
             raise UnsupportedRope("dynamic NTK needs max_position_embeddings")
         b = dynamic_base(theta, res.factor, seq_len, params.max_position_embeddings, dim)
         return default_inv_freq(b, dim)
+    if kind == "ntk" and res.convention == "vllm":
+        from yarn_core.runtime_vllm import ntk_inv_freq
+
+        mixed_b = params.extra.get("mixed_b")
+        return ntk_inv_freq(theta, dim, res.factor, mixed_b if _is_number(mixed_b) else None)
     if kind == "ntk":
         alpha = params.alpha if params.alpha is not None else res.factor
         return default_inv_freq(ntk_alpha_base(theta, alpha, dim), dim)
@@ -99,6 +106,10 @@ def _dispatch(params: RopeParams, res: Resolved, seq_len: int | None) -> list[fl
     if kind == "longrope":
         return _longrope(params, res, seq_len)
     raise UnsupportedRope(f"unknown rope type {kind!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _yarn(params: RopeParams, res: Resolved) -> list[float]:
@@ -123,11 +134,16 @@ def yarn_range(params: RopeParams, res: Resolved) -> tuple[float, float]:
     )
 
 
+def longrope_uses_long(res: Resolved, seq_len: int | None) -> bool:
+    """Whether LongRoPE runs its long factors at `seq_len` under `res`."""
+    original = res.original_context or 0
+    return bool(res.longrope_long) or bool(seq_len and seq_len > original)
+
+
 def _longrope(params: RopeParams, res: Resolved, seq_len: int | None) -> list[float]:
     if params.short_factor is None or params.long_factor is None:
         raise UnsupportedRope("longrope needs short_factor and long_factor")
-    original = res.original_context or 0
-    use_long = res.longrope_long or bool(seq_len and seq_len > original)
+    use_long = longrope_uses_long(res, seq_len)
     return longrope_inv_freq(
         params.theta, params.rotary_dim, params.long_factor if use_long else params.short_factor
     )

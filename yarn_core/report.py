@@ -12,6 +12,7 @@ from yarn_core.frequencies import (
     UnsupportedRope,
     inverse_frequencies,
     llama3_bands,
+    longrope_uses_long,
     yarn_bands,
 )
 from yarn_core.params import RopeParams
@@ -106,6 +107,7 @@ def _row(
         "logit_multiplier": numbers["logit_multiplier"],
         "served_context": numbers["served_context"],
         "served_context_key": numbers["served_context_key"],
+        "factor_set": numbers["factor_set"],
         "frequency_length": numbers["frequency_length"],
         "yarn_bands": yarn_bands(params, convention) or None,
         "llama3_bands": llama3_bands(params) or None,
@@ -150,6 +152,11 @@ def runtime_numbers(
         "logit_multiplier": logit_multiplier(res),
         "served_context": res.served_context,
         "served_context_key": res.served_context_key,
+        "factor_set": (
+            ("long" if longrope_uses_long(res, length) else "short")
+            if params.rope_type == "longrope"
+            else None
+        ),
         "frequency_length": length,
         "inv_freq": freqs,
         "reason": reason,

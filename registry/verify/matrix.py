@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 ROW_KEYS = (
     "served_context",
     "served_context_key",
+    "factor_set",
     "attention_scaling",
     "softmax_multiplier",
     "applies_scaling",
