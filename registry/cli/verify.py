@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
+from registry.cli.gguf import check_gguf_path
 from registry.cli.options import config_dict, device_option, open_catalog, verify_device
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
@@ -33,6 +34,9 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
     dev = verify_device(device)
     broken = False
     for path in paths:
+        if path.lower().endswith(".gguf"):  # a GGUF: its header against its source config
+            broken = check_gguf_path(path, json_) or broken
+            continue
         tag, readable = tag_file(path)
         if not readable:
             broken = True

@@ -1,0 +1,189 @@
+"""GGUF headers read through the mirror with the real client, and checked against their source.
+
+The GGUF files are written here with the `gguf` package's writer (tests/gguf_files.py); the
+source configs are corpus configs with the edits each case names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from registry.cli import cli
+from scrapers.mirror import parse_range, serve_in_thread
+from tests.conftest import load_corpus_config
+from tests.gguf_files import CASES, QWEN_CORRECT, qwen_source, write_gguf
+
+RESTORE_131K = "--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 32768 -c 131072"
+BASE_URL = "https://huggingface.co/acme/Qwen2.5-7B-Instruct"
+
+
+def _source(yarn: bool = True) -> dict[str, Any]:
+    return qwen_source(load_corpus_config("Qwen/Qwen2.5-7B"), yarn=yarn)
+
+
+def _repo(root: Path, repo_id: str, **hub: Any) -> Path:
+    folder = root / repo_id
+    folder.mkdir(parents=True, exist_ok=True)
+    if hub:
+        (folder / "hub.json").write_text(json.dumps(hub), encoding="utf-8")
+    return folder
+
+
+def _gguf(args: list[str]) -> tuple[int, list[dict[str, Any]], str]:
+    result = CliRunner().invoke(cli, ["gguf", *args, "--json", "--retries", "0"])
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, rows, result.output
+
+
+def test_parse_range_spans() -> None:
+    assert parse_range("bytes=0-99", 1000) == (0, 99)
+    assert parse_range("bytes=900-2000", 1000) == (900, 999)
+    assert parse_range("bytes=990-", 1000) == (990, 999)
+    assert parse_range("bytes=-10", 1000) == (990, 999)
+    assert parse_range("bytes=1000-1001", 1000) is None
+    assert parse_range("bytes=5-2", 1000) is None
+    assert parse_range("bytes=0-1,5-6", 1000) is None
+    assert parse_range("items=0-1", 1000) is None
+
+
+def test_mirror_answers_range_with_206_and_content_range(tmp_path: Path) -> None:
+    import httpx2
+
+    folder = _repo(tmp_path, "acme/blob")
+    (folder / "w.bin").write_bytes(bytes(range(256)) * 4)
+    with serve_in_thread(tmp_path) as (server, url):
+        part = httpx2.get(f"{url}/acme/blob/resolve/main/w.bin", headers={"Range": "bytes=2-5"})
+        beyond = httpx2.get(f"{url}/acme/blob/resolve/main/w.bin", headers={"Range": "bytes=5000-"})
+        whole = httpx2.get(f"{url}/acme/blob/resolve/main/w.bin")
+        sent = [r.bytes_sent for r in server.requests]
+    assert part.status_code == 206 and part.content == bytes([2, 3, 4, 5])
+    assert part.headers["Content-Range"] == "bytes 2-5/1024"
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == "bytes */1024"
+    assert whole.status_code == 200 and len(whole.content) == 1024
+    assert sent[0] == 4 and sent[2] == 1024
+
+
+def test_50mb_gguf_header_only_over_the_mirror(tmp_path: Path) -> None:
+    """Acceptance: a 50 MB GGUF is read with under 1 MB sent, every range inside the header's
+    doubling span, and its rope keys printed."""
+    folder = _repo(tmp_path, "acme/Qwen2.5-7B-Instruct-GGUF")
+    path = write_gguf(
+        folder / "model-Q4_K_M.gguf", QWEN_CORRECT, vocab=15000, weight_bytes=50_000_000
+    )
+    assert path.stat().st_size > 50_000_000
+    with serve_in_thread(tmp_path) as (server, url):
+        target = "acme/Qwen2.5-7B-Instruct-GGUF:model-Q4_K_M.gguf"
+        code, rows, output = _gguf([target, "--endpoint", url, "--no-check"])
+        file_answers = [r for r in server.requests if r.kind == "get"]
+        sent = server.bytes_sent()
+        text = CliRunner().invoke(cli, ["gguf", target, "--endpoint", url, "--no-check"]).output
+    assert code == 0, output
+    (row,) = rows
+    assert row["header_bytes"] > 256 * 1024  # the first span was too short: the range grew
+    assert sent < 1_000_000
+    assert {r.status for r in file_answers} == {206}
+    assert len(file_answers) == 2
+    assert row["fetched_bytes"] < 2 * row["header_bytes"]
+    assert row["file_size"] == path.stat().st_size
+    assert row["rope"] == QWEN_CORRECT
+    assert "qwen2.rope.scaling.factor" in text and "qwen2.rope.freq_base" in text
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_case_against_the_same_repo_config(tmp_path: Path, case: str) -> None:
+    folder = _repo(tmp_path, "acme/q")
+    (folder / "config.json").write_text(json.dumps(_source()), encoding="utf-8")
+    write_gguf(folder / f"{case}.gguf", CASES[case])
+    with serve_in_thread(tmp_path) as (_server, url):
+        code, rows, output = _gguf([f"acme/q:{case}.gguf", "--endpoint", url])
+    check = rows[0]["check"]
+    assert check["source"] == "acme/q" and check["source_how"] == "same repo"
+    named = {d["key"] for d in check["differences"]}
+    expected = {
+        "correct": set(),
+        "missing-yarn": {
+            "rope.scaling.type",
+            "rope.scaling.factor",
+            "rope.scaling.original_context_length",
+        },
+        "wrong-factor": {"rope.scaling.factor"},
+        "wrong-theta": {"rope.freq_base"},
+        "wrong-original": {"rope.scaling.original_context_length"},
+    }[case]
+    assert named == expected, output
+    if case == "correct":
+        assert check["verdict"] == "pass" and code == 0 and not check["fixes"]
+        return
+    assert check["verdict"] == "fail" and code == 1
+    flags = check["fixes"][0]
+    assert flags.endswith(RESTORE_131K)
+    assert ("--rope-freq-base 1000000" in flags) == (case == "wrong-theta")
+
+
+def test_missing_yarn_names_the_exact_flags(tmp_path: Path) -> None:
+    folder = _repo(tmp_path, "acme/q")
+    (folder / "config.json").write_text(json.dumps(_source()), encoding="utf-8")
+    write_gguf(folder / "m.gguf", CASES["missing-yarn"])
+    with serve_in_thread(tmp_path) as (_server, url):
+        result = CliRunner().invoke(cli, ["gguf", "acme/q", "--endpoint", url])
+    assert result.exit_code == 1
+    assert f"fix: run llama.cpp with: {RESTORE_131K}" in result.output
+    assert "FAIL" in result.output
+
+
+def test_source_from_lineage_keys_and_from_card(tmp_path: Path) -> None:
+    base = _repo(tmp_path, "acme/Qwen2.5-7B-Instruct")
+    (base / "config.json").write_text(json.dumps(_source()), encoding="utf-8")
+    by_lineage = _repo(tmp_path, "quant/a-GGUF")
+    write_gguf(
+        by_lineage / "a.gguf",
+        CASES["wrong-theta"],
+        base_models=[{"name": "Qwen2.5 7B Instruct", "repo_url": BASE_URL}],
+    )
+    by_card = _repo(tmp_path, "quant/b-GGUF", cardData={"base_model": ["acme/Qwen2.5-7B-Instruct"]})
+    write_gguf(by_card / "b.gguf", CASES["correct"])
+    with serve_in_thread(tmp_path) as (_server, url):
+        _code_a, rows_a, _ = _gguf(["quant/a-GGUF", "--endpoint", url])
+        code_b, rows_b, _ = _gguf(["quant/b-GGUF", "--endpoint", url])
+    assert rows_a[0]["base_models"] == [{"name": "Qwen2.5 7B Instruct", "repo_url": BASE_URL}]
+    assert rows_a[0]["check"]["source_how"] == "general.base_model"
+    assert rows_a[0]["check"]["verdict"] == "fail"
+    assert rows_b[0]["check"]["source_how"] == "card base_model"
+    assert rows_b[0]["check"]["verdict"] == "pass" and code_b == 0
+
+
+def test_source_without_family_yarn_warns_with_the_flags(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(_source(yarn=False)), encoding="utf-8")
+    path = write_gguf(tmp_path / "plain.gguf", CASES["missing-yarn"])
+    code, rows, output = _gguf([str(path), "--config", str(config)])
+    check = rows[0]["check"]
+    assert code == 0 and check["verdict"] == "warn", output
+    assert check["fixes"][0] == f"run llama.cpp with: {RESTORE_131K}"
+    assert '"original_max_position_embeddings": 32768' in check["fixes"][1]
+
+
+def test_ropedex_check_reads_a_gguf(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "x.gguf", QWEN_CORRECT)
+    result = CliRunner().invoke(cli, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "qwen2.rope.scaling.type" in result.output
+    assert "N/A (no source config" in result.output
+
+
+def test_bad_gguf_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf at all, just text" * 4)
+    good = write_gguf(tmp_path / "good.gguf", QWEN_CORRECT, vocab=2000)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(good.read_bytes()[:4000])
+    for path, words in ((bad, "no GGUF magic"), (cut, "unreadable GGUF header")):
+        result = CliRunner().invoke(cli, ["gguf", str(path)])
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], result.output
