@@ -215,24 +215,28 @@ def _walk(
         _walk(child, depth + 1, facts, children, out, seen)
 
 
-def catalog_drift(session: Any, root: str | None = None) -> list[Derivative]:
-    """`drift_tree` over the catalog's current facts."""
-    from sqlmodel import col, select
+def catalog_drift(conn: Any, root: str | None = None) -> list[Derivative]:
+    """`drift_tree` over the catalog's current facts (`conn`: a connection or session)."""
+    from sqlalchemy import select
 
     from registry.models import Model, PositionFacts
 
-    rows = session.exec(
-        select(Model.repo_id, Model.base_model, PositionFacts).join(
-            PositionFacts, col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
-        )
-    ).all()
-    facts = {repo_id: _fields(pf) for repo_id, _base, pf in rows}
-    bases = {repo_id: base for repo_id, base, _pf in rows}
+    m = Model.__table__  # type: ignore[attr-defined]
+    f = PositionFacts.__table__  # type: ignore[attr-defined]
+    query = select(m.c.repo_id, m.c.base_model, *[f.c[name] for name in FIELDS]).join(
+        f, f.c.snapshot_id == m.c.snapshot_id
+    )
+    facts: dict[str, dict[str, Any]] = {}
+    bases: dict[str, str | None] = {}
+    for row in conn.execute(query).mappings():
+        facts[row["repo_id"]] = {name: row[name] for name in FIELDS}
+        bases[row["repo_id"]] = row["base_model"]
     return drift_tree(facts, bases, root)
 
 
-def _fields(facts: Any) -> dict[str, Any]:
-    return {name: getattr(facts, name, None) for name in FIELDS}
+def drift_by_repo(conn: Any) -> dict[str, dict[str, Any]]:
+    """Repo id -> its drift from its base (`Derivative.to_dict`), for derivatives with drift."""
+    return {d.repo_id: d.to_dict() for d in catalog_drift(conn) if d.drifts}
 
 
 def summary(derivatives: Iterable[Derivative]) -> dict[str, int]:

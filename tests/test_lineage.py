@@ -127,3 +127,35 @@ def test_compare_treats_nan_and_equal_numbers_as_the_same_only_when_equal() -> N
     assert compare(same, {"rope_theta": 10000.0, "declared_context": 4096}) == []
     (drift,) = compare(same, {"rope_theta": float("nan"), "declared_context": 4096})
     assert drift.field == "rope_theta" and drift.level == "breaking"
+
+
+def test_site_drift_page_model_boxes_filter_and_feed(
+    drift_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from html import unescape
+
+    out = tmp_path_factory.mktemp("drift-site") / "site"
+    result = CliRunner().invoke(cli, ["--db", drift_db, "render", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    index = unescape((out / "drift" / "index.html").read_text(encoding="utf-8"))
+    qwen = unescape((out / "drift" / "qwen.html").read_text(encoding="utf-8"))
+    llama = unescape((out / "drift" / "llama.html").read_text(encoding="utf-8"))
+    for repo_id, (base, _edits, planted) in PLANTED.items():
+        page = unescape((out / "models" / f"{repo_id}.html").read_text(encoding="utf-8"))
+        if not planted:
+            assert "Differs from its base" not in page
+            assert f">{repo_id}<" not in index
+            continue
+        box = page[page.index("Differs from its base") : page.index("</aside>")]
+        assert base in box
+        assert set(planted) == {
+            line.split("<code>")[1].split("</code>")[0] for line in box.split("<li>")[1:]
+        }
+        assert f">{repo_id}</a>" in index
+        assert f">{repo_id}</a>" in (qwen if base.startswith(("Qwen", "tune/qwen")) else llama)
+    catalog = json.loads((out / "data" / "catalog.json").read_text(encoding="utf-8"))
+    assert dict(catalog["facets"]["drift"]) == {"suspicious": 4, "breaking": 3, "harmless": 2}
+    assert "drift" in catalog["columns"]
+    feed = (out / "feeds" / "drift.atom").read_text(encoding="utf-8")
+    assert feed.count("<entry>") == 9
+    assert "tune/llama-noscale drifts from meta-llama/Llama-3.3-70B-Instruct" in feed

@@ -24,6 +24,7 @@ from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
+from registry.sitegen.pages.drift import drift_pages, read_drift
 from registry.sitegen.pages.feeds import feeds
 from registry.sitegen.pages.glossary import glossary_pages
 from registry.sitegen.pages.groups import group_pages
@@ -128,6 +129,7 @@ def _render_into(
             family_entry=dict(sorted(family_entry.items())),
             md=markdown_renderer(),
         )
+        site.drift = read_drift(conn)
         changes = read_changes(conn)
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for change in changes:
@@ -144,6 +146,7 @@ def _render_into(
     glossary_pages(site, rows)
     home_page(site, rows, changes)
     feeds(site, rows, changes)
+    drift_pages(site, rows)
     write_downloads(writer, engine, rows)
     _copy_static(writer, site_dir / "static")
     # A static host serves 404.html for any missing path, at any depth: root-relative links.

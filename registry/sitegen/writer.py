@@ -122,6 +122,7 @@ class Site:
     family_entry: dict[str, str]  # family key -> glossary slug
     md: Any
     templates: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)  # repo id -> its drift from its base
 
     def page(
         self,
