@@ -81,6 +81,7 @@ class GGUFVerdict:
     actual: dict[str, Any] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
+    runtimes: dict[str, Any] = field(default_factory=dict)  # the matrix, llama.cpp from the GGUF
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class GGUFVerdict:
             "actual": self.actual,
             "differences": [d.to_dict() for d in self.differences],
             "fixes": self.fixes,
+            "runtimes": self.runtimes,
         }
 
 
@@ -210,11 +212,26 @@ def check_gguf(header: Any, source: Source | None) -> GGUFVerdict:
             continue
         status = "fail" if key in FAIL_KEYS else "warn"
         out.differences.append(Difference(key, status, want, got, _describe(key, want, got)))
+    if params.rope_type == "llama3" and not _has_tensor(header, "rope_freqs"):
+        # The converter writes Llama 3 scaling as the rope_freqs tensor, not as keys.
+        out.differences.append(
+            Difference(
+                "rope_freqs.weight",
+                "fail",
+                "present",
+                None,
+                "the source's llama3 scaling lives in the rope_freqs tensor; this GGUF has none, "
+                "so llama.cpp runs unscaled RoPE",
+            )
+        )
     wrong_rotation = any(d.status == "fail" for d in out.differences)
     if wrong_rotation:
         out.fixes = _fixes(expected, actual, source.name)
     elif "rope.scaling.type" not in expected:
         _family_advice(out, tag.model_type, expected, source.name)
+    factors = _has_tensor(header, "rope_freqs") or _has_tensor(header, "rope_factors")
+    keys = {**header.rope_keys(), **actual}
+    out.runtimes = runtime_rows(input_from_tag(tag), layers, source.config, keys, factors)
     statuses = {d.status for d in out.differences}
     out.verdict = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
     if out.verdict == "pass":
@@ -223,6 +240,10 @@ def check_gguf(header: Any, source: Source | None) -> GGUFVerdict:
         named = ", ".join(d.key for d in out.differences)
         out.reason = f"differs from what the converter writes for {source.name}: {named}"
     return out
+
+
+def _has_tensor(header: Any, prefix: str) -> bool:
+    return any(name.startswith(prefix) for name in getattr(header, "factor_tensors", ()))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -320,3 +341,116 @@ def _family_advice(
         f"run llama.cpp with: {llamacpp_flags(target, out.actual)}",
         f'or add "rope_scaling": {block} to config.json and reconvert',
     ]
+
+
+# conversion/deepseek.py (V4): the compressed layers' (ropedex's primary) base; rope.freq_base
+# holds the window layers' one.
+COMPRESS_BASE_KEY = "attention.compress_rope_freq_base"
+# GGUF `rope.scaling.type` -> ropedex rope type (absent or "none": unscaled).
+_GGUF_TYPES = {"yarn": "yarn", "linear": "linear", "longrope": "longrope"}
+
+
+def params_from_gguf(
+    params: Any,
+    actual: dict[str, Any],
+    factor_tensors: bool = False,
+    rope_block: dict[str, Any] | None = None,
+) -> Any:
+    """The rope parameters llama.cpp runs from a GGUF's keys, over the source's layer shape
+    (head and rotary dims, pairing, which no rope key of the GGUF overrides).
+
+    Llama 3 and LongRoPE factors live in tensors (`rope_freqs`, `rope_factors_*`) whose data is
+    never fetched: with `factor_tensors` the source's factors stand for them. A YaRN magnitude
+    the source's `rope_block` does not write comes from the architecture's code (DeepSeek-V4)
+    and is kept, as the runtime matrix assumes it."""
+    from dataclasses import replace
+
+    from yarn_core.conventions import LLAMACPP_DEFAULT_BASE
+
+    kind = _GGUF_TYPES.get(str(actual.get("rope.scaling.type")), "default")
+    if "rope.scaling.type" not in actual and params.rope_type == "longrope":
+        kind = "longrope"  # Phi-3: the converter writes LongRoPE without a type
+    theta = float(actual.get("rope.freq_base", LLAMACPP_DEFAULT_BASE))
+    if isinstance(actual.get(COMPRESS_BASE_KEY), int | float):
+        theta = float(actual[COMPRESS_BASE_KEY])  # DeepSeek-V4: the compressed layers' base
+    length = actual.get("context_length", params.max_position_embeddings)
+    if kind == "linear" and actual.get("rope.scaling.factor") == 1:
+        kind = "default"  # BitNet's converter writes linear x1: no scaling
+    if kind == "default" and (
+        params.rope_type == "proportional"  # a layer shape (rope_freqs stops the pairs)
+        or (factor_tensors and params.rope_type in ("llama3", "longrope"))
+    ):
+        return replace(params, theta=theta, max_position_embeddings=length)
+    scaled = kind != "default"
+    log_multiplier = actual.get("rope.scaling.yarn_log_multiplier")
+    return replace(
+        params,
+        rope_type=kind,
+        theta=theta,
+        max_position_embeddings=length,
+        factor=actual.get("rope.scaling.factor") if scaled else None,
+        original_max_position_embeddings=actual.get("rope.scaling.original_context_length")
+        if scaled
+        else None,
+        attention_factor=_yarn_magnitude(params, actual, rope_block) if kind == "yarn" else None,
+        beta_fast=actual.get("rope.scaling.yarn_beta_fast") if kind == "yarn" else None,
+        beta_slow=actual.get("rope.scaling.yarn_beta_slow") if kind == "yarn" else None,
+        low_freq_factor=None,
+        high_freq_factor=None,
+        mscale=params.mscale if kind == "yarn" else None,
+        mscale_all_dim=params.mscale_all_dim if kind == "yarn" and log_multiplier else None,
+    )
+
+
+def _yarn_magnitude(
+    params: Any, actual: dict[str, Any], rope_block: dict[str, Any] | None
+) -> float | None:
+    written = rope_block or {}
+    if "attention_factor" in written or "attn_factor" in written:
+        value = actual.get("rope.scaling.yarn_attn_factor")
+        return float(value) if isinstance(value, int | float) else None
+    value = actual.get("rope.scaling.yarn_attn_factor", params.attention_factor)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def runtime_rows(
+    inp: Any,
+    layers: dict[str, Any],
+    config: dict[str, Any],
+    actual: dict[str, Any],
+    factor_tensors: bool = False,
+) -> dict[str, Any]:
+    """The source config's runtime matrix with the llama.cpp row computed from the GGUF's own
+    metadata (`llama.cpp`) and the config's llama.cpp row kept as `llama.cpp (config)`."""
+    from registry.verify.keys import primary_layer
+    from registry.verify.matrix import ROW_KEYS, runtime_matrix
+    from yarn_core.frequencies import UnsupportedRope
+    from yarn_core.report import runtime_numbers
+
+    rows, _agreement = runtime_matrix(inp, layers, config)
+    raw = inp.raw_rope if isinstance(inp.raw_rope, dict) else {}
+    params = params_from_gguf(layers[primary_layer(layers)], actual, factor_tensors, raw)
+    block = {
+        "rope_type": params.rope_type,
+        "factor": params.factor,
+        "original_max_position_embeddings": params.original_max_position_embeddings,
+    }
+    try:
+        numbers = runtime_numbers(
+            params,
+            "llama.cpp",
+            model_type=inp.model_type,
+            rope_block=block,
+            declared=params.max_position_embeddings,
+        )
+        row = {key: numbers.get(key) for key in ROW_KEYS}
+        if "context_length" in actual:
+            row["served_context_key"] = "context_length (GGUF)"
+        row["notes"] = ["from the GGUF's metadata", *(numbers.get("notes") or [])]
+    except (UnsupportedRope, ArithmeticError, ValueError, TypeError) as exc:
+        row = dict.fromkeys(ROW_KEYS)
+        row["notes"] = [f"cannot resolve the GGUF's metadata: {exc}"]
+    out: dict[str, Any] = {name: value for name, value in rows.items() if name != "llama.cpp"}
+    out["llama.cpp (config)"] = rows.get("llama.cpp")
+    out["llama.cpp"] = row
+    return out

@@ -34,7 +34,7 @@ _LINEAGE = re.compile(r"^general\.base_model\.(\d+)\.(\w+)$")
 # Suffixes after `{arch}.` that describe position: the length, every rope key, sliding
 # windows and their layer patterns, NoPE layers, and the key width that bounds rotary dims.
 _POSITION_PREFIXES = ("rope.", "attention.sliding_window", "attention.key_length")
-_POSITION_WORDS = ("context_length", "swa", "nope", "no_rope", "sliding")
+_POSITION_WORDS = ("context_length", "swa", "nope", "no_rope", "sliding", "rope_freq_base")
 
 
 class GGUFUnreadable(ScrapeFailed):
@@ -54,6 +54,7 @@ class GGUFHeader:
     kv: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None  # the Hub's ETag of the file (its sha256 for LFS files)
     commit: str | None = None
+    factor_tensors: tuple[str, ...] = ()  # rope_freqs (Llama 3) / rope_factors_* (LongRoPE)
 
     @property
     def arch(self) -> str | None:
@@ -93,6 +94,7 @@ class GGUFHeader:
             "etag": self.etag,
             "commit": self.commit,
             "rope": self.rope_keys(),
+            "factor_tensors": list(self.factor_tensors),
             "base_models": self.lineage(),
         }
 
@@ -144,6 +146,9 @@ def _header(reader: Any, source: str, size: int, fetched: int) -> GGUFHeader:
         except (ValueError, UnicodeDecodeError):
             kv[name] = None
     version = int(reader.fields["GGUF.version"].contents())
+    factor_tensors = tuple(
+        t.name for t in reader.tensors if t.name.startswith(("rope_freqs", "rope_factors"))
+    )
     return GGUFHeader(
         source=source,
         version=version,
@@ -152,6 +157,7 @@ def _header(reader: Any, source: str, size: int, fetched: int) -> GGUFHeader:
         fetched_bytes=fetched,
         file_size=size,
         kv=kv,
+        factor_tensors=factor_tensors,
     )
 
 

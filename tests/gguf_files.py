@@ -50,6 +50,7 @@ def write_gguf(
     base_models: list[dict[str, str]] | None = None,
     vocab: int = 0,
     weight_bytes: int = 1024,
+    extra_tensors: tuple[str, ...] = (),
 ) -> Path:
     """Write a GGUF at `path` (keys without the `{arch}.` prefix) and return the path."""
     import numpy as np
@@ -78,6 +79,8 @@ def write_gguf(
         writer.add_token_list([f"token-{i:06d}" for i in range(vocab)])
     count = max(1, weight_bytes // 4)
     writer.add_tensor("token_embd.weight", np.zeros(count, dtype=np.float32))
+    for name in extra_tensors:  # e.g. rope_freqs.weight, the Llama 3 factors
+        writer.add_tensor(name, np.ones(64, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

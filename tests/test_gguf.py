@@ -187,3 +187,107 @@ def test_bad_gguf_is_one_clear_line(tmp_path: Path) -> None:
         assert result.exit_code == 1
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], result.output
+
+
+# The one field allowed to differ, with its reason: HunYuan's converter bakes the NTK alpha into
+# rope.freq_base (same frequencies, checked below), so llama.cpp applies no scaling to it.
+BAKED_ALPHA = {"tencent/Hunyuan-0.5B-Pretrain", "tencent/Hunyuan-1.8B-Instruct"}
+BAKED_ALPHA |= {"tencent/Hunyuan-7B-Instruct"}
+MATRIX_KEYS = (
+    "served_context",
+    "applies_scaling",
+    "factor",
+    "attention_scaling",
+    "softmax_multiplier",
+    "logit_multiplier",
+)
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+    return bool(a == b)
+
+
+def test_llamacpp_row_from_gguf_keys_matches_the_config_row_on_the_corpus() -> None:
+    """Differential: for every corpus config llama.cpp converts, the llama.cpp row rebuilt from
+    the GGUF keys the converter writes (`params_from_gguf`) equals the row the matrix computes
+    from the config, frequencies included (float32 storage aside, which this skips)."""
+    from registry.gguf_check import params_from_gguf, runtime_rows
+    from registry.verify.inputs import input_from_tag
+    from registry.verify.keys import primary_layer
+    from registry.verify.static import rope_layers
+    from scrapers.tagger import tag_config
+    from tests.conftest import corpus_configs
+    from yarn_core.gguf_keys import gguf_arch, gguf_rope_keys
+    from yarn_core.report import runtime_numbers
+
+    compared, diffs = 0, {}
+    for name, path in corpus_configs():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        tag = tag_config(config)
+        inp = input_from_tag(tag)
+        layers = rope_layers(inp)
+        if not layers or gguf_arch(tag.model_type) is None:
+            continue
+        params = layers[primary_layer(layers)]
+        block = tag.raw_rope or {}
+        keys = gguf_rope_keys(params, model_type=tag.model_type, config=config, rope_block=block)
+        tensors = params.rope_type in ("llama3", "longrope")
+        rows = runtime_rows(inp, layers, config, keys, tensors)
+        ours, theirs = rows["llama.cpp"], rows["llama.cpp (config)"]
+        found = {k for k in MATRIX_KEYS if not _close(ours[k], theirs[k])}
+        gguf_params = params_from_gguf(params, keys, tensors, block)
+        f_gguf = runtime_numbers(gguf_params, "llama.cpp", model_type=tag.model_type)["inv_freq"]
+        f_conf = runtime_numbers(
+            params, "llama.cpp", model_type=tag.model_type, rope_block=block, config=config
+        )["inv_freq"]
+        if (f_gguf is None) != (f_conf is None) or (
+            f_gguf is not None
+            and f_conf is not None
+            and (
+                len(f_gguf) != len(f_conf)
+                or any(
+                    abs(a - b) > 1e-9 * max(abs(a), abs(b))
+                    for a, b in zip(f_gguf, f_conf, strict=True)
+                )
+            )
+        ):
+            found.add("inv_freq")
+        compared += 1
+        if found:
+            diffs[name] = found
+    assert compared >= 200
+    allowed: dict[str, set[str]] = dict.fromkeys(BAKED_ALPHA, {"applies_scaling"})
+    # DeepSeek-V4: rope.freq_base is the window layers' base; the compressed layers' (the
+    # primary) is attention.compress_rope_freq_base, which yarn_core.gguf_keys does not write.
+    allowed |= {n: {"inv_freq"} for n in diffs if "DeepSeek-V4" in n}
+    assert sum("DeepSeek-V4" in n for n in allowed) == 6
+    assert diffs == allowed
+    keys_v4 = {"rope.freq_base": 10000.0, "attention.compress_rope_freq_base": 160000.0}
+    assert params_from_gguf(params, keys_v4).theta == 160000.0
+
+
+def test_llamacpp_row_follows_the_gguf_and_llama3_needs_its_tensor(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(_source()), encoding="utf-8")
+    lost = write_gguf(tmp_path / "lost.gguf", CASES["missing-yarn"])
+    _code, rows, _out = _gguf([str(lost), "--config", str(config)])
+    runtimes = rows[0]["check"]["runtimes"]
+    assert runtimes["llama.cpp"]["applies_scaling"] is False
+    assert runtimes["llama.cpp (config)"]["applies_scaling"] is True
+    assert runtimes["llama.cpp"]["served_context_key"] == "context_length (GGUF)"
+    llama = tmp_path / "llama.json"
+    llama.write_text(json.dumps(load_corpus_config("meta-llama/Llama-3.3-70B-Instruct")))
+    keys = {"context_length": 131072, "rope.freq_base": 500000.0}
+    plain = write_gguf(tmp_path / "plain.gguf", keys, arch="llama")
+    code, rows, output = _gguf([str(plain), "--config", str(llama)])
+    assert code == 1, output
+    assert [d["key"] for d in rows[0]["check"]["differences"]] == ["rope_freqs.weight"]
+    kept = write_gguf(
+        tmp_path / "kept.gguf", keys, arch="llama", extra_tensors=("rope_freqs.weight",)
+    )
+    code, rows, output = _gguf([str(kept), "--config", str(llama)])
+    assert code == 0 and rows[0]["check"]["verdict"] == "pass", output
+    assert rows[0]["factor_tensors"] == ["rope_freqs.weight"]
+    assert rows[0]["check"]["runtimes"]["llama.cpp"]["applies_scaling"] is True

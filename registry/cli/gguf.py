@@ -129,6 +129,18 @@ def _print(row: dict[str, Any]) -> None:
         out(f"    {diff['status']:>4}  {diff['key']}: {diff['message']}")
     for fix in check["fixes"]:
         out(f"    fix: {fix}")
+    runtimes = check.get("runtimes") or {}
+    for name in ("llama.cpp", "llama.cpp (config)"):
+        served = runtimes.get(name)
+        if served:
+            what = "this GGUF" if name == "llama.cpp" else "the source config"
+            applied = "applied" if served["applies_scaling"] else "not applied"
+            magnitude = served["attention_scaling"]
+            shown = f"{magnitude:.4g}" if isinstance(magnitude, int | float) else "?"
+            out(
+                f"  llama.cpp from {what}: serves {served['served_context']} tokens, scaling "
+                f"{applied} (factor {served['factor']}, cos/sin x{shown})"
+            )
 
 
 def check_gguf_path(path: str, json_: bool) -> bool:
