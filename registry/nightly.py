@@ -37,7 +37,7 @@ EXIT_FAILED = 3  # nothing useful was done
 EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
-_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit"}
+_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit", "gguf"}
 
 
 def load_follow(path: Path) -> list[dict[str, Any]]:
@@ -64,7 +64,9 @@ def load_follow(path: Path) -> list[dict[str, Any]]:
         limit = block.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise BadFollowFile(f"{path}: [[select]] #{number}: limit must be a positive integer")
-        for key in _SELECT_KEYS - {"limit"}:
+        if not isinstance(block.get("gguf", False), bool):
+            raise BadFollowFile(f"{path}: [[select]] #{number}: gguf must be true or false")
+        for key in _SELECT_KEYS - {"limit", "gguf"}:
             if key in block and not isinstance(block[key], str):
                 raise BadFollowFile(f"{path}: [[select]] #{number}: {key} must be a string")
         if block.get("sort") not in (None, *SORTS):
@@ -224,7 +226,8 @@ def scrape_stage(
         totals: dict[str, Any] = {"listed": 0, "unchanged": 0, "fetched": 0, "new": 0}
         totals.update({"changed": 0, "failed": 0, "scrape_run_ids": []})
         failed_blocks = 0
-        for block in follow:
+        config_blocks = [b for b in follow if not b.get("gguf")]  # GGUF repos: gguf_stage
+        for block in config_blocks:
             try:
                 summary = scrape(engine, options, to_selection(block), workers=workers)
             except Exception as exc:  # ScrapeFailed: this listing failed, try the next
@@ -235,10 +238,33 @@ def scrape_stage(
                 totals[key] += getattr(summary, key)
             totals["failed"] += summary.failed_total
             totals["scrape_run_ids"].append(summary.run_id)
-        if failed_blocks == len(follow):
+        if config_blocks and failed_blocks == len(config_blocks):
             raise RuntimeError("every listing failed: " + "; ".join(totals.get("errors", [])))
         partial = failed_blocks or totals["failed"]
         return ("partial" if partial else "ok"), totals
+
+    return stage
+
+
+def gguf_stage(engine: Engine, options: HubOptions, follow: list[dict[str, Any]]) -> Stage | None:
+    """Read the unseen GGUF headers of the repos the `gguf = true` blocks list (None: no such
+    block)."""
+    blocks = [b for b in follow if b.get("gguf")]
+    if not blocks:
+        return None
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from sqlmodel import Session
+
+        from registry.gguf_sync import sync_gguf
+        from scrapers.hub import list_repos, make_api
+
+        api = make_api(options)
+        repo_ids = [item.repo_id for b in blocks for item in list_repos(api, to_selection(b))]
+        with Session(engine) as session:
+            summary = sync_gguf(session, options, repo_ids)
+        status = "partial" if summary.failed else "ok"
+        return status, summary.to_dict()
 
     return stage
 
