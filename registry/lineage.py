@@ -245,3 +245,48 @@ def summary(derivatives: Iterable[Derivative]) -> dict[str, int]:
     for d in derivatives:
         counts[d.level or "none"] += 1
     return counts
+
+
+GGUF_LEVEL = {"fail": "breaking", "warn": "suspicious"}
+
+
+def gguf_drift(conn: Any, root: str | None = None) -> list[dict[str, Any]]:
+    """GGUF files whose stored check found differences from their source config, worst first
+    (`root`: only files of that repo or converted from it). Empty when the catalog has no
+    `gguf_headers` table yet."""
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import Session
+
+    from registry.models import GGUFHeader
+
+    table = GGUFHeader.__table__  # type: ignore[attr-defined]
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    if not inspect(bind).has_table(table.name):
+        return []
+    query = select(table).where(table.c.verdict.in_(tuple(GGUF_LEVEL)))
+    out = []
+    for row in conn.execute(query.order_by(table.c.repo_id, table.c.filename)).mappings():
+        check = row["check"] or {}
+        source = check.get("source")
+        if root is not None and root.lower() not in (row["repo_id"].lower(), str(source).lower()):
+            continue
+        drifts = [
+            {
+                "field": d.get("key"),
+                "level": GGUF_LEVEL.get(str(d.get("status")), "suspicious"),
+                "why": d.get("message"),
+            }
+            for d in check.get("differences") or []
+        ]
+        out.append(
+            {
+                "repo_id": row["repo_id"],
+                "filename": row["filename"],
+                "source": source,
+                "level": GGUF_LEVEL[row["verdict"]],
+                "drifts": drifts,
+                "fixes": check.get("fixes") or [],
+            }
+        )
+    out.sort(key=lambda e: -LEVELS.index(e["level"]))
+    return out

@@ -98,3 +98,41 @@ def test_follow_file_rejects_a_non_boolean_gguf(tmp_path: Path) -> None:
     path.write_text('[[select]]\nauthor = "acme"\n', encoding="utf-8")
     engine: Any = None  # never used: without a gguf block there is no stage
     assert gguf_stage(engine, options("http://127.0.0.1:9"), load_follow(path)) is None
+
+
+def test_stored_gguf_checks_show_in_drift_and_on_the_drift_page(tmp_path: Path) -> None:
+    from html import unescape
+
+    from click.testing import CliRunner
+
+    from registry.cli import cli
+    from registry.db import open_engine
+
+    _tree(tmp_path / "hub")
+    follow_file = tmp_path / "follow.toml"
+    follow_file.write_text(FOLLOW, encoding="utf-8")
+    db = str(tmp_path / "catalog.db")
+    engine = open_engine(db, create=True)
+    with serve_in_thread(tmp_path / "hub") as (_server, url):
+        stage = gguf_stage(engine, options(url), load_follow(follow_file))
+        assert stage is not None
+        stage(0)
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["--db", db, "drift", "--json"])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.output)["gguf"]
+    assert entry["filename"] == "q8.gguf" and entry["level"] == "breaking"
+    assert {d["field"] for d in entry["drifts"]} == {
+        "rope.scaling.type",
+        "rope.scaling.factor",
+        "rope.scaling.original_context_length",
+    }
+    flags = "--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 32768 -c 131072"
+    text = CliRunner().invoke(cli, ["--db", db, "drift"]).output
+    assert "quant/Qwen2.5-7B-Instruct-GGUF:q8.gguf <- acme/Qwen2.5-7B-Instruct" in text
+    assert flags in text
+    out = tmp_path / "site"
+    rendered = CliRunner().invoke(cli, ["--db", db, "render", "--out", str(out)])
+    assert rendered.exit_code == 0, rendered.output
+    page = unescape((out / "drift" / "index.html").read_text(encoding="utf-8"))
+    assert "q8.gguf" in page and "q4.gguf" not in page and flags in page

@@ -24,7 +24,7 @@ from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
-from registry.sitegen.pages.drift import drift_pages, read_drift
+from registry.sitegen.pages.drift import drift_pages, read_drift, read_gguf_drift
 from registry.sitegen.pages.feeds import feeds
 from registry.sitegen.pages.glossary import glossary_pages
 from registry.sitegen.pages.groups import group_pages
@@ -130,6 +130,7 @@ def _render_into(
             md=markdown_renderer(),
         )
         site.drift = read_drift(conn)
+        site.gguf_drift = read_gguf_drift(conn)
         changes = read_changes(conn)
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for change in changes:

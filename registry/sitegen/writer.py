@@ -123,6 +123,7 @@ class Site:
     md: Any
     templates: dict[str, Any] = field(default_factory=dict)
     drift: dict[str, Any] = field(default_factory=dict)  # repo id -> its drift from its base
+    gguf_drift: list[dict[str, Any]] = field(default_factory=list)  # GGUF files vs their source
 
     def page(
         self,

@@ -47,11 +47,16 @@ def drift_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         if entry["family"] and KEY_RE.match(entry["family"]):
             families[entry["family"]].append(entry)
     listing = [{"name": n, "count": len(families[n])} for n in sorted(families)]
+    paged = {r["repo_id"] for r in rows if r.get("page")}
+    ggufs = [
+        {**g, "source_page": g["source_page"] and g["source"] in paged} for g in site.gguf_drift
+    ]
     feed = bool(entries)  # like the group feeds, written only when there is something in it
     site.page(
         "drift/index.html",
         "drift.html",
         family=None,
+        ggufs=ggufs,
         entries=entries,
         families=listing,
         counts=_counts(entries),
@@ -64,6 +69,7 @@ def drift_pages(site: Site, rows: list[dict[str, Any]]) -> None:
             f"drift/{name}.html",
             "drift.html",
             family=name,
+            ggufs=[],
             entries=members,
             families=listing,
             counts=_counts(members),
@@ -121,4 +127,15 @@ def read_drift(conn: Any) -> dict[str, dict[str, Any]]:
     found = drift_by_repo(conn)
     for node in found.values():
         node["base_page"] = is_valid_repo_id(node["base_model"])
+    return found
+
+
+def read_gguf_drift(conn: Any) -> list[dict[str, Any]]:
+    """GGUF files whose stored check differs from their source, with page flags."""
+    from registry.lineage import gguf_drift
+    from scrapers.hubtree import is_valid_repo_id
+
+    found = gguf_drift(conn)
+    for entry in found:  # drift_pages keeps the link only when the source has a page
+        entry["source_page"] = bool(entry["source"]) and is_valid_repo_id(str(entry["source"]))
     return found
