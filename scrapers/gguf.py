@@ -1,22 +1,22 @@
 """GGUF headers, read with the `gguf` package (llama.cpp's own reader), never the weights.
 
-A local file is memory-mapped by `gguf.GGUFReader`, which touches only the pages it parses.
-A Hub file is read with HTTP `Range` requests through `huggingface_hub`'s session: the first span
-is `FIRST_SPAN` bytes, and while the header does not fit in what has arrived the next span doubles
-what is held, up to `MAX_HEADER_BYTES`. The bytes held go into a sparse temporary file of the
-file's full size (from `Content-Range`) so the reader sees the real layout; its result is used only
-when every offset it read (everything before `data_offset`) lies inside what was fetched.
+The header is read from the start of the file in growing spans: from disk, or from the Hub with
+HTTP `Range` requests through `huggingface_hub`'s session. The first span is `FIRST_SPAN` bytes;
+while the layout scan (`scrapers.gguf_layout`, byte lengths only) finds the header longer than
+what has arrived, the next span doubles what is held, up to `MAX_HEADER_BYTES`. The `gguf`
+reader then decodes a copy of the header without the tokenizer keys and long arrays (decoding a
+real vocabulary takes the package tens of seconds), laid into a sparse temporary file of the
+original data size, so the reader sees a consistent file whose weights are holes.
 
 Reported: every scalar and small-array key (tokenizer keys and arrays over `MAX_ARRAY` items are
-left out), the rope keys of the architecture (`rope_keys`) and the `general.base_model.N.*`
-lineage (`lineage`).
+left out), the rope keys of the architecture (`rope_keys`), the `general.base_model.N.*`
+lineage (`lineage`) and the rope factor tensors present (`factor_tensors`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import struct
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,36 +104,32 @@ def is_position_key(suffix: str) -> bool:
 
 
 def read_local(path: Path | str) -> GGUFHeader:
-    """The header of a GGUF file on disk."""
+    """The header of a GGUF file on disk (read from the start, as far as the header goes)."""
     path = Path(path)
     try:
         size = path.stat().st_size
-        with open(path, "rb") as fh:
-            _check_start(fh.read(24), str(path))
+        fh = open(path, "rb")  # noqa: SIM115 (closed below, after the spans are read)
     except OSError as exc:
         raise GGUFUnreadable(f"{path}: cannot read ({exc.strerror or exc}).") from None
-    return _parse(path, str(path), size, fetched=0)
+
+    def fetch(start: int, end: int) -> Span:
+        fh.seek(start)
+        return Span(fh.read(end - start + 1), size, None, None)
+
+    with fh:
+        header = read_spans(fetch, str(path))
+    from dataclasses import replace
+
+    return replace(header, fetched_bytes=0)
 
 
 def _check_start(start: bytes, source: str) -> None:
+    """The magic (the layout scan checks the counts, in the file's byte order)."""
     if len(start) < 24 or start[:4] != GGUF_MAGIC:
         raise GGUFUnreadable(f"{source}: not a GGUF file (no GGUF magic).")
-    tensors, keys = struct.unpack_from("<QQ", start, 8)
-    if tensors > MAX_COUNT or keys > MAX_COUNT:
-        raise GGUFUnreadable(f"{source}: broken GGUF header ({tensors} tensors, {keys} keys).")
 
 
-def _parse(path: Path, source: str, size: int, *, fetched: int) -> GGUFHeader:
-    from gguf import GGUFReader
-
-    try:
-        reader = GGUFReader(path)
-    except (ValueError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
-        raise GGUFUnreadable(f"{source}: unreadable GGUF header ({exc}).") from None
-    return _header(reader, source, size, fetched)
-
-
-def _header(reader: Any, source: str, size: int, fetched: int) -> GGUFHeader:
+def _header(reader: Any, source: str, size: int, fetched: int, header_end: int) -> GGUFHeader:
     kv: dict[str, Any] = {}
     for name, fld in reader.fields.items():
         if name.startswith(("GGUF.", "tokenizer.")):
@@ -153,7 +149,7 @@ def _header(reader: Any, source: str, size: int, fetched: int) -> GGUFHeader:
         source=source,
         version=version,
         tensor_count=len(reader.tensors),
-        header_bytes=int(reader.data_offset),
+        header_bytes=header_end,
         fetched_bytes=fetched,
         file_size=size,
         kv=kv,
@@ -207,24 +203,43 @@ def _with_origin(header: GGUFHeader, fetched: int, span: Span) -> GGUFHeader:
 
 
 def _try_parse(held: bytes, total: int, source: str) -> GGUFHeader | None:
-    """The header if it lies wholly inside `held` (None: more bytes are needed)."""
+    """The header if it lies wholly inside `held` (None: more bytes are needed).
+
+    The layout scan (`scrapers.gguf_layout`) finds where the header ends; the `gguf` reader then
+    decodes a copy without the tokenizer keys and long arrays (the slow part of a real header),
+    laid into a sparse temporary file whose tensor data are holes of the original sizes."""
     from gguf import GGUFReader
 
+    from scrapers.gguf_layout import ARRAY, BadLayout, NeedMore, reduced_header, scan
+
     complete = len(held) >= total
+    try:
+        layout = scan(held, MAX_COUNT)
+    except NeedMore:
+        if complete:
+            raise GGUFUnreadable(
+                f"{source}: unreadable GGUF header (the file ends inside it)."
+            ) from None
+        return None
+    except BadLayout as exc:
+        raise GGUFUnreadable(f"{source}: unreadable GGUF header ({exc}).") from None
+    keep = [
+        k
+        for k in layout.keys
+        if not k.key.startswith("tokenizer.") and not (k.vtype == ARRAY and k.count > MAX_ARRAY)
+    ]
+    reduced = reduced_header(held, layout, keep)
+    aligned = -(-len(reduced) // layout.alignment) * layout.alignment
     fd, name = tempfile.mkstemp(suffix=".gguf", prefix="ropedex-")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(held)
-            fh.truncate(total)  # sparse: the weights are holes, never fetched
+            fh.write(reduced)
+            fh.truncate(aligned + max(0, total - layout.header_end))  # sparse: no weights
         try:
             reader = GGUFReader(name)
         except (ValueError, KeyError, IndexError, OverflowError, UnicodeDecodeError) as exc:
-            if complete:
-                raise GGUFUnreadable(f"{source}: unreadable GGUF header ({exc}).") from None
-            return None
-        if int(reader.data_offset) > len(held) and not complete:
-            return None
-        return _header(reader, source, total, len(held))
+            raise GGUFUnreadable(f"{source}: unreadable GGUF header ({exc}).") from None
+        return _header(reader, source, total, len(held), layout.header_end)
     finally:
         os.unlink(name)
 

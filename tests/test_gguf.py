@@ -291,3 +291,46 @@ def test_llamacpp_row_follows_the_gguf_and_llama3_needs_its_tensor(tmp_path: Pat
     assert code == 0 and rows[0]["check"]["verdict"] == "pass", output
     assert rows[0]["factor_tensors"] == ["rope_freqs.weight"]
     assert rows[0]["check"]["runtimes"]["llama.cpp"]["applies_scaling"] is True
+
+
+@pytest.mark.parametrize("variant", ["plain", "aligned-64", "big-endian"])
+def test_layout_scan_and_kept_keys_agree_with_the_gguf_reader(tmp_path: Path, variant: str) -> None:
+    """Differential: the header's end from `scrapers.gguf_layout.scan` is the `gguf` reader's
+    data offset, and every key `read_local` keeps decodes as the reader decodes it."""
+    import numpy as np
+    from gguf import GGUFEndian, GGUFReader, GGUFWriter
+
+    from scrapers.gguf import read_local
+    from scrapers.gguf_layout import scan
+
+    path = tmp_path / f"{variant}.gguf"
+    endian = GGUFEndian.BIG if variant == "big-endian" else GGUFEndian.LITTLE
+    writer = GGUFWriter(str(path), "qwen2", endianess=endian)
+    if variant == "aligned-64":
+        writer.add_custom_alignment(64)
+    writer.add_uint32("qwen2.context_length", 32768)
+    writer.add_float32("qwen2.rope.freq_base", 1e6)
+    writer.add_array("qwen2.attention.sliding_window_pattern", [True, False, True])
+    writer.add_string("general.base_model.0.repo_url", BASE_URL)
+    writer.add_token_list([f"t{i}" for i in range(5000)])
+    writer.add_array("tokenizer.ggml.merges", [f"a b{i}" for i in range(5000)])
+    writer.add_tensor("token_embd.weight", np.arange(100, dtype=np.float32))
+    writer.add_tensor("rope_freqs.weight", np.ones(8, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    reader = GGUFReader(path)
+    layout = scan(path.read_bytes())
+    assert layout.header_end == int(reader.data_offset)
+    assert layout.tensor_names == [t.name for t in reader.tensors]
+    header = read_local(path)
+    expected = {
+        k: f.contents()
+        for k, f in reader.fields.items()
+        if not k.startswith(("GGUF.", "tokenizer."))
+    }
+    assert header.kv == expected
+    assert header.rope_keys()["attention.sliding_window_pattern"] == [True, False, True]
+    assert header.factor_tensors == ("rope_freqs.weight",)
+    assert header.header_bytes == int(reader.data_offset)
