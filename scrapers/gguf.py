@@ -364,6 +364,8 @@ def read_hub(repo_id: str, filename: str, options: Any, *, revision: str = "main
                 lambda: raw(start, end), policy=options.retry, pacer=pacer, redact=options.redact
             )
         except FetchFailed as exc:
+            if exc.reason == "missing-config":  # the scraper's name for an absent file
+                raise GGUFUnreadable(f"{source}: no such file in the repo.") from None
             raise GGUFUnreadable(f"{source}: {exc}.") from None
 
     return read_spans(fetch, source)

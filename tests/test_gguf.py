@@ -334,3 +334,18 @@ def test_layout_scan_and_kept_keys_agree_with_the_gguf_reader(tmp_path: Path, va
     assert header.rope_keys()["attention.sliding_window_pattern"] == [True, False, True]
     assert header.factor_tensors == ("rope_freqs.weight",)
     assert header.header_bytes == int(reader.data_offset)
+
+
+def test_hub_errors_are_one_clear_line(tmp_path: Path) -> None:
+    folder = _repo(tmp_path, "acme/no-gguf")
+    (folder / "config.json").write_text(json.dumps(_source()), encoding="utf-8")
+    with serve_in_thread(tmp_path) as (_server, url):
+        results = [
+            CliRunner().invoke(cli, ["gguf", target, "--endpoint", url, "--retries", "0"])
+            for target in ("acme/missing", "acme/no-gguf", "acme/no-gguf:absent.gguf")
+        ]
+    words = ("cannot read the repo", "has no .gguf file", "no such file in the repo")
+    for result, expected in zip(results, words, strict=True):
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], result.output
