@@ -179,3 +179,26 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class GGUFHeader(SQLModel, table=True):
+    """One GGUF file's header as last read (re-read only when the file's sha changes): its rope
+    keys, lineage and the check against its source config."""
+
+    __tablename__ = "gguf_headers"
+    __table_args__ = (UniqueConstraint("repo_id", "filename", name="uq_gguf_file"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: str = Field(index=True)
+    filename: str
+    file_sha: str | None = Field(default=None, index=True)  # the Hub's ETag (sha256 for LFS)
+    commit_sha: str | None = None  # the repo commit it was last seen at
+    fetched_at: str
+    architecture: str | None = None
+    header_bytes: int
+    file_size: int
+    fetched_bytes: int
+    rope: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    base_models: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    verdict: str | None = Field(default=None, index=True)  # pass | warn | fail | n/a
+    check: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

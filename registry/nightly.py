@@ -36,7 +36,9 @@ EXIT_FAILED = 3  # nothing useful was done
 EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
-_SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit", "incremental"}
+_SELECT_KEYS = {
+    "author", "search", "filter", "pipeline_tag", "sort", "limit", "incremental", "gguf"
+}  # fmt: skip
 
 
 def load_follow(path: Path) -> list[dict[str, Any]]:
@@ -70,7 +72,9 @@ def load_follow(path: Path) -> list[dict[str, Any]]:
                 f"{path}: [[select]] #{number}: an incremental block lists newest first to the "
                 "last run's mark; it takes no sort or limit"
             )
-        for key in _SELECT_KEYS - {"limit", "incremental"}:
+        if not isinstance(block.get("gguf", False), bool):
+            raise BadFollowFile(f"{path}: [[select]] #{number}: gguf must be true or false")
+        for key in _SELECT_KEYS - {"limit", "incremental", "gguf"}:
             if key in block and not isinstance(block[key], str):
                 raise BadFollowFile(f"{path}: [[select]] #{number}: {key} must be a string")
         if block.get("sort") not in (None, *SORTS):
@@ -199,7 +203,8 @@ def scrape_stage(
         totals: dict[str, Any] = {"listed": 0, "unchanged": 0, "fetched": 0, "new": 0}
         totals.update({"changed": 0, "failed": 0, "scrape_run_ids": []})
         failed_blocks = 0
-        for block in follow:
+        config_blocks = [b for b in follow if not b.get("gguf")]  # GGUF repos: gguf_stage
+        for block in config_blocks:
             try:
                 summary = scrape(
                     engine,
@@ -216,10 +221,33 @@ def scrape_stage(
                 totals[key] += getattr(summary, key)
             totals["failed"] += summary.failed_total
             totals["scrape_run_ids"].append(summary.run_id)
-        if failed_blocks == len(follow):
+        if config_blocks and failed_blocks == len(config_blocks):
             raise RuntimeError("every listing failed: " + "; ".join(totals.get("errors", [])))
         partial = failed_blocks or totals["failed"]
         return ("partial" if partial else "ok"), totals
+
+    return stage
+
+
+def gguf_stage(engine: Engine, options: HubOptions, follow: list[dict[str, Any]]) -> Stage | None:
+    """Read the unseen GGUF headers of the repos the `gguf = true` blocks list (None: no such
+    block)."""
+    blocks = [b for b in follow if b.get("gguf")]
+    if not blocks:
+        return None
+
+    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+        from sqlmodel import Session
+
+        from registry.gguf_sync import sync_gguf
+        from scrapers.hub import list_repos, make_api
+
+        api = make_api(options)
+        repo_ids = [item.repo_id for b in blocks for item in list_repos(api, to_selection(b))]
+        with Session(engine) as session:
+            summary = sync_gguf(session, options, repo_ids)
+        status = "partial" if summary.failed else "ok"
+        return status, summary.to_dict()
 
     return stage
 

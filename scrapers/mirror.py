@@ -6,8 +6,10 @@ pipeline_tag, gated, private, library_name, cardData, ...). Without a `sha` ther
 is derived from the repo folder's content, so editing a file looks like a new commit.
 
 Endpoints (enough for `huggingface_hub`'s `list_models`, `model_info` and `hf_hub_download`):
-`GET /api/models`, `GET /api/models/ORG/NAME[/revision/REV]`, `HEAD|GET /ORG/NAME/resolve/REV/FILE`,
-with the Hub's `X-Error-Code` answers that the client turns into its typed errors. Repo ids are
+`GET /api/models`, `GET /api/models/ORG/NAME[/revision/REV]`, `HEAD|GET /ORG/NAME/resolve/REV/FILE`
+(single-span `Range` requests answered 206 with `Content-Range`, as the Hub's CDN does, so a GGUF
+header can be read without its weights), with the Hub's `X-Error-Code` answers that the client
+turns into its typed errors. Each answer's body size is recorded (`bytes_sent`). Repo ids are
 checked with `is_valid_repo_id` and files are only ever served from an index built by walking the
 folder, so no request can reach a path outside it.
 """
@@ -91,6 +93,7 @@ class RepoEntry:
     sha: str
     files: dict[str, Path]  # repo-relative name -> real file inside the root
     meta: dict[str, Any]  # Hub API shape, every served property present
+    etags: dict[str, str] = field(default_factory=dict)  # name -> git blob sha (the ETag)
 
     @property
     def gated(self) -> bool:
@@ -188,9 +191,10 @@ class HubFolder:
         meta_path = files.pop(META_FILE, None)
         hasher = hashlib.sha1(usedforsecurity=False)
         newest = 0.0
+        etags: dict[str, str] = {}
         for name, path in sorted(files.items()):
-            data = path.read_bytes()
-            hasher.update(name.encode() + b"\0" + git_blob_sha(data).encode() + b"\n")
+            etags[name] = git_blob_sha(path.read_bytes())
+            hasher.update(name.encode() + b"\0" + etags[name].encode() + b"\n")
             newest = max(newest, path.stat().st_mtime)
         if meta_path is not None:
             try:
@@ -201,7 +205,8 @@ class HubFolder:
         sha = meta.get("sha")
         if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha)):
             sha = hasher.hexdigest()
-        return RepoEntry(repo_id, sha, files, _full_meta(repo_id, sha, meta, files, newest))
+        full = _full_meta(repo_id, sha, meta, files, newest)
+        return RepoEntry(repo_id, sha, files, full, etags)
 
 
 def _config_summary(files: dict[str, Path]) -> dict[str, Any] | None:
@@ -265,6 +270,7 @@ class RequestRecord:
     repo_id: str | None
     status: int
     authorized: bool  # an Authorization header was sent
+    bytes_sent: int = 0  # body bytes of the answer
     at: float = field(default_factory=time.monotonic)  # when the answer was done
 
 
@@ -322,6 +328,13 @@ class MirrorServer(ThreadingHTTPServer):
             self.counts.clear()
             self.requests.clear()
 
+    def bytes_sent(self, repo_id: str | None = None) -> int:
+        """Body bytes of every answer (about repo `repo_id` only, when given) so far."""
+        with self._count_lock:
+            return sum(
+                r.bytes_sent for r in self.requests if repo_id is None or r.repo_id == repo_id
+            )
+
     def downloads(self, repo_id: str | None = None) -> int:
         """GETs of files (repo `repo_id` only, when given) answered so far."""
         with self._count_lock:
@@ -353,6 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         parts = [unquote(p) for p in split.path.split("/")[1:]]
         self._kind, self._repo, self._status = "other", None, 0
+        self._body_bytes = 0
         self._recorded = False
         try:
             if parts[:2] == ["api", "models"] and not head:
@@ -397,6 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._repo,
                 self._status,
                 "Authorization" in self.headers,
+                getattr(self, "_body_bytes", 0),
             )
         )
 
@@ -496,10 +511,26 @@ class _Handler(BaseHTTPRequestHandler):
         if path is None:
             self._send_error(404, "EntryNotFound", "Entry not found", commit)
             return
-        data = path.read_bytes()
         ctype = "application/json" if filename.endswith(".json") else "application/octet-stream"
-        headers = {**commit, "ETag": f'"{git_blob_sha(data)}"', "Content-Type": ctype}
-        self._send(200, data, headers, head=head)
+        etag = entry.etags.get(filename) or git_blob_sha(path.read_bytes())
+        headers = {**commit, "ETag": f'"{etag}"', "Content-Type": ctype, "Accept-Ranges": "bytes"}
+        size = path.stat().st_size
+        wanted = self.headers.get("Range")
+        if wanted is None:
+            self._send(200, path.read_bytes(), headers, head=head)
+            return
+        span = parse_range(wanted, size)
+        if span is None:
+            self._send_error(
+                416, None, "Range Not Satisfiable", {"Content-Range": f"bytes */{size}"}
+            )
+            return
+        start, end = span
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            part = fh.read(end - start + 1)
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        self._send(206, part, headers, head=head)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -583,6 +614,7 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        self._body_bytes = 0 if head else len(body)
         self._record()
         self.end_headers()
         if head:
@@ -600,6 +632,26 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.1)
         else:
             self.wfile.write(body)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """The inclusive (start, end) of a single-span `Range` header within a file of `size`
+    bytes, or None when it cannot be served (416). Multi-span ranges are not served."""
+    match = _RANGE.match(value.strip())
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.groups()
+    if not first:  # suffix: the last N bytes
+        count = int(last)
+        return (max(0, size - count), size - 1) if count and size else None
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return None
+    return start, end
 
 
 def _first(query: dict[str, list[str]], key: str) -> str | None:

@@ -64,7 +64,8 @@ def hub_mirror(
     tokens = [t for t in os.environ.get("ROPEDEX_MIRROR_TOKENS", "").split(",") if t]
 
     def log(record: RequestRecord) -> None:
-        click.echo(safe_text(f"{record.status} {record.method} {record.path}"), err=True)
+        line = f"{record.status} {record.method} {record.path} {record.bytes_sent} bytes"
+        click.echo(safe_text(line), err=True)
 
     try:
         server = make_server(

@@ -74,6 +74,7 @@ def nightly_run(
     from registry.nightly import (
         DEFAULT_FOLLOW,
         EXIT_LOCKED,
+        gguf_stage,
         load_follow,
         render_stage,
         retag_stage,
@@ -87,7 +88,7 @@ def nightly_run(
     try:
         with catalog_lock(db):
             engine = open_catalog(ctx, create=True)
-            scrape = None
+            scrape = gguf = None
             if not offline:
                 options = build_hub_options(
                     endpoint, cache_dir, no_cache, False, timeout, retries, backoff
@@ -96,8 +97,10 @@ def nightly_run(
                     offline = True
                 else:
                     scrape = scrape_stage(engine, options, follow, workers=workers)
+                    gguf = gguf_stage(engine, options, follow)
             stages = [
                 ("scrape", scrape),
+                ("gguf", gguf),
                 ("tag", retag_stage(engine)),
                 ("verify", verify_stage(engine, device=verify_device(device))),
                 ("render", render_stage(engine, out_dir, base_url=base_url)),

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
+from registry.cli.gguf import check_gguf_path
 from registry.cli.options import device_option, json_nl_options, open_catalog, verify_device
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
@@ -45,6 +46,9 @@ def verify_check(
     rows: list[dict[str, Any]] = []
     broken = failed = False
     for arg in inputs:
+        if arg.lower().endswith(".gguf"):  # a GGUF: its header against its source config
+            failed = check_gguf_path(arg, json_ or nl) or failed
+            continue
         row = _stored_row(ctx, arg) or _check_row(resolve(arg), dev)
         broken = broken or row["verdict"] == "error"
         failed = failed or row["verdict"] == "fail"

@@ -26,6 +26,7 @@ from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_ren
 from registry.sitegen.incremental import MANIFEST, PageReuse, renderer_fingerprint
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
+from registry.sitegen.pages.drift import drift_pages, read_drift, read_gguf_drift
 from registry.sitegen.pages.feeds import feeds
 from registry.sitegen.pages.glossary import glossary_pages
 from registry.sitegen.pages.groups import group_pages
@@ -143,6 +144,8 @@ def _render_into(
             md=markdown_renderer(),
             reuse=reuse,
         )
+        site.drift = read_drift(conn)
+        site.gguf_drift = read_gguf_drift(conn)
         changes = read_changes(conn)
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for change in changes:
@@ -166,6 +169,7 @@ def _render_into(
         lambda: glossary_pages(site, rows),
         lambda: home_page(site, rows, changes),
         lambda: feeds(site, rows, changes),
+        lambda: drift_pages(site, rows),
         lambda: write_downloads(writer, engine, rows),
         lambda: _copy_static(writer, site_dir / "static"),
     )
@@ -182,7 +186,9 @@ def _render_into(
 
 
 Progress = Callable[[str, int, int], None]
-_LATER_STEPS = ("catalog", "tags and families", "glossary", "home", "feeds", "downloads", "static")
+_LATER_STEPS = (
+    "catalog", "tags and families", "glossary", "home", "feeds", "drift", "downloads", "static"
+)  # fmt: skip
 
 
 def _quiet(_step: str, _done: int, _total: int) -> None:

@@ -27,6 +27,7 @@ COLUMNS = (
     "model_type",
     "downloads",
     "likes",
+    "drift",
 )
 
 # Not shown: row ids, and when a scrape last listed the model (it moves every night; keeping it
@@ -148,6 +149,7 @@ def catalog_row(record: dict[str, Any], has_page: bool) -> dict[str, Any]:
         "model_type": model.get("model_type"),
         "downloads": model.get("downloads"),
         "likes": model.get("likes"),
+        "drift": None,  # worst drift from its base; set by the model pages
     }
 
 

@@ -132,6 +132,8 @@ class Site:
     md: Any
     templates: dict[str, Any] = field(default_factory=dict)
     reuse: PageReuse | None = None  # incremental render: unchanged model pages
+    drift: dict[str, Any] = field(default_factory=dict)  # repo id -> its drift from its base
+    gguf_drift: list[dict[str, Any]] = field(default_factory=list)  # GGUF files vs their source
 
     def page(
         self,

@@ -3,7 +3,7 @@
 // written with textContent (never innerHTML): repo ids and config values are untrusted.
 (function () {
   "use strict";
-  var FILTERS = ["position_encoding", "scaling_type", "verdict", "family"];
+  var FILTERS = ["position_encoding", "scaling_type", "verdict", "family", "drift"];
   var PAGE_KEY = /^[a-z0-9][a-z0-9+._-]{0,79}$/;  // tags and families with a page (KEY_RE)
   var SORT_TEXT = {
     downloads: "most downloaded first", repo_id: "by repo id",

@@ -22,7 +22,7 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         chunk = [[_cell(r[c]) for c in COLUMNS] for r in rows[start : start + SHARD_ROWS]]
         site.writer.write(name, json.dumps(chunk, separators=(",", ":"), ensure_ascii=True))
         shards.append(name)
-    facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict")}
+    facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict", "drift")}
     facets["family"] = counts(rows, "family")
     index = {
         "columns": list(COLUMNS),

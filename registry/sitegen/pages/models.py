@@ -33,6 +33,7 @@ def model_pages(
         repo_id = record["model"]["repo_id"]
         safe = is_valid_repo_id(repo_id)
         rows.append(catalog_row(record, safe))
+        rows[-1]["drift"] = (site.drift.get(repo_id) or {}).get("level")
         if not safe:
             summary.refused.append(repo_id)
             continue
@@ -78,6 +79,7 @@ def model_context(
         "cards": [site.card(s) for s in dict.fromkeys([slug, family_slug]) if s],
         "tag_slug": slug,
         "family_slug": family_slug,
+        "drift": site.drift.get(model["repo_id"]),
     }
 
 
