@@ -174,7 +174,7 @@ def test_script_rows_read_like_the_rendered_rows(browser: Any, served: tuple[str
     wait_ready(page)
     drawn = page.eval_on_selector_all("#table tbody tr", cells)
     caption = page.text_content("#table caption")
-    page.select_option("#f-sort", "effective_context")
+    page.select_option("#f-sort", "served_context")
     sorted_caption = page.text_content("#table caption")
     live.close()
     assert drawn == rendered

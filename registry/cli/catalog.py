@@ -167,10 +167,12 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
         ropedex show openai/gpt-oss-20b --json
     """
     from registry.db import session_factory
+    from registry.lead import build_lead
     from registry.queries import get_model
 
     with session_factory(open_catalog(ctx))() as session:
         data = get_model(session, repo_id)
+    data["lead"] = build_lead(data["facts"], data["verification"], data["model"]["model_type"])
     if json_:
         click.echo(to_json(data))
         return
@@ -179,11 +181,16 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool) -> None:
 
 
 def _show_parts(data: dict[str, Any]) -> list[Any]:
+    from rich.text import Text
+
+    from registry.lead import lead_lines
 
     model, facts, verification = data["model"], data["facts"], data["verification"]
+    lead = [lead_lines(data["lead"])] if data.get("lead") else []
     keys = ["repo_id", "author", "family", "model_type", "status", "error", "downloads", "likes"]
     keys += ["license", "gated", "base_model", "last_modified", "sha"]
-    parts: list[Any] = [pairs_table([(k, model[k]) for k in keys if model.get(k) is not None])]
+    parts: list[Any] = [Text("\n".join(line)) for line in lead]
+    parts.append(pairs_table([(k, model[k]) for k in keys if model.get(k) is not None]))
     if facts is None:
         parts.append(pairs_table([("facts", "none (no good config stored yet)")]))
     else:

@@ -21,8 +21,13 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
     help="Output folder (replaced whole once the new site is ready).",
 )
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
+@click.option(
+    "--hub-url",
+    envvar="HF_ENDPOINT",
+    help="Hub the model pages link to (env HF_ENDPOINT; default https://huggingface.co).",
+)
 @click.pass_context
-def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
+def site_render(ctx: click.Context, out: Path, base_url: str | None, hub_url: str | None) -> None:
     """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
 
     \b
@@ -31,7 +36,7 @@ def site_render(ctx: click.Context, out: Path, base_url: str | None) -> None:
     """
     from registry.sitegen import render_site
 
-    summary = render_site(open_catalog(ctx, readonly=True), out, base_url=base_url)
+    summary = render_site(open_catalog(ctx, readonly=True), out, base_url=base_url, hub_url=hub_url)
     click.echo(
         f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "
         f"{summary.plots:,} frequency plots) into {summary.out_dir}: "

@@ -27,6 +27,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
         ropedex check path/to/config.json
         ropedex check configs/*.json --json --device cpu
     """
+    from registry.lead import build_lead
     from registry.verify.verdict import verify_tag
     from scrapers.tagger import tag_file
 
@@ -57,6 +58,7 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
             "device": verdict["device"],
             "core_version": verdict["core_version"],
         }
+        row["lead"] = build_lead(tag.to_dict(), verdict, tag.model_type)
         if json_:
             emit_jsonl([row])
         else:
@@ -66,11 +68,14 @@ def verify_check(paths: tuple[str, ...], json_: bool, all_: bool, device: str) -
 
 
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
+    from registry.lead import lead_lines
 
     console = make_console()
     scaling = f", {row['scaling_type']} x{row['scaling_factor']}" if row["scaling_type"] else ""
     head = f"{row['path']}: {row['verdict'].upper()} ({row['position_encoding']}{scaling})"
     console.print(safe_text(head), markup=False)
+    for line in lead_lines(row["lead"]) if row["lead"] else []:
+        console.print(f"  {safe_text(line)}", markup=False)
     if row["reason"]:
         console.print(f"  {safe_text(row['reason'])}", markup=False)
     shown = [c for c in row["checks"] if all_ or c["status"] in ("warn", "fail")]

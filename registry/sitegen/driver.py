@@ -60,6 +60,7 @@ def render_site(
     site_dir: Path | None = None,
     glossary_dir: Path | None = None,
     base_url: str | None = None,
+    hub_url: str | None = None,
 ) -> RenderSummary:
     """Render the whole site for the catalog behind `engine` into `out_dir` (swapped in whole).
 
@@ -75,7 +76,7 @@ def render_site(
             "folder with --out"
         )
     glossary = load_glossary(glossary_dir or site_dir / "glossary")
-    config = load_site_config(site_dir, base_url)
+    config = load_site_config(site_dir, base_url, hub_url)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     summary = RenderSummary(out_dir=out_dir)

@@ -7,7 +7,7 @@
   var PAGE_KEY = /^[a-z0-9][a-z0-9+._-]{0,79}$/;  // tags and families with a page (KEY_RE)
   var SORT_TEXT = {
     downloads: "most downloaded first", repo_id: "by repo id",
-    effective_context: "longest effective context first", rope_theta: "largest \u03b8 first",
+    served_context: "longest served context first", rope_theta: "largest \u03b8 first",
     scaling_factor: "largest factor first"
   };
   var index = null;
@@ -120,7 +120,7 @@
     cell(tr, r[col.scaling_factor], true);
     cell(tr, r[col.declared_context], true, tokens);
     cell(tr, r[col.original_context], true, tokens);
-    cell(tr, r[col.effective_context], true, tokens);
+    cell(tr, r[col.served_context], true, tokens);
     var v = cell(tr, null);
     if (r[col.verdict]) {
       v.textContent = "";

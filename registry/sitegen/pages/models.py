@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from registry.formatting import fmt_theta, fmt_tokens, fmt_value
+from registry.lead import CONTEXT_FIGURES, DEEPSEEK_REFERENCE, RUNTIME_NAMES, build_lead
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
 from registry.sitegen.plots import frequency_series, frequency_svg
 from registry.sitegen.read import catalog_row
@@ -55,6 +56,18 @@ def model_context(
     if facts:
         shown = {k: v for k, v in facts.items() if k != "evidence"}  # the evidence table has it
         attributes += flatten(shown, "facts")
+    lead = build_lead(facts, verification, model.get("model_type"))
+    if lead is not None:
+        lead = {**lead, "cause_labels": [RUNTIME_NAMES.get(c, c) for c in lead["cause"]]}
+    tables = verification_tables(verification)
+    if tables["runtimes"] and lead is not None:
+        named = {r["name"] for r in lead["runtimes"]}
+        kept = [
+            r
+            for r in tables["runtimes"]["rows"]
+            if r["name"] != DEEPSEEK_REFERENCE or r["name"] in named
+        ]
+        tables = {**tables, "runtimes": {**tables["runtimes"], "rows": kept}}
     slug = site.tag_entry.get(tag or "")
     family_slug = site.family_entry.get(model.get("family") or "")
     return {
@@ -65,7 +78,11 @@ def model_context(
         "family_page": bool(model.get("family") and KEY_RE.match(model["family"])),
         "snapshot": snapshot,
         "verification": verification,
-        **verification_tables(verification),
+        **tables,
+        "checks_flagged": any(c["status"] in ("warn", "fail") for c in tables["checks"]),
+        "lead": lead,
+        "figures": CONTEXT_FIGURES,
+        "links": hub_links(site.config.hub_url, model["repo_id"], _commit(record)),
         "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
         "attributes": kv_rows(attributes),
         "changes": changes,
@@ -73,6 +90,31 @@ def model_context(
         "tag_slug": slug,
         "family_slug": family_slug,
     }
+
+
+def _commit(record: dict[str, Any]) -> str | None:
+    """The commit the judged config was fetched at (the snapshot's, else the model's sha)."""
+    snapshot = record.get("snapshot") or {}
+    commit = snapshot.get("commit_sha") or record["model"].get("sha")
+    return str(commit) if commit else None
+
+
+def hub_links(hub_url: str, repo_id: str, commit: str | None) -> list[tuple[str, str]]:
+    """Links out: the model's Hub page and its config.json at the pinned commit (a raw file
+    URL, which the Hub and a mirror both serve). Only safe repo ids get a page, and the commit
+    is quoted, so no model-supplied text escapes the path."""
+    from urllib.parse import quote
+
+    base = hub_url.rstrip("/") + "/" + quote(repo_id, safe="/")
+    links = [("Model on the Hub", base)]
+    if commit:
+        links.append(
+            (
+                f"config.json at {commit[:12]}",
+                f"{base}/resolve/{quote(commit, safe='')}/config.json",
+            )
+        )
+    return links
 
 
 FOLD_ITEMS = 8  # lists longer than this (LongRoPE factors) are folded under a count
