@@ -84,6 +84,7 @@ def model_context(
         "figures": CONTEXT_FIGURES,
         "links": hub_links(site.config.hub_url, model["repo_id"], _commit(record)),
         "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
+        "judged": judged_block(_evidence(facts)),
         "attributes": kv_rows(attributes),
         "changes": changes,
         "cards": [site.card(s) for s in dict.fromkeys([slug, family_slug]) if s],
@@ -132,6 +133,28 @@ def kv_rows(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
         }
         for key, value in pairs
     ]
+
+
+def judged_block(evidence: dict[str, Any]) -> str | None:
+    """The evidence keys nested back into config.json's shape, as indented JSON: the exact
+    block that was judged. The tagger keeps these keys in the facts, which the published
+    catalog keeps, so the block shows even where the raw config text was stripped."""
+    import json
+
+    if not evidence:
+        return None
+    nested: dict[str, Any] = {}
+    for key, value in evidence.items():
+        *parents, leaf = str(key).split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a dotted key that is also a leaf: keep it flat
+                node, leaf = nested, str(key)
+                break
+            node = child
+        node[leaf] = value
+    return json.dumps(nested, indent=2, ensure_ascii=False, default=str)
 
 
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
