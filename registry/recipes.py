@@ -287,9 +287,7 @@ def commands(model: str, recipe: Recipe, facts: dict[str, Any]) -> dict[str, str
     overrides = json.dumps(recipe.config_change, separators=(",", ":"))
     out: dict[str, str] = {}
     if recipe.config_change:
-        out["transformers"] = "Merge into config.json:\n" + json.dumps(
-            recipe.config_change, indent=2
-        )
+        out["transformers"] = json.dumps(recipe.config_change, indent=2)  # merged into config
         out["vllm"] = (
             f"vllm serve {q(model)} --hf-overrides {q(overrides)} --max-model-len {target}"
         )

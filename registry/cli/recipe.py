@@ -61,7 +61,8 @@ def recipe_cmd(
         if row["note"]:
             click.echo(safe_text(f"Note: {row['note']}"))
         for key, text in row["commands"].items():
-            click.echo(f"{key}:")
+            edit = key == "transformers" and row["config_change"]
+            click.echo(f"{key} (merge into config.json):" if edit else f"{key}:")
             for line in str(text).splitlines():
                 click.echo(safe_text(f"  {line}"))
 

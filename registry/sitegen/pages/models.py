@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from registry.formatting import fmt_theta, fmt_tokens, fmt_value
 from registry.lead import CONTEXT_FIGURES, DEEPSEEK_REFERENCE, RUNTIME_NAMES, build_lead
+from registry.recipes import recipes
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
 from registry.sitegen.plots import frequency_series, frequency_svg
 from registry.sitegen.read import catalog_row
@@ -81,6 +82,16 @@ def model_context(
         **tables,
         "checks_flagged": any(c["status"] in ("warn", "fail") for c in tables["checks"]),
         "lead": lead,
+        "recipes": [
+            r.to_dict()
+            for r in recipes(
+                model["repo_id"],
+                facts,
+                verification,
+                model_type=model.get("model_type"),
+                family=model.get("family"),
+            )
+        ],
         "figures": CONTEXT_FIGURES,
         "links": hub_links(site.config.hub_url, model["repo_id"], _commit(record)),
         "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
