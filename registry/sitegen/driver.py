@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from registry.errors import RenderError
 from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
+from registry.sitegen.pages.api import write_index
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
 from registry.sitegen.pages.feeds import feeds
@@ -146,6 +147,7 @@ def _render_into(
     home_page(site, rows, changes)
     feeds(site, rows, changes)
     write_downloads(writer, engine, rows)
+    write_index(writer, rows, site.stamp)
     _copy_static(writer, site_dir / "static")
     # A static host serves 404.html for any missing path, at any depth: root-relative links.
     site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)

@@ -14,6 +14,7 @@ from registry.formatting import fmt_theta, fmt_tokens, fmt_value
 from registry.lead import CONTEXT_FIGURES, DEEPSEEK_REFERENCE, RUNTIME_NAMES, build_lead
 from registry.recipes import recipes
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
+from registry.sitegen.pages.api import model_document, write_model_document
 from registry.sitegen.plots import frequency_series, frequency_svg
 from registry.sitegen.read import catalog_row
 from registry.sitegen.writer import RenderSummary, Site, model_path
@@ -36,13 +37,15 @@ def model_pages(
     for record in records:
         repo_id = record["model"]["repo_id"]
         safe = is_valid_repo_id(repo_id)
-        rows.append(catalog_row(record, safe))
+        row = catalog_row(record, safe)
+        rows.append(row)
         if not safe:
             summary.refused.append(repo_id)
             continue
         context = model_context(site, record, changes.get(record["model"]["id"], []))
         context["plots"] = cached_plots(record["facts"], plots, summary)
         site.page(model_path(repo_id), "model.html", **context)
+        write_model_document(site, model_document(repo_id, row, context, site.stamp))
         summary.model_pages += 1
     return rows
 
@@ -154,6 +157,11 @@ def judged_block(evidence: dict[str, Any]) -> str | None:
 
     if not evidence:
         return None
+    return json.dumps(judged_keys(evidence), indent=2, ensure_ascii=False, default=str)
+
+
+def judged_keys(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Evidence keys ('text_config.rope_theta') nested as config.json writes them."""
     nested: dict[str, Any] = {}
     for key, value in evidence.items():
         *parents, leaf = str(key).split(".")
@@ -165,7 +173,7 @@ def judged_block(evidence: dict[str, Any]) -> str | None:
                 break
             node = child
         node[leaf] = value
-    return json.dumps(nested, indent=2, ensure_ascii=False, default=str)
+    return nested
 
 
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
