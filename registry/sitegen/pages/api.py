@@ -21,6 +21,22 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
 
 
+def judged_keys(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Evidence keys ('text_config.rope_theta') nested as config.json writes them."""
+    nested: dict[str, Any] = {}
+    for key, value in evidence.items():
+        *parents, leaf = str(key).split(".")
+        node = nested
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a dotted key that is also a leaf: keep it flat
+                node, leaf = nested, str(key)
+                break
+            node = child
+        node[leaf] = value
+    return nested
+
+
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
     evidence = (facts or {}).get("evidence")
     return evidence if isinstance(evidence, dict) else {}
@@ -33,7 +49,6 @@ def model_document(
     stamp: str | None,
 ) -> dict[str, Any]:
     """One model's API document from its catalog row and its page's context."""
-    from registry.sitegen.pages.models import judged_keys
 
     verification = context.get("verification") or {}
     lead = context.get("lead")

@@ -14,7 +14,7 @@ from registry.formatting import fmt_theta, fmt_tokens, fmt_value
 from registry.lead import CONTEXT_FIGURES, DEEPSEEK_REFERENCE, RUNTIME_NAMES, build_lead
 from registry.recipes import recipes
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
-from registry.sitegen.pages.api import model_document, write_model_document
+from registry.sitegen.pages.api import judged_keys, model_document, write_model_document
 from registry.sitegen.plots import frequency_series, frequency_svg
 from registry.sitegen.read import catalog_row
 from registry.sitegen.writer import RenderSummary, Site, model_path
@@ -158,22 +158,6 @@ def judged_block(evidence: dict[str, Any]) -> str | None:
     if not evidence:
         return None
     return json.dumps(judged_keys(evidence), indent=2, ensure_ascii=False, default=str)
-
-
-def judged_keys(evidence: dict[str, Any]) -> dict[str, Any]:
-    """Evidence keys ('text_config.rope_theta') nested as config.json writes them."""
-    nested: dict[str, Any] = {}
-    for key, value in evidence.items():
-        *parents, leaf = str(key).split(".")
-        node = nested
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):  # a dotted key that is also a leaf: keep it flat
-                node, leaf = nested, str(key)
-                break
-            node = child
-        node[leaf] = value
-    return nested
 
 
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
