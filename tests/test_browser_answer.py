@@ -208,3 +208,140 @@ def test_axe_with_a_hover_card_open(browser: Any, answer: dict[str, Any]) -> Non
     problems = blocking_violations(page)
     ctx.close()
     assert problems == []
+
+
+def _catalog(browser: Any, answer: dict[str, Any], query: str = "") -> Any:
+    ctx = browser.new_context(**VARIANTS["light"], accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(answer["base"] + "catalog/index.html" + query)
+    page.wait_for_selector("html[data-catalog='ready']", timeout=10000)
+    return ctx, page
+
+
+def _ids(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#table tbody tr", "rows => rows.map(r => r.cells[0].textContent.trim())"
+    )
+
+
+def _served(answer: dict[str, Any]) -> dict[str, int | None]:
+    rows = _cli_json(["--db", str(answer["db"]), "query", "--limit", "0", "--json"])
+    out = {}
+    for row in rows:
+        data = _cli_json(["--db", str(answer["db"]), "show", row["repo_id"], "--json"])
+        out[row["repo_id"]] = data["lead"]["served_context"] if data["lead"] else None
+    return out
+
+
+def test_min_context_filter_reads_128k_and_1m(browser: Any, answer: dict[str, Any]) -> None:
+    served = _served(answer)
+    ctx, page = _catalog(browser, answer)
+    page.fill("#f-min_context", "128k")
+    want = sorted(r for r, s in served.items() if s is not None and s >= 131072)
+    assert want and len(want) < len(served)
+    assert sorted(_ids(page)) == want
+    assert "min_context=128k" in page.url
+    page.fill("#f-min_context", "1M")
+    assert sorted(_ids(page)) == sorted(r for r, s in served.items() if s and s >= 1048576)
+    page.fill("#f-min_context", "lots")
+    assert page.get_attribute("#f-min_context", "aria-invalid") == "true"
+    ctx.close()
+
+
+def test_every_heading_sorts_both_ways(browser: Any, answer: dict[str, Any]) -> None:
+    served = _served(answer)
+    ctx, page = _catalog(browser, answer)
+    headings = page.eval_on_selector_all("#table thead th button.sort", "bs => bs.length")
+    columns = page.eval_on_selector_all("#table thead th", "ths => ths.length")
+    assert headings == columns  # every column
+    page.click("button.sort[data-sort='served_context']")
+    longest = [served[r] for r in _ids(page)]
+    assert longest == sorted(longest, key=lambda s: -(s or -1))
+    sort = page.get_attribute("th:has(button[data-sort='served_context'])", "aria-sort")
+    assert sort == "descending"
+    page.click("button.sort[data-sort='served_context']")
+    shortest = [served[r] for r in _ids(page)]
+    known = [s for s in shortest if s is not None]
+    assert known == sorted(known) and "dir=asc" in page.url
+    page.click("button.sort[data-sort='repo_id']")
+    assert _ids(page) == sorted(_ids(page))
+    page.click("button.sort[data-sort='repo_id']")
+    assert _ids(page) == sorted(_ids(page), reverse=True)
+    ctx.close()
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("deepsek", ["deepseek-ai/DeepSeek-V3"]),
+        ("llama3.1", ["meta-llama/Meta-Llama-3.1-8B"]),
+        ("gpt-oss-12ob", ["openai/gpt-oss-120b"]),
+    ],
+)
+def test_search_forgives_typos(
+    browser: Any, answer: dict[str, Any], words: str, expected: list[str]
+) -> None:
+    ctx, page = _catalog(browser, answer)
+    page.fill("#f-q", words)
+    assert _ids(page) == expected
+    ctx.close()
+
+
+def test_search_matches_context_sizes(browser: Any, answer: dict[str, Any]) -> None:
+    columns = ("declared_context", "original_context", "served_context")
+    ctx, page = _catalog(browser, answer)
+    data = json.loads(page.evaluate("() => fetch('../api/models.json').then(r => r.text())"))
+    for text, size in (("128k", 131072), ("131072", 131072), ("4k", 4096)):
+        page.fill("#f-q", text)
+        want = sorted(m["repo_id"] for m in data["models"] if size in [m[c] for c in columns])
+        assert want and sorted(_ids(page)) == want, text
+    ctx.close()
+
+
+def test_this_view_downloads_as_csv_and_json(browser: Any, answer: dict[str, Any]) -> None:
+    import csv
+    import io
+
+    ctx, page = _catalog(browser, answer, "?q=qwen")
+    shown = _ids(page)
+    with page.expect_download() as got:
+        page.click("#export-json")
+    rows = json.loads(Path(got.value.path()).read_text())
+    assert [r["repo_id"] for r in rows] == shown
+    with page.expect_download() as got:
+        page.click("#export-csv")
+    table = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+    assert [r["repo_id"] for r in table] == shown
+    ctx.close()
+
+
+def test_without_javascript_no_form_and_every_model_linked(
+    browser: Any, answer: dict[str, Any]
+) -> None:
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    page.goto(answer["base"] + "catalog/index.html")
+    assert not page.is_visible("#filters")
+    assert not page.is_visible("#exports")
+    linked = set(
+        page.eval_on_selector_all("#table a[href*='models/']", "as => as.map(a => a.textContent)")
+    )
+    assert linked == set(MODELS)
+    groups = page.eval_on_selector_all("#static-nav a", "as => as.map(a => a.getAttribute('href'))")
+    assert any("tags/" in g for g in groups) and any("families/" in g for g in groups)
+    ctx.close()
+
+
+def test_api_documents_equal_show(answer: dict[str, Any]) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(answer["base"] + "api/models.json") as response:
+        index = json.loads(response.read())
+    assert index["api_version"] == 1 and index["count"] == len(MODELS)
+    for model in index["models"]:
+        with urllib.request.urlopen(answer["base"] + model["document"]) as response:
+            document = json.loads(response.read())
+        shown = _cli_json(["--db", str(answer["db"]), "show", model["repo_id"], "--json"])
+        assert document["lead"] == shown["lead"]
+        assert document["row"]["served_context"] == model["served_context"]
+        assert document["verification"]["verdict"] == shown["verification"]["verdict"]

@@ -104,7 +104,7 @@
     var flat = squash(w);  // llama3.1 finds Meta-Llama-3.1-8B
     if (flat.length >= 3 && squash(hay).indexOf(flat) >= 0) { return true; }
     if (flat.length < 5) { return false; }
-    var parts = hay.split(/[^a-z0-9.]+/).concat(hay.split(/[^a-z0-9]+/));
+    var parts = hay.split(/[\s\/]+/).concat(hay.split(/[^a-z0-9.]+/), hay.split(/[^a-z0-9]+/));
     return parts.some(function (part) { return part.length >= 4 && nearly(flat, squash(part)); });
   }
 
