@@ -11,7 +11,13 @@ from typing import Any
 from markupsafe import Markup
 
 from registry.formatting import fmt_theta, fmt_tokens, fmt_value
-from registry.lead import CONTEXT_FIGURES, DEEPSEEK_REFERENCE, RUNTIME_NAMES, build_lead
+from registry.lead import (
+    CONTEXT_FIGURES,
+    DEEPSEEK_REFERENCE,
+    LEAD_RUNTIMES,
+    RUNTIME_NAMES,
+    build_lead,
+)
 from registry.recipes import recipes
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
 from registry.sitegen.pages.api import judged_keys, model_document, write_model_document
@@ -224,13 +230,28 @@ RUNTIME_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("logit_multiplier", "Logit multiplier", fmt_value),
 )
 REFERENCE_RUNTIME = "transformers"
+NOTE_KEYS = ("served_context_key", "frequency_length")
 
 
-def _runtime_order(name: str) -> tuple[int, str]:
-    """The reference runtime first, then current runtimes, then older releases ('x-4.50')."""
-    if name == REFERENCE_RUNTIME:
-        return (0, name)
-    return (2 if re.search(r"-\d", name) else 1, name)
+def _key_notes(row: dict[str, Any]) -> list[str]:
+    """The length key a runtime reads, and its frequency length when not the served one."""
+    notes = []
+    key = row.get("served_context_key")
+    if isinstance(key, str) and key:
+        notes.append(f"length from {key}")
+    length = row.get("frequency_length")
+    if length is not None and length != row.get("served_context"):
+        notes.append(f"frequencies built for {fmt_tokens(length)}")
+    return notes
+
+
+def _runtime_order(name: str) -> tuple[int, int, str]:
+    """The reference runtime first, then the current ones in the lead's order, then the DeepSeek
+    reference and any other, then older releases ('transformers-4.50')."""
+    if re.search(r"-\d", name):
+        return (2, 0, name)
+    order = [*LEAD_RUNTIMES, DEEPSEEK_REFERENCE]
+    return (0 if name == REFERENCE_RUNTIME else 1, order.index(name) if name in order else 99, name)
 
 
 def runtime_table(runtimes: Any) -> dict[str, Any] | None:
@@ -238,13 +259,18 @@ def runtime_table(runtimes: Any) -> dict[str, Any] | None:
     headings and formatted numbers, cells that differ from transformers marked, notes as text."""
     if not isinstance(runtimes, dict) or not runtimes:
         return None
-    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {"notes"}
+    # The length key and the frequency length read as notes: the table stays narrow enough for
+    # the first screen.
+    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {
+        "notes",
+        *NOTE_KEYS,
+    }
     columns = [c for c in RUNTIME_COLUMNS if c[0] in reported]
     columns += [
         (k, k.replace("_", " "), fmt_value) for k in sorted(reported - {c[0] for c in columns})
     ]
     reference = runtimes.get(REFERENCE_RUNTIME)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in sorted(runtimes, key=_runtime_order):
         value = runtimes[name]
         cells_in = value if isinstance(value, dict) else {}
@@ -266,7 +292,18 @@ def runtime_table(runtimes: Any) -> dict[str, Any] | None:
             notes = [notes]
         elif not isinstance(notes, list):
             notes = [] if notes is None else [fmt_json(notes)]
-        rows.append({"name": name, "cells": cells, "notes": [str(n) for n in notes]})
+        notes = _key_notes(cells_in) + list(notes)
+        text = [str(n) for n in notes]
+        if name != REFERENCE_RUNTIME and rows and len(text) > 1 and text == rows[0]["notes"]:
+            text = [f"notes as {REFERENCE_RUNTIME}"]  # the long ones once, on the reference row
+        rows.append(
+            {
+                "name": name,
+                "cells": cells,
+                "notes": text,
+                "older": _runtime_order(name)[0] == 2,
+            }
+        )
     return {
         "columns": [heading for _, heading, _ in columns],
         "rows": rows,
