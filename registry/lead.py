@@ -158,11 +158,14 @@ def lead_lines(lead: dict[str, Any]) -> list[str]:
     scaling = lead["scaling_type"] or "none"
     if lead["scaling_type"] and lead["scaling_factor"] is not None:
         scaling += f" x{fmt_value(lead['scaling_factor'])}"
-    lines = [
-        f"{CONTEXT_FIGURES['served_context'][0]}: {served}",
+    second = (
         f"{CONTEXT_FIGURES['trained_context'][0]}: {fmt_tokens(lead['trained_context'])}"
-        f" · scaling {scaling}",
-    ]
+        f" · scaling {scaling}"
+    )
+    if lead["scaled_range"] and lead["scaled_range"] != lead["served_context"]:
+        name = CONTEXT_FIGURES["scaled_range"][0].lower()
+        second += f" · {name} {fmt_tokens(lead['scaled_range'])}"
+    lines = [f"{CONTEXT_FIGURES['served_context'][0]}: {served}", second]
     verdict = lead["verdict"] or "unverified"
     line = f"Verdict: {verdict}"
     if lead["reason"]:

@@ -345,3 +345,21 @@ def test_api_documents_equal_show(answer: dict[str, Any]) -> None:
         assert document["lead"] == shown["lead"]
         assert document["row"]["served_context"] == model["served_context"]
         assert document["verification"]["verdict"] == shown["verification"]["verdict"]
+
+
+def test_recipe_on_the_page_equals_the_cli(browser: Any, answer: dict[str, Any]) -> None:
+    expected = _cli_json(["--db", str(answer["db"]), "recipe", "Qwen/Qwen3-8B", "--json"])
+    assert [r["kind"] for r in expected["recipes"]] == ["family"]
+    ctx = browser.new_context(**VARIANTS["light"])
+    page = ctx.new_page()
+    page.goto(answer["base"] + "models/Qwen/Qwen3-8B.html")
+    blocks = page.eval_on_selector_all(
+        "#recipes pre[data-copy]", "ps => ps.map(p => p.textContent)"
+    )
+    assert blocks == list(expected["recipes"][0]["commands"].values())
+    assert page.locator("#recipes button.copy").count() == len(blocks)
+    assert "Documented by the family" in page.inner_text("#recipes")
+    ctx.close()
+    for repo_id in ("openai/gpt-oss-120b", "deepseek-ai/DeepSeek-V3"):  # nothing to change
+        html = (answer["db"].parent / "site" / "models" / f"{repo_id}.html").read_text()
+        assert 'id="recipes"' not in html

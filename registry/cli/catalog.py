@@ -194,7 +194,9 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
     if facts is None:
         parts.append(pairs_table([("facts", "none (no good config stored yet)")]))
     else:
+        # effective/usable context are stored columns; the lead above names the served figures
         skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer"}
+        skip |= {"effective_context", "usable_context"}
         pairs = [(k, v) for k, v in facts.items() if v is not None and k not in skip]
         parts.append(pairs_table(pairs, title="Position encoding"))
         evidence = [{"key": k, "value": v} for k, v in (facts["evidence"] or {}).items()]
