@@ -18,7 +18,10 @@ API_VERSION = 1
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    """Compact, sorted JSON: without `indent` the C encoder does the work (measured: the
+    indented form made the API a fifth of a 1,000-model render's CPU)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text + "\n"
 
 
 def judged_keys(evidence: dict[str, Any]) -> dict[str, Any]:
