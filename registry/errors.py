@@ -57,6 +57,10 @@ class BadFollowFile(CatalogError):
     """The nightly job's follow file cannot be used."""
 
 
+class BadExtensionsFile(CatalogError):
+    """The family extensions file (registry/family_extensions.toml) cannot be used."""
+
+
 class DeviceUnavailable(CatalogError):
     """`--device cuda` was asked for on a machine without a usable CUDA device."""
 

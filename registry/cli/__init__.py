@@ -50,5 +50,6 @@ def main() -> None:
 # The command modules register their commands on `cli`; they need it defined first.
 from registry.cli import catalog, hub, nightly, site, synthetic, tagging, verify  # noqa: E402, F401, I001
 from registry.cli import gguf, lineage  # noqa: E402, F401
+from registry.cli import recipe  # noqa: E402, F401, I001
 
 __all__ = ["CONTEXT_SETTINGS", "CatalogGroup", "cli", "main"]

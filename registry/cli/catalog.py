@@ -191,6 +191,7 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> 
     from registry.cli.show_live import live_model
     from registry.db import session_factory
     from registry.errors import CatalogError
+    from registry.lead import build_lead
     from registry.queries import get_model
     from registry.resolve_input import parse_repo_ref
 
@@ -207,6 +208,9 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> 
             not_found = str(exc)
     if data is None:
         data = live_model(ctx, repo_id, verify_device(device), not_found=not_found)
+    if data.get("facts") is not None or data.get("verification") is not None:
+        model_type = (data.get("model") or {}).get("model_type")
+        data["lead"] = build_lead(data.get("facts"), data.get("verification"), model_type)
     if json_:
         click.echo(to_json(data))
         return
@@ -215,17 +219,24 @@ def catalog_show(ctx: click.Context, repo_id: str, json_: bool, device: str) -> 
 
 
 def _show_parts(data: dict[str, Any]) -> list[Any]:
+    from rich.text import Text
+
     from registry.cli.runtime_table import runtime_rows
     from registry.formatting import fmt_value
+    from registry.lead import lead_lines
 
     model, facts, verification = data["model"], data["facts"], data["verification"]
+    lead = [lead_lines(data["lead"])] if data.get("lead") else []
     keys = ["repo_id", "path", "source", "author", "family", "model_type", "status", "error"]
     keys += ["downloads", "likes", "license", "gated", "base_model", "last_modified", "sha"]
-    parts: list[Any] = [pairs_table([(k, model[k]) for k in keys if model.get(k) is not None])]
+    parts: list[Any] = [Text("\n".join(line)) for line in lead]
+    parts.append(pairs_table([(k, model[k]) for k in keys if model.get(k) is not None]))
     if facts is None:
         parts.append(pairs_table([("facts", "none (no good config stored yet)")]))
     else:
+        # effective/usable context are stored columns; the lead above names the served figures
         skip = {"evidence", "warnings", "details", "rope_parameters", "per_layer", "raw_rope"}
+        skip |= {"effective_context", "usable_context"}
         pairs = [(k, fmt_value(v)) for k, v in facts.items() if v is not None and k not in skip]
         parts.append(pairs_table(pairs, title="Position encoding"))
         evidence = [{"key": k, "value": fmt_value(v)} for k, v in (facts["evidence"] or {}).items()]

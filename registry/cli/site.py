@@ -22,6 +22,11 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
 )
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap (else site.toml).")
 @click.option(
+    "--hub-url",
+    envvar="HF_ENDPOINT",
+    help="Hub the model pages link to (env HF_ENDPOINT; default https://huggingface.co).",
+)
+@click.option(
     "--incremental",
     is_flag=True,
     help="Reuse model pages whose inputs are unchanged from the site already in --out.",
@@ -34,7 +39,12 @@ DEFAULT_SITE_OUT = Path("site") / "_build"
 )
 @click.pass_context
 def site_render(
-    ctx: click.Context, out: Path, base_url: str | None, incremental: bool, show_progress: bool
+    ctx: click.Context,
+    out: Path,
+    base_url: str | None,
+    hub_url: str | None,
+    incremental: bool,
+    show_progress: bool,
 ) -> None:
     """Render the static site (glossary, catalog, model pages, feeds) from the catalog.
 
@@ -51,7 +61,12 @@ def site_render(
     engine = open_catalog(ctx, readonly=True)
     with render_progress(show_progress) as progress:
         summary = render_site(
-            engine, out, base_url=base_url, incremental=incremental, progress=progress
+            engine,
+            out,
+            base_url=base_url,
+            hub_url=hub_url,
+            incremental=incremental,
+            progress=progress,
         )
     click.echo(
         f"Rendered {summary.pages:,} pages ({summary.model_pages:,} model pages, "

@@ -73,6 +73,7 @@ def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
     (a published catalog strips it); None when the config itself can be read instead."""
     from registry.cli.inputs import stored
     from registry.db import session_factory
+    from registry.lead import build_lead
     from registry.queries import get_model
 
     found = stored(ctx, arg)
@@ -106,6 +107,7 @@ def _stored_row(ctx: click.Context, arg: str) -> dict[str, Any] | None:
         "runtimes": verification["runtimes"],
         "device": verification["device"],
         "core_version": verification["core_version"],
+        "lead": build_lead(facts, verification, data["model"].get("model_type")),
     }
 
 
@@ -121,6 +123,7 @@ _FACT_KEYS = (
 
 def _check_row(inp: Any, device: str) -> dict[str, Any]:
     """The verdict row of one resolved input (verdict `error` when it could not be read)."""
+    from registry.lead import build_lead
     from registry.resolve_input import tag_input
     from registry.verify.verdict import verify_tag
 
@@ -128,7 +131,7 @@ def _check_row(inp: Any, device: str) -> dict[str, Any]:
     where.update(revision=inp.revision, stored=False)
     tag, readable, config = tag_input(inp)
     if not readable:
-        return {**where, "verdict": "error", "reason": tag.reason}
+        return {**where, "verdict": "error", "reason": tag.reason, "lead": None}
     verdict = verify_tag(tag, device=device, config=config).to_dict()
     return {
         **where,
@@ -145,11 +148,13 @@ def _check_row(inp: Any, device: str) -> dict[str, Any]:
         "runtimes": verdict["runtimes"],
         "device": verdict["device"],
         "core_version": verdict["core_version"],
+        "lead": build_lead(tag.to_dict(), verdict, tag.model_type),
     }
 
 
 def _print_verdict(row: dict[str, Any], all_: bool) -> None:
     from registry.formatting import fmt_num
+    from registry.lead import lead_lines
 
     console = make_console()
 
@@ -158,6 +163,8 @@ def _print_verdict(row: dict[str, Any], all_: bool) -> None:
         scaling = f", {row['scaling_type']} x{fmt_num(row['scaling_factor'])}"
     head = f"{row['path']}: {row['verdict'].upper()} ({row['position_encoding']}{scaling})"
     console.print(safe_text(head), markup=False)
+    for line in lead_lines(row["lead"]) if row["lead"] else []:
+        console.print(f"  {safe_text(line)}", markup=False)
     if row["reason"]:
         console.print(f"  {safe_text(row['reason'])}", markup=False)
     if row.get("stored"):

@@ -24,6 +24,7 @@ from registry.errors import RenderError
 from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
 from registry.sitegen.incremental import MANIFEST, PageReuse, renderer_fingerprint
+from registry.sitegen.pages.api import write_index
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
 from registry.sitegen.pages.drift import drift_pages, read_drift, read_gguf_drift
@@ -64,6 +65,7 @@ def render_site(
     site_dir: Path | None = None,
     glossary_dir: Path | None = None,
     base_url: str | None = None,
+    hub_url: str | None = None,
     incremental: bool = False,
     progress: Progress | None = None,
 ) -> RenderSummary:
@@ -85,7 +87,7 @@ def render_site(
             "folder with --out"
         )
     glossary = load_glossary(glossary_dir or site_dir / "glossary")
-    config = load_site_config(site_dir, base_url)
+    config = load_site_config(site_dir, base_url, hub_url)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     summary = RenderSummary(out_dir=out_dir)
@@ -171,6 +173,7 @@ def _render_into(
         lambda: feeds(site, rows, changes),
         lambda: drift_pages(site, rows),
         lambda: write_downloads(writer, engine, rows),
+        lambda: write_index(writer, rows, site.stamp),
         lambda: _copy_static(writer, site_dir / "static"),
     )
     for done, (name, step) in enumerate(zip(_LATER_STEPS, steps, strict=True), start=1):
@@ -187,7 +190,8 @@ def _render_into(
 
 Progress = Callable[[str, int, int], None]
 _LATER_STEPS = (
-    "catalog", "tags and families", "glossary", "home", "feeds", "drift", "downloads", "static"
+    "catalog", "tags and families", "glossary", "home", "feeds", "drift", "downloads", "api",
+    "static",
 )  # fmt: skip
 
 

@@ -1,12 +1,13 @@
 """Incremental render: reuse a model page from the previous site when its inputs are unchanged.
 
-A model page is a pure function of its model record (model, facts, verification, snapshot),
-its change rows, and the renderer itself (templates, glossary, static files, site config and
-the Python code that renders). `page_key` hashes exactly those; the manifest written next to the
-site (`MANIFEST`) maps each model page to its key. On the next render a page whose key is the
-same is hard-linked (or copied) from the previous site instead of rendered, so the output is
-byte-identical to a full render, which `tests/test_render_incremental.py` checks file by file.
-Every other page (catalog, tag, family, feeds, home) lists many models and is rendered again.
+A model page (and its API document) is a pure function of its model record (model, facts,
+verification, snapshot), its change rows, its drift from its base model, and the renderer itself
+(templates, glossary, static files, site config and the Python code that renders). `page_key`
+hashes exactly those; the manifest written next to the site (`MANIFEST`) maps each model page to
+its key. On the next render a page whose key is the same is hard-linked (or copied) from the
+previous site instead of rendered, so the output is byte-identical to a full render, which
+`tests/test_render_incremental.py` checks file by file. Every other page (catalog, tag, family,
+feeds, home) lists many models and is rendered again.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def _counts(path: Path) -> bool:
     return "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
 
 
-def page_key(fingerprint: str, record: dict[str, Any], changes: list[dict[str, Any]]) -> str:
+def page_key(
+    fingerprint: str, record: dict[str, Any], changes: list[dict[str, Any]], drift: Any = None
+) -> str:
     """The hash of what the model page shows: the record without the page tables cached on its
     shared verification row, and without the model fields the page skips (MODEL_SKIP)."""
     verification, model = record.get("verification"), record.get("model")
@@ -52,7 +55,9 @@ def page_key(fingerprint: str, record: dict[str, Any], changes: list[dict[str, A
         shown["verification"] = {k: v for k, v in verification.items() if k != "_tables"}
     if isinstance(model, dict):
         shown["model"] = {k: v for k, v in model.items() if k not in MODEL_SKIP}
-    payload = json.dumps([shown, changes], sort_keys=True, default=str, separators=(",", ":"))
+    payload = json.dumps(
+        [shown, changes, drift], sort_keys=True, default=str, separators=(",", ":")
+    )
     return hashlib.sha256(f"{fingerprint}\0{payload}".encode()).hexdigest()
 
 
@@ -74,8 +79,8 @@ class PageReuse:
                 pages = loaded.get("pages")
                 self.old = pages if isinstance(pages, dict) else {}
 
-    def key(self, record: dict[str, Any], changes: list[dict[str, Any]]) -> str:
-        return page_key(self.fingerprint, record, changes)
+    def key(self, record: dict[str, Any], changes: list[dict[str, Any]], drift: Any = None) -> str:
+        return page_key(self.fingerprint, record, changes, drift)
 
     def take(self, rel: str, key: str, target: Path) -> int | None:
         """Put the previous site's `rel` at `target` when its key matches; its size, or None."""

@@ -206,8 +206,9 @@ def bar_chart_svg(
     top = max((count for _, count, _ in bars), default=1) or 1
     span = width - label_w - count_w - RIGHT
     parts = [
+        # a group, not an image: its bars are links (an img role may not hold interactive parts)
         f'<svg class="chart" id="{escape(svg_id)}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="{escape(svg_id)}-t" xmlns="http://www.w3.org/2000/svg">',
+        f'role="group" aria-labelledby="{escape(svg_id)}-t" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{escape(svg_id)}-t">{escape(title)}</title>',
     ]
     for row, (label, count, href) in enumerate(bars):

@@ -21,7 +21,7 @@ COLUMNS = (
     "scaling_factor",
     "declared_context",
     "original_context",
-    "effective_context",
+    "served_context",
     "verdict",
     "family",
     "model_type",
@@ -132,6 +132,8 @@ def iter_models(conn: Any, shard: tuple[int, int] | None = None) -> Iterator[dic
 
 def catalog_row(record: dict[str, Any], has_page: bool) -> dict[str, Any]:
     """The flat row of the catalog table (COLUMNS order) for one joined record."""
+    from registry.lead import build_lead
+
     model, facts = record["model"], record["facts"] or {}
     verification = record["verification"] or {}
     return {
@@ -143,7 +145,9 @@ def catalog_row(record: dict[str, Any], has_page: bool) -> dict[str, Any]:
         "scaling_factor": facts.get("scaling_factor"),
         "declared_context": facts.get("declared_context"),
         "original_context": facts.get("original_context"),
-        "effective_context": facts.get("effective_context"),
+        "served_context": (build_lead(facts, verification, model.get("model_type")) or {}).get(
+            "served_context"
+        ),
         "verdict": verification.get("verdict"),
         "family": model.get("family"),
         "model_type": model.get("model_type"),

@@ -40,6 +40,7 @@ class SiteConfig:
     title: str = "ropedex"
     tagline: str = "Open-weight models and how each one encodes position"
     base_url: str = "https://ropedex.example.org/"
+    hub_url: str = "https://huggingface.co/"  # model pages link here (a mirror works too)
 
 
 def default_site_dir() -> Path:
@@ -52,12 +53,14 @@ def default_site_dir() -> Path:
     return Path(str(files("registry") / "site_data"))
 
 
-def load_site_config(site_dir: Path, base_url: str | None) -> SiteConfig:
+def load_site_config(
+    site_dir: Path, base_url: str | None, hub_url: str | None = None
+) -> SiteConfig:
     config = SiteConfig()
     path = site_dir / "site.toml"
     if path.is_file():
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        for key in ("title", "tagline", "base_url"):
+        for key in ("title", "tagline", "base_url", "hub_url"):
             if isinstance(data.get(key), str):
                 setattr(config, key, data[key])
     if base_url is not None:
@@ -66,6 +69,11 @@ def load_site_config(site_dir: Path, base_url: str | None) -> SiteConfig:
         raise RenderError(f"base_url {config.base_url!r} must be an absolute http(s) URL")
     if not config.base_url.endswith("/"):
         config.base_url += "/"
+    if hub_url is not None:
+        config.hub_url = hub_url
+    if not re.match(r"^https?://[^\s<>\"']+$", config.hub_url):
+        raise RenderError(f"hub URL {config.hub_url!r} must be an absolute http(s) URL")
+    config.hub_url = config.hub_url.rstrip("/") + "/"
     return config
 
 

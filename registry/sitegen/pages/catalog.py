@@ -24,8 +24,10 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         shards.append(name)
     facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict", "drift")}
     facets["family"] = counts(rows, "family")
+    default_sort = "downloads" if any(r["downloads"] for r in rows) else "repo_id"
     index = {
         "columns": list(COLUMNS),
+        "default_sort": default_sort,
         "total": len(rows),
         "shards": shards,
         "page_rows": PAGE_ROWS,
@@ -34,16 +36,36 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         "tag_entry": site.tag_entry,  # tag -> glossary slug whose hover card the tag shows
     }
     site.writer.write("data/catalog.json", json.dumps(index, sort_keys=True, separators=(",", ":")))
-    site.page(
-        "catalog/index.html",
-        "catalog.html",
-        rows=rows[:PAGE_ROWS],
-        total=len(rows),
-        facets=facets,
-        page_rows=PAGE_ROWS,
-        tag_entry=site.tag_entry,
-        cards=[site.card(slug) for slug in sorted(set(site.tag_entry.values()))],
-    )
+    caption = "Models, " + SORT_CAPTIONS[default_sort]
+    starts = list(range(0, len(rows), PAGE_ROWS)) or [0]
+    names = ["index.html"] + [f"page-{n}.html" for n in range(2, len(starts) + 1)]
+    for number, (start, name) in enumerate(zip(starts, names, strict=True), 1):
+        site.page(
+            f"catalog/{name}",
+            "catalog.html",
+            rows=rows[start : start + PAGE_ROWS],
+            total=len(rows),
+            facets=facets,
+            page_rows=PAGE_ROWS,
+            page=number,
+            pages=list(enumerate(names, 1)),
+            scripted=number == 1,  # later pages are the no-JavaScript catalog
+            caption=caption,
+            sorts=list(SORT_CAPTIONS.items()),
+            default_sort=default_sort,
+            tag_entry=site.tag_entry,
+            cards=[site.card(slug) for slug in sorted(set(site.tag_entry.values()))],
+        )
+
+
+# Sort keys of the catalog's select and their captions (catalog.js SORT_TEXT says the same).
+SORT_CAPTIONS = {
+    "downloads": "most downloaded first",
+    "repo_id": "by repo id",
+    "served_context": "longest served context first",
+    "rope_theta": "largest θ first",
+    "scaling_factor": "largest factor first",
+}
 
 
 def _cell(value: Any) -> Any:

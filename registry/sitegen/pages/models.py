@@ -11,7 +11,21 @@ from typing import Any
 from markupsafe import Markup
 
 from registry.formatting import fmt_theta, fmt_tokens, fmt_value
+from registry.lead import (
+    CONTEXT_FIGURES,
+    DEEPSEEK_REFERENCE,
+    LEAD_RUNTIMES,
+    RUNTIME_NAMES,
+    build_lead,
+)
+from registry.recipes import recipes
 from registry.sitegen.filters import KEY_RE, flatten, fmt_json
+from registry.sitegen.pages.api import (
+    judged_keys,
+    model_document,
+    model_document_path,
+    write_model_document,
+)
 from registry.sitegen.plots import frequency_series, frequency_svg
 from registry.sitegen.read import MODEL_SKIP, catalog_row
 from registry.sitegen.writer import RenderSummary, Site, model_path
@@ -32,23 +46,27 @@ def model_pages(
     for record in records:
         repo_id = record["model"]["repo_id"]
         safe = is_valid_repo_id(repo_id)
-        rows.append(catalog_row(record, safe))
-        rows[-1]["drift"] = (site.drift.get(repo_id) or {}).get("level")
+        row = catalog_row(record, safe)
+        drift = site.drift.get(repo_id)
+        row["drift"] = (drift or {}).get("level")
+        rows.append(row)
         if not safe:
             summary.refused.append(repo_id)
             continue
         own_changes = changes.get(record["model"]["id"], [])
-        rel = model_path(repo_id)
+        rel, doc = model_path(repo_id), model_document_path(repo_id)
         summary.model_pages += 1
-        if site.reuse is not None:
-            key = site.reuse.key(record, own_changes)
-            size = site.reuse.take(rel, key, site.writer.path(rel))
-            if size is not None:
-                site.writer.reused(rel, size, sitemap=True)
+        if site.reuse is not None:  # the page and its API document, as the last render wrote them
+            key = site.reuse.key(record, own_changes, drift)
+            sizes = [site.reuse.take(r, key, site.writer.path(r)) for r in (rel, doc)]
+            if None not in sizes:
+                site.writer.reused(rel, sizes[0] or 0, sitemap=True)
+                site.writer.reused(doc, sizes[1] or 0)
                 continue
         context = model_context(site, record, own_changes)
         context["plots"] = cached_plots(record["facts"], plots, summary)
         site.page(rel, "model.html", catalog_stamp=False, **context)
+        write_model_document(site, model_document(repo_id, row, context))
     return rows
 
 
@@ -62,6 +80,18 @@ def model_context(
     if facts:
         shown = {k: v for k, v in facts.items() if k != "evidence"}  # the evidence table has it
         attributes += flatten(shown, "facts")
+    lead = build_lead(facts, verification, model.get("model_type"))
+    if lead is not None:
+        lead = {**lead, "cause_labels": [RUNTIME_NAMES.get(c, c) for c in lead["cause"]]}
+    tables = verification_tables(verification)
+    if tables["runtimes"] and lead is not None:
+        named = {r["name"] for r in lead["runtimes"]}
+        kept = [
+            r
+            for r in tables["runtimes"]["rows"]
+            if r["name"] != DEEPSEEK_REFERENCE or r["name"] in named
+        ]
+        tables = {**tables, "runtimes": {**tables["runtimes"], "rows": kept}}
     slug = site.tag_entry.get(tag or "")
     family_slug = site.family_entry.get(model.get("family") or "")
     return {
@@ -72,8 +102,23 @@ def model_context(
         "family_page": bool(model.get("family") and KEY_RE.match(model["family"])),
         "snapshot": snapshot,
         "verification": verification,
-        **verification_tables(verification),
+        **tables,
+        "checks_flagged": any(c["status"] in ("warn", "fail") for c in tables["checks"]),
+        "lead": lead,
+        "recipes": [
+            r.to_dict()
+            for r in recipes(
+                model["repo_id"],
+                facts,
+                verification,
+                model_type=model.get("model_type"),
+                family=model.get("family"),
+            )
+        ],
+        "figures": CONTEXT_FIGURES,
+        "links": hub_links(site.config.hub_url, model["repo_id"], _commit(record)),
         "evidence": kv_rows(sorted(flatten(_evidence(facts), keep_empty=True))),
+        "judged": judged_block(_evidence(facts)),
         "attributes": kv_rows(attributes),
         "changes": changes,
         "cards": [site.card(s) for s in dict.fromkeys([slug, family_slug]) if s],
@@ -81,6 +126,31 @@ def model_context(
         "family_slug": family_slug,
         "drift": site.drift.get(model["repo_id"]),
     }
+
+
+def _commit(record: dict[str, Any]) -> str | None:
+    """The commit the judged config was fetched at (the snapshot's, else the model's sha)."""
+    snapshot = record.get("snapshot") or {}
+    commit = snapshot.get("commit_sha") or record["model"].get("sha")
+    return str(commit) if commit else None
+
+
+def hub_links(hub_url: str, repo_id: str, commit: str | None) -> list[tuple[str, str]]:
+    """Links out: the model's Hub page and its config.json at the pinned commit (a raw file
+    URL, which the Hub and a mirror both serve). Only safe repo ids get a page, and the commit
+    is quoted, so no model-supplied text escapes the path."""
+    from urllib.parse import quote
+
+    base = hub_url.rstrip("/") + "/" + quote(repo_id, safe="/")
+    links = [("Model on the Hub", base)]
+    if commit:
+        links.append(
+            (
+                f"config.json at {commit[:12]}",
+                f"{base}/resolve/{quote(commit, safe='')}/config.json",
+            )
+        )
+    return links
 
 
 FOLD_ITEMS = 8  # lists longer than this (LongRoPE factors) are folded under a count
@@ -98,6 +168,17 @@ def kv_rows(pairs: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
         }
         for key, value in pairs
     ]
+
+
+def judged_block(evidence: dict[str, Any]) -> str | None:
+    """The evidence keys nested back into config.json's shape, as indented JSON: the exact
+    block that was judged. The tagger keeps these keys in the facts, which the published
+    catalog keeps, so the block shows even where the raw config text was stripped."""
+    import json
+
+    if not evidence:
+        return None
+    return json.dumps(judged_keys(evidence), indent=2, ensure_ascii=False, default=str)
 
 
 def _evidence(facts: dict[str, Any] | None) -> dict[str, Any]:
@@ -164,13 +245,28 @@ RUNTIME_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("logit_multiplier", "Logit multiplier", fmt_value),
 )
 REFERENCE_RUNTIME = "transformers"
+NOTE_KEYS = ("served_context_key", "frequency_length")
 
 
-def _runtime_order(name: str) -> tuple[int, str]:
-    """The reference runtime first, then current runtimes, then older releases ('x-4.50')."""
-    if name == REFERENCE_RUNTIME:
-        return (0, name)
-    return (2 if re.search(r"-\d", name) else 1, name)
+def _key_notes(row: dict[str, Any]) -> list[str]:
+    """The length key a runtime reads, and its frequency length when not the served one."""
+    notes = []
+    key = row.get("served_context_key")
+    if isinstance(key, str) and key:
+        notes.append(f"length from {key}")
+    length = row.get("frequency_length")
+    if length is not None and length != row.get("served_context"):
+        notes.append(f"frequencies built for {fmt_tokens(length)}")
+    return notes
+
+
+def _runtime_order(name: str) -> tuple[int, int, str]:
+    """The reference runtime first, then the current ones in the lead's order, then the DeepSeek
+    reference and any other, then older releases ('transformers-4.50')."""
+    if re.search(r"-\d", name):
+        return (2, 0, name)
+    order = [*LEAD_RUNTIMES, DEEPSEEK_REFERENCE]
+    return (0 if name == REFERENCE_RUNTIME else 1, order.index(name) if name in order else 99, name)
 
 
 def runtime_table(runtimes: Any) -> dict[str, Any] | None:
@@ -178,13 +274,18 @@ def runtime_table(runtimes: Any) -> dict[str, Any] | None:
     headings and formatted numbers, cells that differ from transformers marked, notes as text."""
     if not isinstance(runtimes, dict) or not runtimes:
         return None
-    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {"notes"}
+    # The length key and the frequency length read as notes: the table stays narrow enough for
+    # the first screen.
+    reported = {k for v in runtimes.values() if isinstance(v, dict) for k in v} - {
+        "notes",
+        *NOTE_KEYS,
+    }
     columns = [c for c in RUNTIME_COLUMNS if c[0] in reported]
     columns += [
         (k, k.replace("_", " "), fmt_value) for k in sorted(reported - {c[0] for c in columns})
     ]
     reference = runtimes.get(REFERENCE_RUNTIME)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in sorted(runtimes, key=_runtime_order):
         value = runtimes[name]
         cells_in = value if isinstance(value, dict) else {}
@@ -206,7 +307,18 @@ def runtime_table(runtimes: Any) -> dict[str, Any] | None:
             notes = [notes]
         elif not isinstance(notes, list):
             notes = [] if notes is None else [fmt_json(notes)]
-        rows.append({"name": name, "cells": cells, "notes": [str(n) for n in notes]})
+        notes = _key_notes(cells_in) + list(notes)
+        text = [str(n) for n in notes]
+        if name != REFERENCE_RUNTIME and rows and len(text) > 1 and text == rows[0]["notes"]:
+            text = [f"notes as {REFERENCE_RUNTIME}"]  # the long ones once, on the reference row
+        rows.append(
+            {
+                "name": name,
+                "cells": cells,
+                "notes": text,
+                "older": _runtime_order(name)[0] == 2,
+            }
+        )
     return {
         "columns": [heading for _, heading, _ in columns],
         "rows": rows,
