@@ -30,6 +30,7 @@ __all__ = [
     "FUSED_DTYPES",
     "FUSED_MIN_ELEMENTS",
     "backend_override",
+    "reset_compiled",
     "available_backends",
     "rotate_fused",
     "select_backend",
@@ -229,3 +230,10 @@ def _interleaved_body(
     out[..., :rot].unflatten(-1, pairs).copy_(rotated)
     if rot < x.shape[-1]:
         out[..., rot:].copy_(x[..., rot:])
+
+
+def reset_compiled() -> None:
+    """Forget compiled kernels (and dynamo's caches), e.g. after changing torch's thread count,
+    which inductor's CPU code fixes when it is generated."""
+    _compiled.clear()
+    torch._dynamo.reset()
