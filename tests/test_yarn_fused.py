@@ -272,3 +272,42 @@ def test_cached_cos_sin_float64_angles_and_reuse() -> None:
     assert (c32.double() - c64).abs().max() > 10 * (cos.double() - c64).abs().max()
     other = cached_cos_sin(params, 4096, dtype=torch.bfloat16)
     assert other[0].dtype == torch.bfloat16 and table_cache_info()[2] == 2
+
+
+def test_fused_reads_one_member_of_shared_pairs_and_notices_changes() -> None:
+    _compiled_backend()
+    torch.manual_seed(9)
+    seq, rot = 23, 64
+    x = torch.randn(2, 3, seq, rot)
+    cos, sin = _tables("half", seq, rot, torch.float32)
+    c, s = fused._paired_tables(cos, sin, "half")
+    assert c.shape == (seq, 1, rot // 2) and s.shape == (seq, 1, rot // 2)  # one member read
+    before = apply_rotary(x, cos, sin, fused=True)
+    assert torch.allclose(before, apply_rotary(x, cos, sin, fused=False), atol=1e-6, rtol=0)
+    cos[:, rot // 2 :].mul_(0.5)  # in place: the two members now differ
+    c, s = fused._paired_tables(cos, sin, "half")
+    assert c.shape == (seq, 2, rot // 2)
+    after = apply_rotary(x, cos, sin, fused=True)
+    want = apply_rotary(x, cos, sin, fused=False)
+    assert not torch.allclose(after, before)
+    assert torch.allclose(after, want, atol=_ulp(torch.float32, 4 * float(x.abs().max())), rtol=0)
+    # an arbitrary table (no shared pairs) in the interleaved layout
+    rc, rs = torch.randn(seq, rot), torch.randn(seq, rot)
+    got = apply_rotary(x, rc, rs, pairing="interleaved", fused=True)
+    want = apply_rotary(x, rc, rs, pairing="interleaved", fused=False)
+    assert torch.allclose(got, want, atol=_ulp(torch.float32, 8 * float(x.abs().max())), rtol=0)
+
+
+def test_too_many_specialisations_fall_back_to_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    _compiled_backend()
+
+    def exhausted(*tensors: torch.Tensor) -> None:
+        raise torch._dynamo.exc.Unsupported("Dynamo recompile limit exceeded")
+
+    monkeypatch.setattr(fused, "_compiled_kernel", lambda pairing: exhausted)
+    torch.manual_seed(10)
+    for pairing in PAIRINGS:
+        x = torch.randn(2, 3, 17, 48)
+        cos, sin = _tables(pairing, 17, 32, torch.float32)
+        got = apply_rotary(x, cos, sin, pairing=pairing, fused=True)
+        assert torch.equal(got, apply_rotary(x, cos, sin, pairing=pairing, fused=False))

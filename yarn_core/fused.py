@@ -187,11 +187,60 @@ def _run_compiled(
         # one (N, seq, head_dim) shape for any number of leading dims: fewer compilations
         x = x.view(-1, seq, x.shape[-1])
         out = out.view(-1, seq, x.shape[-1])
+    cos, sin = _paired_tables(cos, sin, pairing)
     tensors = (x, cos, sin, out)
-    for tensor in tensors:  # sizes vary between calls; the head and rotary widths do not
-        for dim in range(tensor.dim() - 1):
+    for tensor in tensors:  # sizes vary between calls; the head and pair widths do not
+        for dim in range(tensor.dim() - 2):
             torch._dynamo.maybe_mark_dynamic(tensor, dim)
-    _compiled_kernel(pairing)(*tensors)
+    kernel = _compiled_kernel(pairing)
+    try:
+        # each dtype, rank, rotary width and table form is one more specialisation
+        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
+            kernel(*tensors)
+    except torch._dynamo.exc.Unsupported:  # still more variants: this call runs eager
+        from yarn_core.rope import _rotate
+
+        _rotate(x, *_full_tables(cos, sin, pairing), out, pairing, rot)
+
+
+def _paired_tables(
+    cos: torch.Tensor, sin: torch.Tensor, pairing: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin seen pair by pair: (..., 2, rot/2) for half pairing, (..., rot/2, 2) for
+    interleaved. When both members of every pair carry the same entries (as in every table
+    `cos_sin` and `mrope_cos_sin` build), one member's view (size 1 on that axis, no copy) is
+    passed instead, so the kernel reads half the table. The check is remembered per table."""
+    rot = cos.shape[-1]
+    axis = -2 if pairing == "half" else -1
+    shape = (2, rot // 2) if pairing == "half" else (rot // 2, 2)
+    c, s = cos.unflatten(-1, shape), sin.unflatten(-1, shape)
+    key = (pairing, *(_identity(t) for t in (cos, sin)))
+    if _shared_pairs.get("key") != key:
+        same = all(torch.equal(t.narrow(axis, 0, 1), t.narrow(axis, 1, 1)) for t in (c, s))
+        _shared_pairs.clear()
+        _shared_pairs.update(key=key, same=same)
+    if _shared_pairs["same"]:
+        return c.narrow(axis, 0, 1), s.narrow(axis, 0, 1)
+    return c, s
+
+
+def _identity(t: torch.Tensor) -> tuple[object, ...]:
+    """What a table is: its memory, layout and version (bumped by any in-place change)."""
+    return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, t._version)
+
+
+_shared_pairs: dict[str, object] = {}
+_RECOMPILE_LIMIT = 64
+
+
+def _full_tables(
+    cos: torch.Tensor, sin: torch.Tensor, pairing: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Back from the paired view to (..., rot) tables in the pairing's layout."""
+    shape = (2, cos.shape[-1]) if pairing == "half" else (cos.shape[-2], 2)
+    return cos.expand(*cos.shape[:-2], *shape).flatten(-2), sin.expand(
+        *sin.shape[:-2], *shape
+    ).flatten(-2)
 
 
 def _compiled_kernel(pairing: str) -> Callable[..., None]:
@@ -204,13 +253,13 @@ def _compiled_kernel(pairing: str) -> Callable[..., None]:
 def _half_body(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Tensor) -> None:
     """Half pairing: channel j pairs with j + rot/2. Seen as (..., 2, rot/2), the partner of
     each element is the same index in the other half (a flip of the size-2 axis) and the sin
-    term's sign is - for the first half, + for the second: x * cos + partner * (+-sin)."""
-    rot = cos.shape[-1]
+    term's sign is - for the first half, + for the second: x * cos + partner * (+-sin).
+    cos/sin are (..., 2 or 1, rot/2)."""
+    rot = 2 * cos.shape[-1]
     pairs = (2, rot // 2)
     sign = torch.tensor((-1.0, 1.0), device=x.device).view(2, 1)
     xv = x[..., :rot].unflatten(-1, pairs).float()
-    c, s = cos.unflatten(-1, pairs).float(), sin.unflatten(-1, pairs).float()
-    rotated = xv * c + xv.flip(-2) * (s * sign)
+    rotated = xv * cos.float() + xv.flip(-2) * (sin.float() * sign)
     out[..., :rot].unflatten(-1, pairs).copy_(rotated)
     if rot < x.shape[-1]:
         out[..., rot:].copy_(x[..., rot:])
@@ -220,13 +269,12 @@ def _interleaved_body(
     x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Tensor
 ) -> None:
     """Interleaved pairing: channel 2j pairs with 2j + 1; seen as (..., rot/2, 2), the same
-    flip-and-sign form on the last axis."""
-    rot = cos.shape[-1]
+    flip-and-sign form on the last axis. cos/sin are (..., rot/2, 2 or 1)."""
+    rot = 2 * cos.shape[-2]
     pairs = (rot // 2, 2)
     sign = torch.tensor((-1.0, 1.0), device=x.device)
     xv = x[..., :rot].unflatten(-1, pairs).float()
-    c, s = cos.unflatten(-1, pairs).float(), sin.unflatten(-1, pairs).float()
-    rotated = xv * c + xv.flip(-1) * (s * sign)
+    rotated = xv * cos.float() + xv.flip(-1) * (sin.float() * sign)
     out[..., :rot].unflatten(-1, pairs).copy_(rotated)
     if rot < x.shape[-1]:
         out[..., rot:].copy_(x[..., rot:])
