@@ -113,7 +113,7 @@ def _compiler_present() -> bool:
 
 def _probe(name: str, device_type: str) -> bool:
     """Run the backend on a small odd-shaped case; it must match the eager rotation."""
-    from yarn_core.rope import _rotate
+    from yarn_core.rotate import rotate_pairs as _rotate
 
     device = torch.device(device_type)
     gen = torch.Generator().manual_seed(0)
@@ -160,7 +160,7 @@ def _run(
     rot: int,
 ) -> None:
     if backend == "eager":
-        from yarn_core.rope import _rotate
+        from yarn_core.rotate import rotate_pairs as _rotate
 
         _rotate(x, cos, sin, out, pairing, rot)
     elif backend == "triton":
@@ -198,7 +198,7 @@ def _run_compiled(
         with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
             kernel(*tensors)
     except torch._dynamo.exc.Unsupported:  # still more variants: this call runs eager
-        from yarn_core.rope import _rotate
+        from yarn_core.rotate import rotate_pairs as _rotate
 
         _rotate(x, *_full_tables(cos, sin, pairing), out, pairing, rot)
 

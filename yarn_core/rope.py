@@ -25,6 +25,7 @@ from yarn_core.frequencies import (
     yarn_bands,
 )
 from yarn_core.params import PAIRINGS, RopeParams
+from yarn_core.rotate import rotate_pairs as _rotate
 
 __all__ = [
     "apply_rotary",
@@ -257,27 +258,6 @@ def _block_rows(x: torch.Tensor) -> int:
     if x.device.type != "cpu":
         return max(x.numel() // max(x.shape[-1], 1), 1)
     return max(_CPU_BLOCK_BYTES // (x.shape[-1] * x.element_size()), 1)
-
-
-def _rotate(
-    x: torch.Tensor,
-    cos: torch.Tensor,
-    sin: torch.Tensor,
-    out: torch.Tensor,
-    pairing: str,
-    rot: int,
-) -> None:
-    """out = rotation of x by (cos, sin): one multiply over the rotary channels, then one
-    multiply-add per half; no temporaries."""
-    if pairing == "half":
-        first, second = slice(0, rot // 2), slice(rot // 2, rot)
-    else:
-        first, second = slice(0, rot, 2), slice(1, rot, 2)
-    torch.mul(x[..., :rot], cos, out=out[..., :rot])  # (a cos, b cos)
-    out[..., first].addcmul_(x[..., second], sin[..., first], value=-1)  # a cos - b sin
-    out[..., second].addcmul_(x[..., first], sin[..., second])  # b cos + a sin
-    if rot < x.shape[-1]:
-        out[..., rot:].copy_(x[..., rot:])  # pass-through channels
 
 
 def apply_rotary_qk(
