@@ -311,3 +311,20 @@ def test_too_many_specialisations_fall_back_to_eager(monkeypatch: pytest.MonkeyP
         cos, sin = _tables(pairing, 17, 32, torch.float32)
         got = apply_rotary(x, cos, sin, pairing=pairing, fused=True)
         assert torch.equal(got, apply_rotary(x, cos, sin, pairing=pairing, fused=False))
+
+
+def test_shared_pair_check_is_never_taken_from_a_freed_table() -> None:
+    """A new table may land at a freed table's address: the check must be made again."""
+    _compiled_backend()
+    torch.manual_seed(11)
+    x = torch.randn(2, 3, 23, 64)
+    atol = _ulp(torch.float32, 8 * float(x.abs().max()))
+    for i in range(6):
+        if i % 2:
+            cos, sin = torch.randn(23, 64), torch.randn(23, 64)  # members differ
+        else:
+            cos, sin = _tables("half", 23, 64, torch.float32)  # members repeat
+        got = apply_rotary(x, cos, sin, fused=True)
+        want = apply_rotary(x, cos, sin, fused=False)
+        assert torch.allclose(got, want, atol=atol, rtol=0), i
+        del cos, sin, got, want

@@ -21,6 +21,7 @@ through a temporary (still correct, one more pass).
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 
 import torch
@@ -214,19 +215,32 @@ def _paired_tables(
     axis = -2 if pairing == "half" else -1
     shape = (2, rot // 2) if pairing == "half" else (rot // 2, 2)
     c, s = cos.unflatten(-1, shape), sin.unflatten(-1, shape)
-    key = (pairing, *(_identity(t) for t in (cos, sin)))
-    if _shared_pairs.get("key") != key:
+    if not _remembered(cos, sin, pairing):
         same = all(torch.equal(t.narrow(axis, 0, 1), t.narrow(axis, 1, 1)) for t in (c, s))
         _shared_pairs.clear()
-        _shared_pairs.update(key=key, same=same)
+        _shared_pairs.update(
+            refs=(weakref.ref(cos), weakref.ref(sin)),
+            versions=(cos._version, sin._version),
+            pairing=pairing,
+            same=same,
+        )
     if _shared_pairs["same"]:
         return c.narrow(axis, 0, 1), s.narrow(axis, 0, 1)
     return c, s
 
 
-def _identity(t: torch.Tensor) -> tuple[object, ...]:
-    """What a table is: its memory, layout and version (bumped by any in-place change)."""
-    return (t.data_ptr(), tuple(t.shape), t.stride(), t.dtype, t.device, t._version)
+def _remembered(cos: torch.Tensor, sin: torch.Tensor, pairing: str) -> bool:
+    """Whether the last check was on these very tensors (alive, same objects) at their current
+    versions (any in-place change bumps the version); never by address, which a freed table's
+    successor can reuse."""
+    refs = _shared_pairs.get("refs")
+    if not isinstance(refs, tuple) or _shared_pairs.get("pairing") != pairing:
+        return False
+    return (
+        refs[0]() is cos
+        and refs[1]() is sin
+        and _shared_pairs.get("versions") == (cos._version, sin._version)
+    )
 
 
 _shared_pairs: dict[str, object] = {}
