@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# CUDA run of the rope benchmark and the verifier's tensor checks, in about 3 minutes.
+# CUDA run of the rope benchmark, the fused rotation's check and the verifier's tensor checks,
+# in under 5 minutes.
 #
 #   benchmarks/gpu.sh [CONFIG.json ...]
 #
-# Uses $PYTHON, else .venv/bin/python, else python3 (it needs a CUDA build of torch and
-# transformers). Results go to $OUT (default: a new temporary folder): bench_rope_cuda.json,
-# check_cuda.jsonl and check_cpu.jsonl (the same checks on CPU, to compare verdicts).
+# Uses $PYTHON, else .venv/bin/python, else python3 (it needs a CUDA build of torch, triton and
+# transformers). Results go to $OUT (default: a new temporary folder): bench_rope_cuda.json
+# (fused Triton kernel, eager, transformers, as fractions of a device-to-device copy, float32
+# and bfloat16), fused_check_cuda.json (the Triton kernel against the eager path and a float64
+# rotation), check_cuda.jsonl and check_cpu.jsonl (the same checks on CPU, to compare verdicts).
 # Without arguments it checks a few corpus configs from ../shared/corpus when present, else a
 # built-in set of small configs (YaRN, YaRN with truncate false, Llama 3, dynamic, mRoPE).
 set -euo pipefail
@@ -25,6 +28,11 @@ import torch
 if not torch.cuda.is_available():
     sys.exit("gpu.sh: torch sees no CUDA device")
 print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}")
+try:
+    import triton
+    print(f"triton {triton.__version__}")
+except ImportError:
+    print("gpu.sh: triton is not importable: the fused rotation falls back to eager")
 EOF
 
 configs=("$@")
@@ -69,14 +77,20 @@ EOF
     configs=("$builtin"/*.json)
 fi
 
+echo "== fused rotation check (cuda)"
+status=0
+timeout 60 "$PY" benchmarks/fused_check.py --device cuda --json >"$OUT/fused_check_cuda.json" \
+    || status=$?
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print({k: d[k] for k in ("backend", "cases", "ok")})' \
+    "$OUT/fused_check_cuda.json" || status=1
+
 echo "== benchmark (cuda)"
-timeout 150 "$PY" benchmarks/bench_rope.py --device cuda --json | tee "$OUT/bench_rope_cuda.json"
+timeout 120 "$PY" benchmarks/bench_rope.py --device cuda --json | tee "$OUT/bench_rope_cuda.json"
 
 echo "== verifier tensor checks on ${#configs[@]} configs (cuda, then cpu)"
-status=0
-timeout 60 "$PY" -m registry check --device cuda --json "${configs[@]}" \
+timeout 50 "$PY" -m registry check --device cuda --json "${configs[@]}" \
     >"$OUT/check_cuda.jsonl" || status=$?
-timeout 60 "$PY" -m registry check --device cpu --json "${configs[@]}" \
+timeout 50 "$PY" -m registry check --device cpu --json "${configs[@]}" \
     >"$OUT/check_cpu.jsonl" || status=$?
 "$PY" - "$OUT/check_cuda.jsonl" "$OUT/check_cpu.jsonl" <<'EOF'
 import json

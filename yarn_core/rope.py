@@ -12,6 +12,8 @@ Reference: Su et al., "RoFormer" (arXiv 2104.09864), Eq. 34.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from yarn_core.conventions import resolve
@@ -23,6 +25,7 @@ from yarn_core.frequencies import (
     yarn_bands,
 )
 from yarn_core.params import PAIRINGS, RopeParams
+from yarn_core.rotate import rotate_pairs as _rotate
 
 __all__ = [
     "apply_rotary",
@@ -185,6 +188,7 @@ def apply_rotary(
     pairing: str = "half",
     rotary_dim: int | None = None,
     out: torch.Tensor | None = None,
+    fused: bool | None = None,
 ) -> torch.Tensor:
     """Rotate the first `rotary_dim` channels of x (..., seq, head_dim); the rest pass through.
 
@@ -192,6 +196,11 @@ def apply_rotary(
     pairing's layout. Works in x's dtype and writes into `out` (a fresh tensor by default, which
     must not overlap x) without rotate-half temporaries. On CPU a contiguous x with a (seq, D)
     table is processed in cache-sized blocks of rows.
+
+    `fused` selects the one-pass rotation of `yarn_core.fused` (float32 math, one rounding to
+    x's dtype): True uses it whenever its backend works (else this eager path), False never,
+    None (default) for float32/bfloat16/float16 inputs of at least `FUSED_MIN_ELEMENTS`.
+    `ROPEDEX_ROTARY=eager` forces the eager path process-wide.
     """
     rot = rotary_dim if rotary_dim is not None else cos.shape[-1]
     if rot % 2 or rot > x.shape[-1] or cos.shape[-1] != rot:
@@ -202,6 +211,14 @@ def apply_rotary(
         raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
     result = torch.empty_like(x) if out is None else out
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    if _fused_wanted(fused, x):
+        from yarn_core.fused import backend_override, rotate_fused, select_backend
+
+        backend = select_backend(x.device.type, backend_override())
+        if backend != "eager":
+            return rotate_fused(
+                x, cos, sin, result, pairing=pairing, rotary_dim=rot, backend=backend
+            )
     seq = x.shape[-2] if x.dim() >= 2 else 1
     blockable = (
         cos.dim() == 2 and cos.shape[0] == seq and x.is_contiguous() and result.is_contiguous()
@@ -225,6 +242,14 @@ def apply_rotary(
     return result
 
 
+def _fused_wanted(fused: bool | None, x: torch.Tensor) -> bool:
+    from yarn_core.fused import FUSED_DTYPES, FUSED_MIN_ELEMENTS
+
+    if fused is False or x.dtype not in FUSED_DTYPES:
+        return False
+    return fused is True or x.numel() >= FUSED_MIN_ELEMENTS
+
+
 _CPU_BLOCK_BYTES = 4 << 20  # rows per block sized to stay in the last-level cache
 
 
@@ -233,27 +258,6 @@ def _block_rows(x: torch.Tensor) -> int:
     if x.device.type != "cpu":
         return max(x.numel() // max(x.shape[-1], 1), 1)
     return max(_CPU_BLOCK_BYTES // (x.shape[-1] * x.element_size()), 1)
-
-
-def _rotate(
-    x: torch.Tensor,
-    cos: torch.Tensor,
-    sin: torch.Tensor,
-    out: torch.Tensor,
-    pairing: str,
-    rot: int,
-) -> None:
-    """out = rotation of x by (cos, sin): one multiply over the rotary channels, then one
-    multiply-add per half; no temporaries."""
-    if pairing == "half":
-        first, second = slice(0, rot // 2), slice(rot // 2, rot)
-    else:
-        first, second = slice(0, rot, 2), slice(1, rot, 2)
-    torch.mul(x[..., :rot], cos, out=out[..., :rot])  # (a cos, b cos)
-    out[..., first].addcmul_(x[..., second], sin[..., first], value=-1)  # a cos - b sin
-    out[..., second].addcmul_(x[..., first], sin[..., second])  # b cos + a sin
-    if rot < x.shape[-1]:
-        out[..., rot:].copy_(x[..., rot:])  # pass-through channels
 
 
 def apply_rotary_qk(
@@ -265,11 +269,10 @@ def apply_rotary_qk(
     pairing: str = "half",
     rotary_dim: int | None = None,
     out: tuple[torch.Tensor, torch.Tensor] | None = None,
+    fused: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`apply_rotary` on queries and keys with one cos/sin table (cast once)."""
     cos, sin = cos.to(q.dtype), sin.to(q.dtype)
     q_out, k_out = out if out is not None else (None, None)
-    return (
-        apply_rotary(q, cos, sin, pairing=pairing, rotary_dim=rotary_dim, out=q_out),
-        apply_rotary(k, cos, sin, pairing=pairing, rotary_dim=rotary_dim, out=k_out),
-    )
+    kw: dict[str, Any] = {"pairing": pairing, "rotary_dim": rotary_dim, "fused": fused}
+    return apply_rotary(q, cos, sin, out=q_out, **kw), apply_rotary(k, cos, sin, out=k_out, **kw)
