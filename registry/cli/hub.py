@@ -66,6 +66,9 @@ def hub_mirror(
     def log(record: RequestRecord) -> None:
         click.echo(safe_text(f"{record.status} {record.method} {record.path}"), err=True)
 
+    def problem(repo_id: str, text: str) -> None:
+        click.echo(safe_text(f"{repo_id}: {text}"), err=True)
+
     try:
         server = make_server(
             directory,
@@ -75,6 +78,7 @@ def hub_mirror(
             tokens=tokens,
             page_size=page_size,
             on_request=None if quiet else log,
+            on_problem=problem,
         )
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
