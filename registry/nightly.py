@@ -31,10 +31,9 @@ if TYPE_CHECKING:
 
     from scrapers.hub import HubOptions, Selection
 
-EXIT_OK = 0
-EXIT_PARTIAL = 1  # the run finished, some models or stages failed
-EXIT_FAILED = 3  # nothing useful was done
-EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
+from registry.exits import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+
+__all__ = ["EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "EXIT_PARTIAL"]
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
 _SELECT_KEYS = {"author", "search", "filter", "pipeline_tag", "sort", "limit"}
@@ -157,11 +156,14 @@ def run_stages(
     stages: list[tuple[str, Stage | None]],
     *,
     on_stage: Callable[[StageReport], None] | None = None,
+    stage_timeout: float | None = None,
 ) -> NightlySummary:
     """Run each stage in order under one run row; a failed stage does not stop the later ones
-    unless it is the first (nothing to verify or render without a catalog)."""
+    unless it is the first (nothing to verify or render without a catalog). A stage still
+    running after `stage_timeout` seconds is stopped and recorded `failed`."""
     from sqlmodel import Session
 
+    from registry.deadline import StageTimedOut, deadline
     from registry.runs import finish_run, mark_interrupted, one_line, start_run
 
     with Session(engine) as session:
@@ -177,9 +179,10 @@ def run_stages(
         else:
             started = time.perf_counter()
             try:
-                status, counts = stage(run_id)
+                with deadline(stage_timeout):
+                    status, counts = stage(run_id)
                 report = StageReport(name, status, time.perf_counter() - started, counts)
-            except Exception as exc:  # a stage failure is recorded, the run goes on
+            except (Exception, StageTimedOut) as exc:  # a stage failure is recorded, go on
                 report = StageReport(
                     name, "failed", time.perf_counter() - started, error=one_line(exc)
                 )

@@ -26,9 +26,9 @@ from scrapers.hub import (
     Selection,
     fetch_all,
     list_cached,
-    list_repos,
     make_api,
 )
+from scrapers.listing import list_repos
 from scrapers.records import HubMeta, RepoItem, Skipped
 from scrapers.tree import TreeItem, iter_tree, read_tree_item
 
@@ -315,13 +315,11 @@ def scrape(
         summary = ScrapeSummary(run_id=run.id)
         try:
             sink = CatalogSink(make, summary, progress, options.redact)
+            worker = Fetcher(None if options.offline else make_api(options), options, known, failed)
             if options.offline:
                 items: Iterable[Listed] = list_cached(options.cache_dir, selection)
-                api = None
             else:
-                api = make_api(options)
-                items = list_repos(api, selection)
-            worker = Fetcher(api, options, known, failed)
+                items = list_repos(options, selection, worker.pacer)
             error = fetch_all(items, worker, sink, workers=workers, batch_size=batch_size)
             run.status = "failed" if error else ("partial" if summary.failed_total else "ok")
             run.error = error
@@ -332,5 +330,7 @@ def scrape(
             summary.status = run.status
             run.counts = summary.to_dict()
     if error:
-        raise ScrapeFailed(error)
+        failure = ScrapeFailed(error)
+        failure.summary = summary
+        raise failure
     return summary

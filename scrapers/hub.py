@@ -145,27 +145,6 @@ def info_to_api(info: Any) -> dict[str, Any]:
     }
 
 
-def list_repos(api: HfApi, selection: Selection) -> Iterator[Listed]:
-    """Repos matching `selection`, lazily (pages are fetched as they are consumed)."""
-    if selection.models is not None:
-        for repo_id in selection.models:
-            yield Listed(repo_id, None)
-        return
-    sort: Any = selection.sort
-    for author in selection.authors or (None,):
-        infos = api.list_models(
-            author=author,
-            search=selection.search,
-            filter=list(selection.filters) or None,
-            pipeline_tag=selection.pipeline_tag,
-            sort=sort,
-            limit=selection.limit,
-            expand=list(EXPAND),  # type: ignore[arg-type]
-        )
-        for info in infos:
-            yield Listed(info.id, info_to_api(info))
-
-
 def list_cached(cache_dir: Path | None, selection: Selection) -> Iterator[Listed]:
     """Offline listing: repos in the Hub cache with a cached config.json (newest snapshot)."""
     if selection.filters or selection.pipeline_tag or selection.sort:
@@ -264,7 +243,7 @@ class Fetcher:
                 fetched = self._read_offline(item.cached_path, item.sha)
                 return FetchResult(item.repo_id, None, fetched=fetched)
             if meta is None:
-                meta = self.retrying(lambda: info_to_api(self._info(item.repo_id)))
+                meta = self.retrying(lambda: self._info(item.repo_id))
             sha = meta.get("sha")
             if sha and self.known.get(item.repo_id) == sha:
                 return FetchResult(item.repo_id, meta, unchanged=True)
@@ -276,9 +255,18 @@ class Fetcher:
         except FetchFailed as exc:
             return FetchResult(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
 
-    def _info(self, repo_id: str) -> Any:
+    def _info(self, repo_id: str) -> dict[str, Any]:
+        """Model info in the API's shape, asked with this scrape's timeout."""
         assert self.api is not None
-        return self.api.model_info(repo_id, expand=list(EXPAND))  # type: ignore[arg-type]
+        info = self.api.model_info(
+            repo_id,
+            expand=list(EXPAND),  # type: ignore[arg-type]
+            timeout=self.options.timeout,
+        )
+        try:
+            return info_to_api(info)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise FetchFailed("bad-answer", f"model info: {type(exc).__name__}") from None
 
     def _read_offline(self, path: Path, sha: str | None) -> Fetched:
         cap = self.options.max_config_bytes

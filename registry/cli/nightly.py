@@ -39,6 +39,13 @@ from registry.cli.output import safe_text
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap.")
 @hub_source_options
 @hub_retry_options
+@click.option(
+    "--stage-timeout",
+    default=4 * 3600.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds each stage may run; past it the stage is recorded failed and the run goes on.",
+)
 @device_option
 @click.option("--json", "json_", is_flag=True, help="Print the run summary as one JSON object.")
 @click.pass_context
@@ -55,6 +62,8 @@ def nightly_run(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float,
+    stage_timeout: float,
     device: str,
     json_: bool,
 ) -> None:
@@ -90,7 +99,7 @@ def nightly_run(
             scrape = None
             if not offline:
                 options = build_hub_options(
-                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff
+                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff, max_retry_after
                 )
                 if options.offline:
                     offline = True
@@ -102,7 +111,12 @@ def nightly_run(
                 ("verify", verify_stage(engine, device=verify_device(device))),
                 ("render", render_stage(engine, out_dir, base_url=base_url)),
             ]
-            summary = run_stages(engine, stages, on_stage=None if json_ else _echo_stage)
+            summary = run_stages(
+                engine,
+                stages,
+                on_stage=None if json_ else _echo_stage,
+                stage_timeout=stage_timeout,
+            )
     except LockHeld as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(EXIT_LOCKED)

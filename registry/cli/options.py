@@ -68,9 +68,34 @@ _HUB_SOURCE = (
     click.option("--no-cache", is_flag=True, help="Neither read nor write the Hub cache."),
 )
 _HUB_RETRY = (
-    click.option("--timeout", default=10.0, show_default=True, help="Seconds per request."),
-    click.option("--retries", default=5, show_default=True, help="Retries of 5xx and timeouts."),
-    click.option("--backoff", default=1.0, show_default=True, help="First retry wait, doubling."),
+    click.option(
+        "--timeout",
+        default=10.0,
+        show_default=True,
+        type=click.FloatRange(min=0.1, max=3600),
+        help="Seconds to connect, and to wait for each read, per request.",
+    ),
+    click.option(
+        "--retries",
+        default=5,
+        show_default=True,
+        type=click.IntRange(0, 100),
+        help="Retries of 5xx, timeouts and broken connections, per request.",
+    ),
+    click.option(
+        "--backoff",
+        default=1.0,
+        show_default=True,
+        type=click.FloatRange(0, 600),
+        help="First retry wait in seconds, doubling up to 8 s (or up to this, if longer).",
+    ),
+    click.option(
+        "--max-retry-after",
+        default=300.0,
+        show_default=True,
+        type=click.FloatRange(0, 86400),
+        help="Longest 429 Retry-After wait honoured; a longer one fails the request.",
+    ),
 )
 
 
@@ -82,7 +107,7 @@ def hub_source_options(func: F) -> F:
 
 
 def hub_retry_options(func: F) -> F:
-    """Add --timeout, --retries and --backoff (shown in that order)."""
+    """Add --timeout, --retries, --backoff and --max-retry-after (shown in that order)."""
     for option in reversed(_HUB_RETRY):
         func = option(func)
     return func
@@ -103,6 +128,7 @@ def build_hub_options(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float = 300.0,
 ) -> Any:
     """HubOptions from flags and the HF_* variables, read the way huggingface_hub reads them."""
     import os
@@ -119,5 +145,10 @@ def build_hub_options(
         cache_dir=None if no_cache else (cache_dir or default_cache_dir(os.environ)),
         offline=offline or env_true("HF_HUB_OFFLINE") or env_true("TRANSFORMERS_OFFLINE"),
         timeout=timeout,
-        retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
+        retry=RetryPolicy(
+            max_retries=retries,
+            backoff_base=backoff,
+            backoff_max=max(backoff, 8.0),
+            max_rate_wait=max_retry_after,
+        ),
     )
