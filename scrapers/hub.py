@@ -67,8 +67,11 @@ class HubOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def redact(self, text: str) -> str:
-        """`text` with the token blanked out, for anything that may reach a log or the catalog."""
-        return text.replace(self.token, "***") if self.token else text
+        """`text` with the token, the endpoint's userinfo and any URL credential blanked out,
+        for anything that may reach a log or the catalog (`scrapers.redact`)."""
+        from scrapers.redact import redact_text, url_secrets
+
+        return redact_text(text, [self.token, *url_secrets(self.endpoint)])
 
 
 @dataclass(frozen=True)
@@ -384,8 +387,8 @@ def listing_error(exc: Exception, options: HubOptions) -> str:
         reason = classify(exc).reason
     except Exception:
         raise exc from None  # not a Hub or network failure: a bug, keep the traceback
-    text = options.redact(" ".join(str(exc).split()))[:300]
-    return (
+    text = " ".join(str(exc).split())[:300]
+    return options.redact(
         f"Listing models at {options.endpoint} failed ({reason}: {text}); check --endpoint / "
         "HF_ENDPOINT and the network, then rerun (stored models are kept)."
     )
