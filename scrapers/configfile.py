@@ -6,6 +6,7 @@ which never holds them: there they are rejected."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,24 @@ class ParsedConfig:
     config: dict[str, Any]
     text: str
     nonfinite: bool
+
+
+def read_regular_file(path: str | os.PathLike[str], cap: int) -> bytes:
+    """At most `cap + 1` bytes of a regular file (so a caller sees it is too large). A FIFO, a
+    device or a directory is refused before it is opened, as it could block or never end.
+
+    Raises:
+        OSError: cannot be read, or not a regular file (errno EISDIR / EINVAL)."""
+    import errno
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)", str(path))
+    with open(path, "rb") as fh:
+        return fh.read(cap + 1)
 
 
 def parse_config(raw: bytes) -> ParsedConfig:

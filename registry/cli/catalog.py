@@ -90,8 +90,14 @@ def catalog_ingest(
     show_default=True,
     help="downloads, likes, modified, repo_id, context, theta or factor; add :asc or :desc.",
 )
-@click.option("--limit", default=50, show_default=True, help="Rows to show; 0 for all.")
-@click.option("--offset", default=0, help="Rows to skip.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0, 2**62),
+    help="Rows to show; 0 for all.",
+)
+@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Rows to skip.")
 @output_options
 @click.pass_context
 def catalog_query(

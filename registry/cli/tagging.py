@@ -7,13 +7,13 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import config_dict
+from registry.cli.options import ConfigFile, config_dict
 from registry.cli.output import emit_jsonl, emit_rows
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 
 @cli.command(name="tag")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=ConfigFile())
 @click.option("--json", "json_", is_flag=True, help="One JSON object per input (JSON Lines).")
 def tagging_tag(paths: tuple[str, ...], json_: bool) -> None:
     """Tag config.json files with their position encoding.
@@ -69,7 +69,7 @@ def tagging_tags(json_: bool) -> None:
 
 
 @cli.command(name="rope")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=ConfigFile())
 @click.option("--layer-type", help="Only this layer type (full_attention, sliding_attention...).")
 @click.option(
     "--convention",

@@ -7,12 +7,12 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import config_dict, device_option, open_catalog, verify_device
+from registry.cli.options import ConfigFile, config_dict, device_option, open_catalog, verify_device
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
 
 @cli.command(name="check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=ConfigFile())
 @click.option("--json", "json_", is_flag=True, help="One JSON object per input (JSON Lines).")
 @click.option("--all", "all_", is_flag=True, help="List every check, not only warn and fail.")
 @device_option
