@@ -279,22 +279,49 @@ def verify_stage(engine: Engine, *, device: str) -> Stage:
 
 
 def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) -> Stage:
-    """Render the site (and its feeds) into a temporary folder, swapped in whole."""
+    """Render the site (and its feeds) into a temporary folder, swapped in whole.
 
-    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+    A config that cannot be plotted makes the stage `partial` in the run where it first shows;
+    later runs that meet the same plot errors again (and no new one) are `ok`: the errors stay
+    in the counts (`plot_errors`, `plot_error_list`), but one unplottable model does not mark
+    every later night partial."""
+
+    def stage(run_id: int) -> tuple[str, dict[str, Any]]:
         from registry.sitegen import render_site
 
         summary = render_site(engine, out_dir, base_url=base_url)
+        known = previous_plot_errors(engine, run_id)
+        new = sorted(set(summary.plot_errors) - known)
         counts = {
             "models": summary.models,
             "pages": summary.pages,
             "files": summary.files,
             "bytes": summary.bytes,
             "plot_errors": len(summary.plot_errors),
+            "new_plot_errors": len(new),
+            "plot_error_list": sorted(summary.plot_errors)[:2000],
         }
-        return ("partial" if summary.plot_errors else "ok"), counts
+        return ("partial" if new else "ok"), counts
 
     return stage
+
+
+def previous_plot_errors(engine: Engine, run_id: int) -> set[str]:
+    """The plot errors the last finished nightly run before `run_id` recorded (empty if none)."""
+    from sqlmodel import Session, col, select
+
+    from registry.models import Run
+
+    with Session(engine) as session:
+        last = session.exec(
+            select(Run)
+            .where(Run.kind == "nightly", col(Run.id) < run_id, col(Run.ended_at).is_not(None))
+            .order_by(col(Run.id).desc())
+            .limit(1)
+        ).first()
+    render = (last.counts or {}).get("render") if last is not None else None
+    listed = render.get("plot_error_list") if isinstance(render, dict) else None
+    return {e for e in listed if isinstance(e, str)} if isinstance(listed, list) else set()
 
 
 # --- the published catalog ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -70,14 +70,16 @@ def nightly_run(
     """The main job: scrape (incremental) -> tag -> verify new fingerprints -> render + feeds.
 
     One run at a time (a lock beside the catalog). Exit status: 0 ok, 1 partial (some models or
-    a stage failed; the catalog keeps every good row), 3 failed, 75 another run holds the lock.
+    a stage failed; the catalog keeps every good row), 2 bad usage (follow file), 3 failed,
+    75 another run holds the lock. With --json a summary is printed in every case.
 
     \b
     Example:
         ropedex nightly --offline
         ropedex nightly --follow my-follow.toml --out /srv/ropedex/public --json
     """
-    from registry.errors import LockHeld
+    from registry.errors import BadFollowFile, LockHeld
+    from registry.exits import EXIT_USAGE
     from registry.nightly import (
         DEFAULT_FOLLOW,
         EXIT_LOCKED,
@@ -91,7 +93,10 @@ def nightly_run(
         verify_stage,
     )
 
-    follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    try:
+        follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    except BadFollowFile as exc:
+        _refuse(ctx, "failed", EXIT_USAGE, str(exc), json_)
     db = ctx.obj["db"]
     try:
         with job_lock(lock_path_for(db)):
@@ -118,8 +123,7 @@ def nightly_run(
                 stage_timeout=stage_timeout,
             )
     except LockHeld as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_LOCKED)
+        _refuse(ctx, "locked", EXIT_LOCKED, str(exc), json_)
     if json_:
         click.echo(json.dumps(summary.to_dict(), sort_keys=False, default=str))
     else:
@@ -161,6 +165,16 @@ def nightly_publish_db(ctx: click.Context, dest: Path) -> None:
         f"Wrote {dest}: {counts['models']} models, {counts['stripped_configs']} config texts "
         f"stripped, {counts['bytes']} bytes."
     )
+
+
+def _refuse(ctx: click.Context, status: str, code: int, message: str, json_: bool) -> NoReturn:
+    """End a run that could not start: one error line, and the summary when --json."""
+    if json_:
+        summary: dict[str, Any] = {"run_id": None, "status": status, "exit_code": code}
+        click.echo(json.dumps({**summary, "stages": [], "error": message}))
+    click.echo(f"Error: {safe_text(message)}", err=True)
+    ctx.exit(code)
+    raise AssertionError("unreachable")  # ctx.exit raises
 
 
 def _echo_stage(report: Any) -> None:
