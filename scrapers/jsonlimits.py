@@ -18,9 +18,22 @@ from typing import Any
 MAX_DEPTH = 64  # real configs nest 4 or 5 deep (text_config.rope_scaling.*)
 MAX_NUMBER_CHARS = 100  # digits, sign, point and exponent of one number literal
 
-# Strings are blanked out before brackets are counted, so `"[[["` adds no depth.
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# Strings are blanked out before brackets and numbers are looked at, so `"[[["` adds no depth.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(rb"[\[\]{}]")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+# Byte maps for C-speed scans: every character a number literal may hold becomes "0" (a literal
+# longer than the cap is then a run of zeros), and for exponents "e" / "s" (sign) / "0" (digit).
+_NUMBER_CHARS = b"0123456789.eE+-"
+_AS_NUMBER = bytes(ord("0") if c in _NUMBER_CHARS else ord(" ") for c in range(256))
+_AS_EXPONENT = bytes(
+    ord("0") if chr(c).isdigit() and c < 128
+    else ord("e") if c in b"eE"
+    else ord("s") if c in b"+-"
+    else ord(" ")
+    for c in range(256)
+)  # fmt: skip
 
 
 class JSONLimitExceeded(Exception):
@@ -49,14 +62,52 @@ class Loaded:
 
 def nesting_depth(raw: bytes) -> int:
     """The deepest bracket nesting of JSON bytes, strings ignored (malformed input counts too)."""
+    return _depth(_STRING.sub(b'""', raw))
+
+
+def _depth(stripped: bytes) -> int:
     depth = deepest = 0
-    for match in _BRACKET.finditer(_STRING.sub(b'""', raw)):
+    for match in _BRACKET.finditer(stripped):
         if match.group() in (b"[", b"{"):
             depth += 1
             deepest = max(deepest, depth)
         else:
             depth = max(0, depth - 1)
     return deepest
+
+
+def _deeper_than(stripped: bytes, limit: int) -> int | None:
+    """The nesting depth when it is above `limit`, else None. Peels innermost pairs off the
+    brackets alone (one C-speed pass per level), so typical files cost a few passes; only
+    what is still left after `limit` passes is measured exactly."""
+    brackets = stripped.translate(None, _NOT_BRACKET)
+    for _ in range(limit):
+        if not brackets:
+            return None
+        brackets, count = _INNERMOST.subn(b"", brackets)
+        if not count:
+            break  # unbalanced: measure exactly
+    depth = _depth(stripped) if brackets else 0
+    return depth if depth > limit else None
+
+
+def _longest_number(stripped: bytes, limit: int) -> int | None:
+    """The length of the first number literal longer than `limit`, else None."""
+    mapped = stripped.translate(_AS_NUMBER)
+    start = mapped.find(b"0" * (limit + 1))
+    if start < 0:
+        return None
+    end = start
+    while end < len(mapped) and mapped[end] == ord("0"):
+        end += 1
+    return end - start
+
+
+def _may_overflow(stripped: bytes) -> bool:
+    """Whether a float literal could overflow a double: only an exponent of three digits or
+    more can (mantissas are capped by the number length)."""
+    mapped = stripped.translate(_AS_EXPONENT)
+    return b"e000" in mapped or b"es000" in mapped
 
 
 def load_limited(raw: bytes, limits: Limits) -> Loaded:
@@ -72,25 +123,20 @@ def load_limited(raw: bytes, limits: Limits) -> Loaded:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JSONLimitExceeded("not-utf8", f"byte {exc.start} is not UTF-8") from None
-    depth = nesting_depth(raw)
-    if depth > limits.max_depth:
+    stripped = _STRING.sub(b'""', raw)
+    depth = _deeper_than(stripped, limits.max_depth)
+    if depth is not None:
         raise JSONLimitExceeded("too-deep", f"nested {depth} deep, more than {limits.max_depth}")
+    longest = _longest_number(stripped, limits.max_number_chars)
+    if longest is not None:
+        raise JSONLimitExceeded(
+            "number-too-long",
+            f"a number of {longest} characters, more than {limits.max_number_chars}",
+        )
     seen_nonfinite = False
-
-    def number(literal: str) -> None:
-        if len(literal) > limits.max_number_chars:
-            raise JSONLimitExceeded(
-                "number-too-long",
-                f"a number of {len(literal)} characters, more than {limits.max_number_chars}",
-            )
-
-    def parse_int(literal: str) -> int:
-        number(literal)
-        return int(literal)
 
     def parse_float(literal: str) -> float:
         nonlocal seen_nonfinite
-        number(literal)
         value = float(literal)
         if not math.isfinite(value):
             if not limits.allow_nonfinite:
@@ -105,10 +151,12 @@ def load_limited(raw: bytes, limits: Limits) -> Loaded:
         seen_nonfinite = True
         return float(name.replace("Infinity", "inf"))
 
+    # The float hook costs a Python call per number: only where a float could overflow.
+    hooks: dict[str, Any] = {"parse_constant": constant}
+    if _may_overflow(stripped):
+        hooks["parse_float"] = parse_float
     try:
-        value = json.loads(
-            text, parse_int=parse_int, parse_float=parse_float, parse_constant=constant
-        )
+        value = json.loads(text, **hooks)
     except json.JSONDecodeError as exc:
         detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
         raise JSONLimitExceeded("invalid-json", detail) from None
