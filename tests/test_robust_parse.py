@@ -232,3 +232,78 @@ def _bad_hub(raw: bytes) -> bool:
     except ConfigRejected:
         return True
     return False
+
+
+# --- a Hub whose answers are poisoned ---------------------------------------------------------
+
+
+class _PoisonHub:
+    """A real HTTP server whose listing and model-info answers carry a 5000-digit number (or a
+    next-page link to another host)."""
+
+    def __init__(self, next_link: str | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        poison = b'[{"id": "a/b", "downloads": ' + HUGE_INT + b"}]"
+        info = b'{"id": "a/b", "sha": "' + b"0" * 40 + b'", "likes": ' + HUGE_INT + b"}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+                clean = b'[{"id": "a/b", "sha": "' + b"1" * 40 + b'"}]'
+                body = info if self.path.startswith("/api/models/") else poison
+                if next_link is not None and not self.path.startswith("/api/models/"):
+                    body = clean
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if next_link is not None:
+                    self.send_header("Link", f'<{next_link}>; rel="next"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return self.url
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _scrape_cli(db: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return _cli(
+        "--db", str(db), "scrape", "--endpoint", url, "--no-cache", "--retries", "1",
+        "--backoff", "0.01", "--json", *extra,
+    )  # fmt: skip
+
+
+def test_a_poisoned_listing_page_fails_the_listing_in_one_line(tmp_path: Path) -> None:
+    with _PoisonHub() as url:
+        proc = _scrape_cli(tmp_path / "c.db", url)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "bad-answer" in json.loads(proc.stdout)["error"]
+    assert "number-too-long" in proc.stderr
+
+
+def test_a_next_page_link_leaving_the_endpoint_is_refused(tmp_path: Path) -> None:
+    with _PoisonHub(next_link="http://elsewhere.invalid/api/models?p=1") as url:
+        proc = _scrape_cli(tmp_path / "c.db", url)
+    assert proc.returncode == 3 and "leaves the endpoint" in proc.stderr
+
+
+def test_a_poisoned_model_info_fails_that_model_only(tmp_path: Path) -> None:
+    models = tmp_path / "models.txt"
+    models.write_text("a/b\n")
+    with _PoisonHub() as url:
+        proc = _scrape_cli(tmp_path / "c.db", url, "--models", str(models))
+    assert "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["failed"] == {"bad-answer": 1}
+    assert ("a/b", "bad-answer") in _errors(tmp_path / "c.db")
