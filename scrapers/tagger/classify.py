@@ -355,5 +355,5 @@ def tag_file(path: str) -> tuple[TagResult, bool]:
     try:
         config = load_limited(raw, CONFIG_LIMITS).value
     except JSONLimitExceeded as exc:
-        return _unknown(f"not usable JSON: {exc.reason}: {exc.detail}"), False
+        return _unknown(f"not valid JSON ({exc.reason}): {exc.detail}"), False
     return tag_config(config), True
