@@ -30,10 +30,9 @@ if TYPE_CHECKING:
 
     from scrapers.hub import HubOptions, Selection
 
-EXIT_OK = 0
-EXIT_PARTIAL = 1  # the run finished, some models or stages failed
-EXIT_FAILED = 3  # nothing useful was done
-EXIT_LOCKED = 75  # another run holds the lock (EX_TEMPFAIL: try again later)
+from registry.exits import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL
+
+__all__ = ["EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "EXIT_PARTIAL"]
 
 DEFAULT_FOLLOW = Path(__file__).with_name("follow.toml")
 _SELECT_KEYS = {
@@ -136,11 +135,14 @@ def run_stages(
     stages: list[tuple[str, Stage | None]],
     *,
     on_stage: Callable[[StageReport], None] | None = None,
+    stage_timeout: float | None = None,
 ) -> NightlySummary:
     """Run each stage in order under one run row; a failed stage does not stop the later ones
-    unless it is the first (nothing to verify or render without a catalog)."""
+    unless it is the first (nothing to verify or render without a catalog). A stage still
+    running after `stage_timeout` seconds is stopped and recorded `failed`."""
     from sqlmodel import Session
 
+    from registry.deadline import StageTimedOut, deadline
     from registry.runs import finish_run, mark_interrupted, one_line, start_run
 
     with Session(engine) as session:
@@ -156,9 +158,10 @@ def run_stages(
         else:
             started = time.perf_counter()
             try:
-                status, counts = stage(run_id)
+                with deadline(stage_timeout):
+                    status, counts = stage(run_id)
                 report = StageReport(name, status, time.perf_counter() - started, counts)
-            except Exception as exc:  # a stage failure is recorded, the run goes on
+            except (Exception, StageTimedOut) as exc:  # a stage failure is recorded, go on
                 report = StageReport(
                     name, "failed", time.perf_counter() - started, error=one_line(exc)
                 )
@@ -240,10 +243,12 @@ def gguf_stage(engine: Engine, options: HubOptions, follow: list[dict[str, Any]]
         from sqlmodel import Session
 
         from registry.gguf_sync import sync_gguf
-        from scrapers.hub import list_repos, make_api
+        from scrapers.download import Pacer
+        from scrapers.listing import list_repos
 
-        api = make_api(options)
-        repo_ids = [item.repo_id for b in blocks for item in list_repos(api, to_selection(b))]
+        pacer = Pacer()
+        listed = (list_repos(options, to_selection(b), pacer) for b in blocks)
+        repo_ids = [item.repo_id for items in listed for item in items]
         with Session(engine) as session:
             summary = sync_gguf(session, options, repo_ids)
         status = "partial" if summary.failed else "ok"
@@ -285,22 +290,49 @@ def verify_stage(engine: Engine, *, device: str) -> Stage:
 
 
 def render_stage(engine: Engine, out_dir: Path, *, base_url: str | None = None) -> Stage:
-    """Render the site (and its feeds) into a temporary folder, swapped in whole."""
+    """Render the site (and its feeds) into a temporary folder, swapped in whole.
 
-    def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
+    A config that cannot be plotted makes the stage `partial` in the run where it first shows;
+    later runs that meet the same plot errors again (and no new one) are `ok`: the errors stay
+    in the counts (`plot_errors`, `plot_error_list`), but one unplottable model does not mark
+    every later night partial."""
+
+    def stage(run_id: int) -> tuple[str, dict[str, Any]]:
         from registry.sitegen import render_site
 
         summary = render_site(engine, out_dir, base_url=base_url, incremental=True)
+        known = previous_plot_errors(engine, run_id)
+        new = sorted(set(summary.plot_errors) - known)
         counts = {
             "models": summary.models,
             "pages": summary.pages,
             "files": summary.files,
             "bytes": summary.bytes,
             "plot_errors": len(summary.plot_errors),
+            "new_plot_errors": len(new),
+            "plot_error_list": sorted(summary.plot_errors)[:2000],
         }
-        return ("partial" if summary.plot_errors else "ok"), counts
+        return ("partial" if new else "ok"), counts
 
     return stage
+
+
+def previous_plot_errors(engine: Engine, run_id: int) -> set[str]:
+    """The plot errors the last finished nightly run before `run_id` recorded (empty if none)."""
+    from sqlmodel import Session, col, select
+
+    from registry.models import Run
+
+    with Session(engine) as session:
+        last = session.exec(
+            select(Run)
+            .where(Run.kind == "nightly", col(Run.id) < run_id, col(Run.ended_at).is_not(None))
+            .order_by(col(Run.id).desc())
+            .limit(1)
+        ).first()
+    render = (last.counts or {}).get("render") if last is not None else None
+    listed = render.get("plot_error_list") if isinstance(render, dict) else None
+    return {e for e in listed if isinstance(e, str)} if isinstance(listed, list) else set()
 
 
 # --- the published catalog ---------------------------------------------------------------------

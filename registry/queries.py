@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from registry.sqlguard import SqlLimits
+
 # Keys of a `query_models` row, in order (the `--json` / `--csv` shape; do not reorder).
 ROW_KEYS = (
     "repo_id",
@@ -412,18 +414,30 @@ def stats(session: Session) -> dict[str, Any]:
     }
 
 
-def run_sql(engine: Engine, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one statement on a catalog opened read-only; returns (column names, rows).
+def run_sql(
+    engine: Engine, sql: str, limits: SqlLimits | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run one statement on a catalog opened read-only, under `limits` (time, rows, memory;
+    see `registry.sqlguard`); returns (column names, rows).
 
     Raises:
-        BadQuery: the statement failed, tried to write, or attached another database.
+        BadQuery: the statement failed, tried to write, attached another database or hit a
+            limit.
     """
     import sqlite3
 
+    from registry.sqlguard import SqlLimits, run_sqlite
+
+    limits = limits or SqlLimits()
     if engine.dialect.name == "postgresql":
         from registry.postgres import run_sql_postgresql
 
-        return run_sql_postgresql(engine, sql)
+        names, rows = run_sql_postgresql(engine, sql, timeout_s=limits.timeout)
+        if len(rows) > limits.max_rows:
+            raise BadQuery(
+                f"the statement returned more than {limits.max_rows:,} rows (--max-rows)"
+            )
+        return names, rows
     if engine.dialect.name != "sqlite":
         raise BadQuery(
             "`ropedex sql` works on SQLite and PostgreSQL catalogs only; pass a catalog file "
@@ -432,13 +446,13 @@ def run_sql(engine: Engine, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection
-        if isinstance(conn, sqlite3.Connection):
-            conn.set_authorizer(_deny_attach)
+        assert isinstance(conn, sqlite3.Connection)
+        conn.set_authorizer(_deny_attach)
         cur = raw.cursor()
         try:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description or ()]
-            rows = [tuple(r) for r in cur.fetchall()]
+            names, rows = run_sqlite(conn, cur, sql, limits)
+        except BadQuery:
+            raise
         except Exception as exc:  # the DB-API's own errors differ per driver
             raise _bad_query(exc) from None
         finally:

@@ -28,15 +28,21 @@ def now_iso() -> str:
 
 
 def clip(text: str | None, limit: int = MAX_DETAIL) -> str | None:
-    """`text` cut to `limit` characters (an ellipsis marks the cut)."""
+    """`text` with URL credentials blanked out (`scrapers.redact`), cut to `limit` characters
+    (an ellipsis marks the cut): every error text a row keeps goes through here."""
+    from scrapers.redact import redact_text
+
     if text is None:
         return None
+    text = redact_text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def one_line(exc: BaseException) -> str:
     """`Type: message` of an exception, first line only, for a run's error column."""
-    text = f"{type(exc).__name__}: {exc}"
+    from scrapers.redact import redact_text
+
+    text = redact_text(f"{type(exc).__name__}: {exc}")
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 

@@ -95,7 +95,15 @@ def known_failures(session: Session) -> dict[str, KnownFailure]:
 # The field path of a model's first sighting in the change log (new value: its encoding tag).
 ADDED_FIELD = "added"
 REMEMBERED_REASONS = frozenset(
-    {"too-large", "not-utf8", "invalid-json", "not-object", "missing-config"}
+    {
+        "too-large",
+        "not-utf8",
+        "invalid-json",
+        "not-object",
+        "missing-config",
+        "too-deep",
+        "number-too-long",
+    }
 )
 
 

@@ -27,10 +27,10 @@ from scrapers.hub import (
     Selection,
     fetch_all,
     list_cached,
-    list_repos,
     make_api,
     older,
 )
+from scrapers.listing import list_repos
 from scrapers.records import HubMeta, RepoItem, Skipped
 from scrapers.tree import TreeItem, iter_tree, read_tree_item
 
@@ -329,15 +329,13 @@ def scrape(
         summary = ScrapeSummary(run_id=run.id)
         try:
             sink = CatalogSink(make, summary, progress, options.redact)
+            worker = Fetcher(None if options.offline else make_api(options), options, known, failed)
             if options.offline:
                 items: Iterable[Listed] = list_cached(options.cache_dir, selection)
-                api = None
             else:
-                api = make_api(options)
-                items = list_repos(api, selection)
+                items = list_repos(options, selection, worker.pacer)
             if incremental:
                 items = _watch_mark(items, summary, mark)
-            worker = Fetcher(api, options, known, failed)
             error = fetch_all(items, worker, sink, workers=workers, batch_size=batch_size)
             run.status = "failed" if error else ("partial" if summary.failed_total else "ok")
             if run.status != "ok":
@@ -350,7 +348,9 @@ def scrape(
             summary.status = run.status
             run.counts = summary.to_dict()
     if error:
-        raise ScrapeFailed(error)
+        failure = ScrapeFailed(error)
+        failure.summary = summary
+        raise failure
     return summary
 
 

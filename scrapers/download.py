@@ -129,6 +129,10 @@ def classify(exc: BaseException) -> _Decision:
         return _Decision("connection", retry=True)
     if isinstance(exc, httpx2.NetworkError):
         return _Decision("connection", retry=True)
+    if isinstance(exc, ValueError | RecursionError):
+        # The answer's JSON could not be parsed (too deep, a number past the interpreter's
+        # int-to-str limit, not JSON): the same answer would come again.
+        return _Decision("bad-answer", retry=False)
     raise exc
 
 

@@ -2,4 +2,8 @@
 
 
 class ScrapeFailed(Exception):
-    """The scrape or listing cannot go on; the message says why and what to do next."""
+    """The scrape or listing cannot go on; the message says why and what to do next.
+
+    `summary` is what the run did before it stopped, when there is one (a run row was kept)."""
+
+    summary: object | None = None

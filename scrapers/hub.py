@@ -67,8 +67,11 @@ class HubOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def redact(self, text: str) -> str:
-        """`text` with the token blanked out, for anything that may reach a log or the catalog."""
-        return text.replace(self.token, "***") if self.token else text
+        """`text` with the token, the endpoint's userinfo and any URL credential blanked out,
+        for anything that may reach a log or the catalog (`scrapers.redact`)."""
+        from scrapers.redact import redact_text, url_secrets
+
+        return redact_text(text, [self.token, *url_secrets(self.endpoint)])
 
 
 @dataclass(frozen=True)
@@ -146,30 +149,6 @@ def info_to_api(info: Any) -> dict[str, Any]:
         "library_name": info.library_name,
         "cardData": card.to_dict() if card is not None else None,
     }
-
-
-def list_repos(api: HfApi, selection: Selection) -> Iterator[Listed]:
-    """Repos matching `selection`, lazily (pages are fetched as they are consumed)."""
-    if selection.models is not None:
-        for repo_id in selection.models:
-            yield Listed(repo_id, None)
-        return
-    sort: Any = "lastModified" if selection.since else selection.sort
-    for author in selection.authors or (None,):
-        infos = api.list_models(
-            author=author,
-            search=selection.search,
-            filter=list(selection.filters) or None,
-            pipeline_tag=selection.pipeline_tag,
-            sort=sort,
-            limit=selection.limit,
-            expand=list(EXPAND),  # type: ignore[arg-type]
-        )
-        for info in infos:
-            meta = info_to_api(info)
-            if selection.since and older(meta.get("lastModified"), selection.since):
-                break
-            yield Listed(info.id, meta)
 
 
 def older(last_modified: Any, since: str) -> bool:
@@ -286,7 +265,7 @@ class Fetcher:
                 fetched = self._read_offline(item.cached_path, item.sha)
                 return FetchResult(item.repo_id, None, fetched=fetched)
             if meta is None:
-                meta = self.retrying(lambda: info_to_api(self._info(item.repo_id)))
+                meta = self.retrying(lambda: self._info(item.repo_id))
             sha = meta.get("sha")
             if sha and self.known.get(item.repo_id) == sha:
                 return FetchResult(item.repo_id, meta, unchanged=True)
@@ -298,9 +277,18 @@ class Fetcher:
         except FetchFailed as exc:
             return FetchResult(item.repo_id, meta, reason=exc.reason, detail=exc.detail)
 
-    def _info(self, repo_id: str) -> Any:
+    def _info(self, repo_id: str) -> dict[str, Any]:
+        """Model info in the API's shape, asked with this scrape's timeout."""
         assert self.api is not None
-        return self.api.model_info(repo_id, expand=list(EXPAND))  # type: ignore[arg-type]
+        info = self.api.model_info(
+            repo_id,
+            expand=list(EXPAND),  # type: ignore[arg-type]
+            timeout=self.options.timeout,
+        )
+        try:
+            return info_to_api(info)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            raise FetchFailed("bad-answer", f"model info: {type(exc).__name__}") from None
 
     def _read_offline(self, path: Path, sha: str | None) -> Fetched:
         cap = self.options.max_config_bytes
@@ -418,8 +406,8 @@ def listing_error(exc: Exception, options: HubOptions) -> str:
         reason = classify(exc).reason
     except Exception:
         raise exc from None  # not a Hub or network failure: a bug, keep the traceback
-    text = options.redact(" ".join(str(exc).split()))[:300]
-    return (
+    text = " ".join(str(exc).split())[:300]
+    return options.redact(
         f"Listing models at {options.endpoint} failed ({reason}: {text}); check --endpoint / "
         "HF_ENDPOINT and the network, then rerun (stored models are kept)."
     )

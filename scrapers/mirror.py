@@ -33,6 +33,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from scrapers.configfile import (
+    MAX_CONFIG_BYTES,
+    MAX_HUB_JSON_BYTES,
+    ConfigRejected,
+    parse_config,
+    parse_hub_json,
+)
 from scrapers.faults import Fault, FaultPlan
 from scrapers.hubtree import is_valid_repo_id
 
@@ -82,7 +89,6 @@ _SORT_KEYS = {
     "trending_score": "trendingScore",
     "id": "id",
 }
-_HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,12 @@ def git_blob_sha(data: bytes) -> str:
 class HubFolder:
     """Index of a Hub-like folder; re-reads a repo only when its files' sizes or mtimes change."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_problem: Callable[[str, str], None] | None = None) -> None:
         self.root = Path(root).resolve()
         self._cache: dict[str, tuple[tuple[Any, ...], RepoEntry]] = {}
         self._lock = threading.Lock()
+        self.on_problem = on_problem
+        self.problems: dict[str, list[str]] = {}  # repo id -> what could not be served
 
     def repo_ids(self) -> list[str]:
         """Every valid `ORG/NAME` folder, sorted."""
@@ -144,7 +152,11 @@ class HubFolder:
         folder = self.root / repo_id
         if not folder.is_dir() or not self._inside(folder, check=folder.parent.is_symlink()):
             return None
-        found = self._walk(folder)
+        try:
+            found = self._walk(folder)
+        except OSError as exc:
+            self._report(repo_id, [f"the folder cannot be read ({exc.strerror}); not served"])
+            return None
         if not found:
             return None
         signature = tuple(sorted((name, size, mtime) for name, (_, size, mtime) in found.items()))
@@ -187,26 +199,64 @@ class HubFolder:
         return found
 
     def _read(self, repo_id: str, files: dict[str, Path]) -> RepoEntry:
+        """The entry of one repo. Nothing in its files can break the mirror: a file that cannot
+        be read or a hub.json that cannot be used is noted in `problems` (and `on_problem`),
+        and the repo is served without it."""
+        problems: list[str] = []
         meta: dict[str, Any] = {}
         meta_path = files.pop(META_FILE, None)
         hasher = hashlib.sha1(usedforsecurity=False)
         newest = 0.0
         etags: dict[str, str] = {}
         for name, path in sorted(files.items()):
-            etags[name] = git_blob_sha(path.read_bytes())
-            hasher.update(name.encode() + b"\0" + etags[name].encode() + b"\n")
-            newest = max(newest, path.stat().st_mtime)
+            try:
+                blob = _blob_id(path)
+                etags[name] = blob
+                newest = max(newest, path.stat().st_mtime)
+            except OSError as exc:
+                problems.append(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})")
+                del files[name]
+                continue
+            hasher.update(name.encode() + b"\0" + blob.encode() + b"\n")
         if meta_path is not None:
             try:
-                loaded = json.loads(meta_path.read_bytes())
-                meta = loaded if isinstance(loaded, dict) else {}
-            except (ValueError, UnicodeDecodeError):
-                meta = {}
+                meta = parse_hub_json(_read_capped(meta_path, MAX_HUB_JSON_BYTES))
+            except ConfigRejected as exc:
+                problems.append(f"{META_FILE}: {exc.reason}: {exc.detail}; served without it")
+            except OSError as exc:
+                problems.append(f"{META_FILE}: cannot be read ({exc.strerror}); served without it")
         sha = meta.get("sha")
         if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40}", sha)):
             sha = hasher.hexdigest()
-        full = _full_meta(repo_id, sha, meta, files, newest)
+        full, dropped = _full_meta(repo_id, sha, meta, files, newest)
+        problems.extend(f"{META_FILE}: {key} has an unusable value; left out" for key in dropped)
+        self._report(repo_id, problems)
         return RepoEntry(repo_id, sha, files, full, etags)
+
+    def _report(self, repo_id: str, problems: list[str]) -> None:
+        with self._lock:
+            if problems:
+                self.problems[repo_id] = problems
+            else:
+                self.problems.pop(repo_id, None)
+        if self.on_problem is not None:
+            for problem in problems:
+                self.on_problem(repo_id, problem)
+
+
+MAX_HASHED_BYTES = 64 * 1024 * 1024  # bigger files (weights) are identified by size and mtime
+
+
+def _blob_id(path: Path) -> str:
+    st = path.stat()
+    if st.st_size > MAX_HASHED_BYTES:
+        return f"size-{st.st_size}-mtime-{st.st_mtime_ns}"
+    return git_blob_sha(path.read_bytes())
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(cap + 1)
 
 
 def _config_summary(files: dict[str, Path]) -> dict[str, Any] | None:
@@ -214,23 +264,79 @@ def _config_summary(files: dict[str, Path]) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        config = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
+        config = parse_config(_read_capped(path, MAX_CONFIG_BYTES)).config
+    except (ConfigRejected, OSError):
         return None
-    if not isinstance(config, dict):
+    summary: dict[str, Any] = {}
+    if isinstance(config.get("model_type"), str):
+        summary["model_type"] = config["model_type"]
+    archs = config.get("architectures")
+    if isinstance(archs, list) and all(isinstance(a, str) for a in archs):
+        summary["architectures"] = archs
+    return summary
+
+
+def _count(value: Any) -> int | None:
+    """A download or like count as the Hub sends it (a non-negative int), None when unusable."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
-    return {k: config[k] for k in ("model_type", "architectures") if k in config}
+    return value
+
+
+# hub.json keys served as written when they have the Hub's own type; others are left out.
+_TYPED_KEYS: dict[str, tuple[type, ...]] = {
+    "lastModified": (str,),
+    "createdAt": (str,),
+    "author": (str,),
+    "pipeline_tag": (str,),
+    "library_name": (str,),
+    "cardData": (dict,),
+    "config": (dict,),
+    "trendingScore": (int, float),
+}
 
 
 def _full_meta(
     repo_id: str, sha: str, meta: dict[str, Any], files: dict[str, Path], newest: float
-) -> dict[str, Any]:
-    """Every property the mirror serves, from hub.json where given, derived otherwise."""
+) -> tuple[dict[str, Any], list[str]]:
+    """Every property the mirror serves, from hub.json where given, derived otherwise; and the
+    hub.json keys left out because their value has the wrong type."""
+    dropped = [
+        key
+        for key, types in _TYPED_KEYS.items()
+        if meta.get(key) is not None
+        and (not isinstance(meta[key], types) or isinstance(meta[key], bool))
+    ]
+    meta = {k: v for k, v in meta.items() if k not in dropped}
+    counts = {}
+    for key, source in (
+        ("downloads", "downloads"),
+        ("downloadsAllTime", "downloadsAllTime" if "downloadsAllTime" in meta else "downloads"),
+        ("likes", "likes"),
+    ):
+        value = _count(meta.get(source))
+        if value is None:
+            if source not in dropped:
+                dropped.append(source)
+            value = 0
+        counts[key] = value
+    raw_tags = meta.get("tags")
+    if raw_tags is not None and not (
+        isinstance(raw_tags, list) and all(isinstance(t, str) for t in raw_tags)
+    ):
+        dropped.append("tags")
+        raw_tags = None
+    gated = meta.get("gated", False)
+    if gated not in (False, True, "auto", "manual", None):
+        dropped.append("gated")
+        gated = False
     summary = _config_summary(files)
     model_type = (summary or {}).get("model_type")
     derived_tags = [model_type] if isinstance(model_type, str) else []
     last_modified = meta.get("lastModified") or _iso(newest)
-    return {
+    full = {
         "_id": hashlib.md5(repo_id.encode(), usedforsecurity=False).hexdigest()[:24],
         "id": repo_id,
         "modelId": repo_id,
@@ -238,20 +344,19 @@ def _full_meta(
         "sha": sha,
         "lastModified": last_modified,
         "createdAt": meta.get("createdAt") or last_modified,
-        "private": bool(meta.get("private", False)),
-        "gated": meta.get("gated", False) or False,
-        "disabled": bool(meta.get("disabled", False)),
-        "downloads": int(meta.get("downloads", 0) or 0),
-        "downloadsAllTime": int(meta.get("downloadsAllTime", meta.get("downloads", 0)) or 0),
-        "likes": int(meta.get("likes", 0) or 0),
+        "private": meta.get("private") is True,
+        "gated": gated or False,
+        "disabled": meta.get("disabled") is True,
+        **counts,
         "trendingScore": meta.get("trendingScore", 0),
-        "tags": list(meta.get("tags", derived_tags) or []),
+        "tags": list(derived_tags if raw_tags is None else raw_tags),
         "pipeline_tag": meta.get("pipeline_tag"),
         "library_name": meta.get("library_name"),
         "cardData": meta.get("cardData"),
         "config": meta.get("config", summary),
         "siblings": [{"rfilename": name} for name in sorted(files)],
     }
+    return full, dropped
 
 
 def _project(meta: dict[str, Any], props: Collection[str]) -> dict[str, Any]:
@@ -512,25 +617,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(404, "EntryNotFound", "Entry not found", commit)
             return
         ctype = "application/json" if filename.endswith(".json") else "application/octet-stream"
-        etag = entry.etags.get(filename) or git_blob_sha(path.read_bytes())
-        headers = {**commit, "ETag": f'"{etag}"', "Content-Type": ctype, "Accept-Ranges": "bytes"}
-        size = path.stat().st_size
-        wanted = self.headers.get("Range")
-        if wanted is None:
-            self._send(200, path.read_bytes(), headers, head=head)
+        try:
+            etag = entry.etags.get(filename) or git_blob_sha(path.read_bytes())
+            size = path.stat().st_size
+            wanted = self.headers.get("Range")
+            span = parse_range(wanted, size) if wanted is not None else None
+            if wanted is None:
+                data = path.read_bytes()
+            elif span is not None:
+                with open(path, "rb") as fh:
+                    fh.seek(span[0])
+                    data = fh.read(span[1] - span[0] + 1)
+        except OSError as exc:
+            self._send_error(500, None, f"{filename} cannot be read ({exc.strerror})", commit)
             return
-        span = parse_range(wanted, size)
+        headers = {**commit, "ETag": f'"{etag}"', "Content-Type": ctype, "Accept-Ranges": "bytes"}
+        if wanted is None:
+            self._send(200, data, headers, head=head)
+            return
         if span is None:
             self._send_error(
                 416, None, "Range Not Satisfiable", {"Content-Range": f"bytes */{size}"}
             )
             return
-        start, end = span
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            part = fh.read(end - start + 1)
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        self._send(206, part, headers, head=head)
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+        self._send(206, data, headers, head=head)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -574,8 +685,8 @@ class _Handler(BaseHTTPRequestHandler):
         return value
 
     def _base(self) -> str:
-        host = self.headers.get("Host", "")
-        return f"http://{host}" if _HOST_HEADER.match(host) else self.server.base_url
+        """The bound address: the request's Host header is never echoed into a link."""
+        return self.server.base_url
 
     def _send_json(self, payload: Any, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
@@ -674,6 +785,7 @@ def make_server(
     tokens: Collection[str] = (),
     page_size: int = DEFAULT_PAGE_SIZE,
     on_request: Callable[[RequestRecord], None] | None = None,
+    on_problem: Callable[[str, str], None] | None = None,
 ) -> MirrorServer:
     """A bound (not yet serving) mirror of `root`; port 0 picks a free port."""
     root = Path(root)
@@ -681,7 +793,7 @@ def make_server(
         raise NotADirectoryError(f"mirror root {root} is not a folder")
     return MirrorServer(
         (host, port),
-        HubFolder(root),
+        HubFolder(root, on_problem),
         faults=faults,
         tokens=tokens,
         page_size=page_size,

@@ -162,7 +162,8 @@ class SyntheticHub(HubFolder):
         files = {"config.json": self._template_file(index)}
         moment = _iso(self.last_modified(index))
         meta = {"lastModified": moment, "createdAt": _iso(EPOCH - timedelta(seconds=index))}
-        return RepoEntry(repo_id, sha, files, _full_meta(repo_id, sha, meta, files, 0.0))
+        full, _dropped = _full_meta(repo_id, sha, meta, files, 0.0)
+        return RepoEntry(repo_id, sha, files, full)
 
     def _template_file(self, index: int) -> Path:
         key = (index % len(_TEMPLATES), self.version.get(index, 0))

@@ -5,14 +5,13 @@ problem becomes a failure of that repository."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scrapers.configfile import MAX_CONFIG_BYTES, MAX_HUB_JSON_BYTES, ConfigRejected
+from scrapers.configfile import MAX_CONFIG_BYTES, MAX_HUB_JSON_BYTES, ConfigRejected, parse_hub_json
 from scrapers.records import HubMeta, RepoItem, Skipped
 
 if TYPE_CHECKING:
@@ -81,13 +80,9 @@ def _read_hub(folder: Path, root: Path) -> tuple[HubMeta | None, str | None]:
         raw = _read_capped(path, root, MAX_HUB_JSON_BYTES)
         if len(raw) > MAX_HUB_JSON_BYTES:
             return None, f"hub.json is larger than {MAX_HUB_JSON_BYTES} bytes"
-        value = json.loads(raw.decode("utf-8-sig"))
+        value = parse_hub_json(raw)
     except ConfigRejected as exc:
-        return None, f"hub.json: {exc.detail}"
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return None, f"hub.json is not valid JSON ({type(exc).__name__})"
-    if not isinstance(value, dict):
-        return None, "hub.json is not a JSON object"
+        return None, f"hub.json: {exc.reason}: {exc.detail}"
     return HubMeta.from_api(value), None
 
 

@@ -122,7 +122,9 @@ def test_hub_meta_tolerates_wrong_types(payload: Any) -> None:
         (b'"a string"', "not-object"),
         (b"42", "not-object"),
         (b'{"model_type": "caf\xe9"}', "not-utf8"),
-        (b"[" * 100_000 + b"]" * 100_000, "invalid-json"),
+        (b"[" * 100_000 + b"]" * 100_000, "too-deep"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "number-too-long"),
+        (b'{"a": [' * 65 + b"1" + b"]}" * 65, "too-deep"),
         (b'{"a": "' + b"x" * MAX_CONFIG_BYTES + b'"}', "too-large"),
     ],
 )

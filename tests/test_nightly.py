@@ -152,7 +152,7 @@ def test_bad_follow_file_is_one_clear_line(tmp_path: Path, text: str, message: s
     result = CliRunner().invoke(
         cli, ["--db", str(tmp_path / "c.db"), "nightly", "--follow", str(bad), "--offline"]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad usage, told apart from a partial run (1)
     assert message in result.output
     assert "Traceback" not in result.output
 

@@ -355,7 +355,7 @@ def test_offline_without_a_cache_is_a_clear_error(tmp_path: Path) -> None:
         ["--db", str(tmp_path / "c.db"), "scrape", "--cache-dir", str(tmp_path / "none")],
         env={"HF_HUB_OFFLINE": "1"},
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # failed: no progress
     assert "Offline" in result.output and "Traceback" not in result.output
 
 

@@ -25,7 +25,9 @@ class CatalogGroup(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
+            from scrapers.redact import redact_text
+
+            raise click.ClickException(redact_text(str(exc))) from None
 
 
 @click.group(cls=CatalogGroup, context_settings=CONTEXT_SETTINGS)

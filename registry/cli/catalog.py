@@ -102,8 +102,14 @@ QUERY_LABELS = {
     show_default=True,
     help="downloads, likes, modified, repo_id, context, theta or factor; add :asc or :desc.",
 )
-@click.option("--limit", default=50, show_default=True, help="Rows to show; 0 for all.")
-@click.option("--offset", default=0, help="Rows to skip.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0, 2**62),
+    help="Rows to show; 0 for all.",
+)
+@click.option("--offset", default=0, type=click.IntRange(0, 2**62), help="Rows to skip.")
 @output_options
 @click.pass_context
 def catalog_query(
@@ -272,9 +278,34 @@ def _show_parts(data: dict[str, Any]) -> list[Any]:
 @cli.command(name="sql")
 @click.argument("statement")
 @output_options
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01, max=86400),
+    help="Seconds the statement may run.",
+)
+@click.option(
+    "--max-rows",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1, max=100_000_000),
+    help="Most rows returned.",
+)
 @click.pass_context
-def catalog_sql(ctx: click.Context, statement: str, json_: bool, nl: bool, csv_: bool) -> None:
+def catalog_sql(
+    ctx: click.Context,
+    statement: str,
+    json_: bool,
+    nl: bool,
+    csv_: bool,
+    timeout: float,
+    max_rows: int,
+) -> None:
     """Run one read-only SQL statement on the catalog (opened read-only: nothing can write).
+
+    The statement is stopped with a one-line error past --timeout seconds, past --max-rows
+    rows, or when it needs too much memory (see docs/robustness.md).
 
     \b
     Example:
@@ -282,8 +313,10 @@ def catalog_sql(ctx: click.Context, statement: str, json_: bool, nl: bool, csv_:
         ropedex sql "SELECT repo_id, downloads FROM models ORDER BY downloads DESC LIMIT 5" --csv
     """
     from registry.queries import run_sql
+    from registry.sqlguard import SqlLimits
 
-    names, rows = run_sql(open_catalog(ctx, readonly=True), statement)
+    limits = SqlLimits(timeout=timeout, max_rows=max_rows)
+    names, rows = run_sql(open_catalog(ctx, readonly=True), statement, limits)
     dict_rows = [dict(zip(names, r, strict=True)) for r in rows]
     emit_table(dict_rows, json_=json_, nl=nl, csv_=csv_, columns=names)
 

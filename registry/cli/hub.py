@@ -67,6 +67,9 @@ def hub_mirror(
         line = f"{record.status} {record.method} {record.path} {record.bytes_sent} bytes"
         click.echo(safe_text(line), err=True)
 
+    def problem(repo_id: str, text: str) -> None:
+        click.echo(safe_text(f"{repo_id}: {text}"), err=True)
+
     try:
         server = make_server(
             directory,
@@ -76,6 +79,7 @@ def hub_mirror(
             tokens=tokens,
             page_size=page_size,
             on_request=None if quiet else log,
+            on_problem=problem,
         )
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
@@ -138,6 +142,7 @@ def hub_scrape(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float,
     batch_size: int,
     retry_failed: bool,
     incremental: bool,
@@ -150,7 +155,9 @@ def hub_scrape(
     config failed for good (invalid, too large, missing) is not downloaded again unless
     --retry-failed.
     Reads HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and HF_HUB_CACHE like huggingface_hub does.
-    Exit status 1 when any model failed (each failure is recorded with its reason).
+    Exit status: 0 ok, 1 partial (some models failed, each recorded with its reason; the good
+    ones are kept), 3 failed (the listing failed, or every listed model failed), 2 bad usage.
+    With --json a summary is printed in every case, with `error` when the run failed.
 
     \b
     Example:
@@ -161,7 +168,9 @@ def hub_scrape(
     from registry.sync import scrape
     from scrapers.hub import Selection, read_models_file
 
-    options = build_hub_options(endpoint, cache_dir, no_cache, offline, timeout, retries, backoff)
+    options = build_hub_options(
+        endpoint, cache_dir, no_cache, offline, timeout, retries, backoff, max_retry_after
+    )
     selection = Selection(
         authors=authors,
         search=search,
@@ -171,21 +180,40 @@ def hub_scrape(
         limit=limit,
         models=read_models_file(models_file) if models_file is not None else None,
     )
+    from registry.errors import ScrapeFailed
+    from registry.exits import EXIT_FAILED
+
     engine = open_catalog(ctx, create=True)
-    with _scrape_progress(options.redact) as progress:
-        summary = scrape(
-            engine,
-            options,
-            selection,
-            workers=workers,
-            progress=progress,
-            batch_size=batch_size,
-            retry_failed=retry_failed,
-            incremental=incremental,
-        )
+    try:
+        with _scrape_progress(options.redact) as progress:
+            summary = scrape(
+                engine,
+                options,
+                selection,
+                workers=workers,
+                progress=progress,
+                batch_size=batch_size,
+                retry_failed=retry_failed,
+                incremental=incremental,
+            )
+    except ScrapeFailed as exc:  # the listing failed: the summary of what was done, then why
+        if json_:
+            done = exc.summary.to_dict() if exc.summary is not None else {"status": "failed"}  # type: ignore[attr-defined]
+            click.echo(to_json({**done, "error": str(exc)}))
+        click.echo(f"Error: {safe_text(str(exc))}", err=True)
+        ctx.exit(EXIT_FAILED)
     _report_scrape(summary, json_)
-    if summary.failed_total:
-        ctx.exit(1)
+    ctx.exit(scrape_exit_code(summary))
+
+
+def scrape_exit_code(summary: Any) -> int:
+    """0 ok; 1 some models failed while others came through; 3 every listed model failed."""
+    from registry.exits import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
+
+    if not summary.failed_total:
+        return EXIT_OK
+    came_through = summary.new + summary.changed + summary.unchanged
+    return EXIT_PARTIAL if came_through else EXIT_FAILED
 
 
 def _scrape_progress(redact: Any) -> Any:

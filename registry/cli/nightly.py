@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -39,6 +39,13 @@ from registry.cli.output import safe_text
 @click.option("--base-url", help="Absolute site URL for feeds and the sitemap.")
 @hub_source_options
 @hub_retry_options
+@click.option(
+    "--stage-timeout",
+    default=4 * 3600.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds each stage may run; past it the stage is recorded failed and the run goes on.",
+)
 @device_option
 @click.option("--json", "json_", is_flag=True, help="Print the run summary as one JSON object.")
 @click.pass_context
@@ -55,21 +62,25 @@ def nightly_run(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float,
+    stage_timeout: float,
     device: str,
     json_: bool,
 ) -> None:
     """The main job: scrape (incremental) -> tag -> verify new fingerprints -> render + feeds.
 
     One run per catalog (a lock on its real file, or on its PostgreSQL server). Exit status:
-    0 ok, 1 partial (some models or a stage failed; the catalog keeps every good row),
-    3 failed, 75 another run holds the lock.
+    0 ok, 1 partial (some models or a stage failed; the catalog keeps every good row), 2 bad
+    usage (follow file), 3 failed, 75 another run holds the lock. With --json a summary is
+    printed in every case.
 
     \b
     Example:
         ropedex nightly --offline
         ropedex nightly --follow my-follow.toml --out /srv/ropedex/public --json
     """
-    from registry.errors import LockHeld
+    from registry.errors import BadFollowFile, LockHeld
+    from registry.exits import EXIT_USAGE
     from registry.locks import catalog_lock
     from registry.nightly import (
         DEFAULT_FOLLOW,
@@ -83,7 +94,10 @@ def nightly_run(
         verify_stage,
     )
 
-    follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    try:
+        follow = load_follow(follow_file or DEFAULT_FOLLOW)
+    except BadFollowFile as exc:
+        _refuse(ctx, "failed", EXIT_USAGE, str(exc), json_)
     db = ctx.obj["db"]
     try:
         with catalog_lock(db):
@@ -91,7 +105,7 @@ def nightly_run(
             scrape = gguf = None
             if not offline:
                 options = build_hub_options(
-                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff
+                    endpoint, cache_dir, no_cache, False, timeout, retries, backoff, max_retry_after
                 )
                 if options.offline:
                     offline = True
@@ -105,10 +119,14 @@ def nightly_run(
                 ("verify", verify_stage(engine, device=verify_device(device))),
                 ("render", render_stage(engine, out_dir, base_url=base_url)),
             ]
-            summary = run_stages(engine, stages, on_stage=None if json_ else _echo_stage)
+            summary = run_stages(
+                engine,
+                stages,
+                on_stage=None if json_ else _echo_stage,
+                stage_timeout=stage_timeout,
+            )
     except LockHeld as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(EXIT_LOCKED)
+        _refuse(ctx, "locked", EXIT_LOCKED, str(exc), json_)
     if json_:
         click.echo(json.dumps(summary.to_dict(), sort_keys=False, default=str))
     else:
@@ -156,6 +174,16 @@ def nightly_publish_db(ctx: click.Context, dest: Path) -> None:
         f"Wrote {dest}: {counts['models']} models, {counts['stripped_configs']} config texts "
         f"stripped, {counts['bytes']} bytes."
     )
+
+
+def _refuse(ctx: click.Context, status: str, code: int, message: str, json_: bool) -> NoReturn:
+    """End a run that could not start: one error line, and the summary when --json."""
+    if json_:
+        summary: dict[str, Any] = {"run_id": None, "status": status, "exit_code": code}
+        click.echo(json.dumps({**summary, "stages": [], "error": message}))
+    click.echo(f"Error: {safe_text(message)}", err=True)
+    ctx.exit(code)
+    raise AssertionError("unreachable")  # ctx.exit raises
 
 
 def _echo_stage(report: Any) -> None:

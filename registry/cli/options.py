@@ -14,13 +14,53 @@ F = TypeVar("F", bound=Callable[..., Any])
 def config_dict(path: str) -> dict[str, Any] | None:
     """The config at `path` as a dict (None if unreadable): runtime rules read keys outside the
     rope block, such as the length key llama.cpp's converter picks."""
-    import json
+    from scrapers.configfile import CONFIG_LIMITS, ConfigRejected, parse_config, read_regular_file
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return parse_config(read_regular_file(path, CONFIG_LIMITS.max_bytes)).config
+    except (OSError, ConfigRejected):
         return None
-    return data if isinstance(data, dict) else None
+
+
+class ConfigFile(click.Path):
+    """A config.json argument: a directory, FIFO or device is a usage error (exit status 2)
+    before anything is read; a missing file is left to the command (a failed row)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+        import stat
+
+        path = super().convert(value, param, ctx)
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            return path  # missing or unreadable: the command reports it for this file
+        if not regular:
+            self.fail(f"{value!r} is not a regular file (a FIFO, socket or device).", param, ctx)
+        return path
+
+
+def check_endpoint(url: str) -> str:
+    """A Hub endpoint as given, when it is an http(s) URL with a host; else a usage error."""
+    from urllib.parse import urlsplit
+
+    from scrapers.redact import redact_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(
+            f"{redact_url(url)!r} is not an http(s) URL; write it like http://127.0.0.1:8080 "
+            "(from --endpoint or HF_ENDPOINT).",
+            param_hint="--endpoint",
+        )
+    return url
 
 
 def open_catalog(ctx: click.Context, *, create: bool = False, readonly: bool = False) -> Any:
@@ -71,9 +111,34 @@ _HUB_SOURCE = (
     click.option("--no-cache", is_flag=True, help="Neither read nor write the Hub cache."),
 )
 _HUB_RETRY = (
-    click.option("--timeout", default=10.0, show_default=True, help="Seconds per request."),
-    click.option("--retries", default=5, show_default=True, help="Retries of 5xx and timeouts."),
-    click.option("--backoff", default=1.0, show_default=True, help="First retry wait, doubling."),
+    click.option(
+        "--timeout",
+        default=10.0,
+        show_default=True,
+        type=click.FloatRange(min=0.1, max=3600),
+        help="Seconds to connect, and to wait for each read, per request.",
+    ),
+    click.option(
+        "--retries",
+        default=5,
+        show_default=True,
+        type=click.IntRange(0, 100),
+        help="Retries of 5xx, timeouts and broken connections, per request.",
+    ),
+    click.option(
+        "--backoff",
+        default=1.0,
+        show_default=True,
+        type=click.FloatRange(0, 600),
+        help="First retry wait in seconds, doubling up to 8 s (or up to this, if longer).",
+    ),
+    click.option(
+        "--max-retry-after",
+        default=300.0,
+        show_default=True,
+        type=click.FloatRange(0, 86400),
+        help="Longest 429 Retry-After wait honoured; a longer one fails the request.",
+    ),
 )
 
 
@@ -85,7 +150,7 @@ def hub_source_options(func: F) -> F:
 
 
 def hub_retry_options(func: F) -> F:
-    """Add --timeout, --retries and --backoff (shown in that order)."""
+    """Add --timeout, --retries, --backoff and --max-retry-after (shown in that order)."""
     for option in reversed(_HUB_RETRY):
         func = option(func)
     return func
@@ -106,6 +171,7 @@ def build_hub_options(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float = 300.0,
 ) -> Any:
     """HubOptions from flags and the HF_* variables, read the way huggingface_hub reads them."""
     import os
@@ -115,14 +181,21 @@ def build_hub_options(
     from scrapers.download import RetryPolicy
     from scrapers.hub import DEFAULT_ENDPOINT, HubOptions, default_cache_dir
 
-    hub_endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    hub_endpoint = check_endpoint(
+        (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    )
     return HubOptions(
         endpoint=hub_endpoint,
         token=get_token() or None,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir(os.environ)),
         offline=offline or env_true("HF_HUB_OFFLINE") or env_true("TRANSFORMERS_OFFLINE"),
         timeout=timeout,
-        retry=RetryPolicy(max_retries=retries, backoff_base=backoff),
+        retry=RetryPolicy(
+            max_retries=retries,
+            backoff_base=backoff,
+            backoff_max=max(backoff, 8.0),
+            max_rate_wait=max_retry_after,
+        ),
     )
 
 

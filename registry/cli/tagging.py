@@ -7,13 +7,15 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import json_nl_options
+from registry.cli.options import ConfigFile, json_nl_options
 from registry.cli.output import emit_json_rows, emit_rows, safe_text
 from yarn_core.conventions import CONVENTIONS  # pure Python: no torch at --help
 
 
 @cli.command(name="tag")
-@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
+@click.argument(
+    "inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...", type=ConfigFile()
+)
 @json_nl_options
 @click.pass_context
 def tagging_tag(ctx: click.Context, inputs: tuple[str, ...], json_: bool, nl: bool) -> None:
@@ -83,7 +85,9 @@ def tagging_tags(json_: bool, nl: bool) -> None:
 
 
 @cli.command(name="rope")
-@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
+@click.argument(
+    "inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...", type=ConfigFile()
+)
 @click.option("--layer-type", help="Only this layer type (full_attention, sliding_attention...).")
 @click.option(
     "--convention",

@@ -8,12 +8,20 @@ import click
 
 from registry.cli import cli
 from registry.cli.gguf import check_gguf_path
-from registry.cli.options import device_option, json_nl_options, open_catalog, verify_device
+from registry.cli.options import (
+    ConfigFile,
+    device_option,
+    json_nl_options,
+    open_catalog,
+    verify_device,
+)
 from registry.cli.output import emit_jsonl, make_console, safe_text, to_json
 
 
 @cli.command(name="check")
-@click.argument("inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...")
+@click.argument(
+    "inputs", nargs=-1, required=True, metavar="PATH|ORG/NAME[@REV]...", type=ConfigFile()
+)
 @json_nl_options
 @click.option("--all", "all_", is_flag=True, help="List every check, not only warn and fail.")
 @device_option

@@ -89,7 +89,8 @@ def render_site(
     glossary = load_glossary(glossary_dir or site_dir / "glossary")
     config = load_site_config(site_dir, base_url, hub_url)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    remove_leftovers(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
     summary = RenderSummary(out_dir=out_dir)
     try:
         os.chmod(tmp, 0o755)
@@ -104,20 +105,34 @@ def render_site(
     return summary
 
 
+def temp_prefix(out_dir: Path) -> str:
+    """Name prefix of this process's temporary folders beside `out_dir`."""
+    return f".{out_dir.name}.{os.getpid()}."
+
+
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Remove temporary folders that killed renders of `out_dir` left beside it (their process is
+    gone); returns what was removed."""
+    from registry.sitegen.swap import leftover_folders
+
+    removed = []
+    for folder in leftover_folders(out_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def _foreign(folder: Path) -> bool:
     return any(folder.iterdir()) and not (folder / MARKER).is_file()
 
 
 def _swap(new: Path, out_dir: Path) -> None:
-    """Put `new` at `out_dir`: one rename when absent, else rename the old one aside first."""
-    if not out_dir.exists():
-        os.rename(new, out_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-    os.rmdir(old)
-    os.rename(out_dir, old)
-    os.rename(new, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    """Put `new` at `out_dir` in one atomic step (`registry.sitegen.swap`), then remove the old."""
+    from registry.sitegen.swap import swap_in
+
+    old = swap_in(new, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _render_into(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 from pathlib import Path
+from typing import Any
 
 from registry.errors import RenderError
 
@@ -24,6 +25,19 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         return
+
+    def send_head(self) -> Any:
+        """As the standard handler, but a path that leaves the folder once symlinks are followed
+        (or cannot be resolved) is answered 404, like a missing file."""
+        root = Path(self.directory).resolve()
+        try:
+            inside = Path(self.translate_path(self.path)).resolve().is_relative_to(root)
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
 
 
 def make_server(directory: Path, port: int = 8000) -> http.server.ThreadingHTTPServer:

@@ -345,15 +345,15 @@ def _sliding_window(reader: Reader, mt: str | None) -> int | None:
 
 def tag_file(path: str) -> tuple[TagResult, bool]:
     """Tag the config.json at `path`: (result, readable). Unreadable input yields `unknown`."""
-    import json
-    from pathlib import Path
+    from scrapers.configfile import CONFIG_LIMITS, read_regular_file
+    from scrapers.jsonlimits import JSONLimitExceeded, load_limited
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = read_regular_file(path, CONFIG_LIMITS.max_bytes)
+    except OSError as exc:
         return _unknown(f"cannot read the file: {exc.__class__.__name__}: {exc}"), False
     try:
-        config = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        return _unknown(f"not valid JSON: {exc}"), False
+        config = load_limited(raw, CONFIG_LIMITS).value
+    except JSONLimitExceeded as exc:
+        return _unknown(f"not valid JSON ({exc.reason}): {exc.detail}"), False
     return tag_config(config), True
