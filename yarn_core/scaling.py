@@ -112,10 +112,15 @@ def yarn_inv_freq(
     factor: float,
     low: float,
     high: float,
+    extrapolation: float = 1.0,
 ) -> list[float]:
-    """YaRN ("NTK-by-parts") inverse frequencies for a given correction range."""
+    """YaRN ("NTK-by-parts") inverse frequencies for a given correction range.
+
+    `extrapolation` (SGLang's `extrapolation_factor`) weights the extrapolated share: the
+    blend takes `(1 - ramp) * extrapolation` of the extrapolated frequency.
+    """
     return [
-        blend(theta, factor, yarn_ramp(j, low, high))
+        blend(theta, factor, 1.0 - (1.0 - yarn_ramp(j, low, high)) * extrapolation)
         for j, theta in enumerate(default_inv_freq(base, dim))
     ]
 
