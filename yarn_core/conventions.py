@@ -122,9 +122,20 @@ def resolve(
     if convention == "llama.cpp":
         res = _llamacpp_architecture(params, res, model_type, config)
     if convention == "sglang":
-        from yarn_core.runtime_sglang import sglang_architecture
+        from yarn_core.runtime_sglang import sglang_updates
 
-        res = sglang_architecture(params, res, model_type, config)
+        try:
+            changes, more = sglang_updates(
+                params,
+                served_context=res.served_context,
+                applies_scaling=res.applies_scaling,
+                factor=res.factor,
+                model_type=model_type,
+                config=config,
+            )
+        except ValueError as exc:
+            raise UnsupportedRope(f"SGLang cannot serve this config: {exc}") from exc
+        res = replace(res, **changes, notes=(*res.notes, *more))
     if rope_block is not None and convention in ("sglang", "llama.cpp"):
         res = _architecture_magnitude(params, res, rope_block)
     res = _architecture_softmax(params, res, model_type)

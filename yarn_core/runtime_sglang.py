@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
-from yarn_core.conventions import Resolved
 from yarn_core.params import RopeParams
 
 CONTEXT_LENGTH_KEYS = (
@@ -145,29 +143,35 @@ def block_context(
     return context_length(text, model_type, params.max_position_embeddings)[0]
 
 
-def sglang_architecture(
+def sglang_updates(
     params: RopeParams,
-    res: Resolved,
+    *,
+    served_context: int | None,
+    applies_scaling: bool,
+    factor: float,
     model_type: str | None,
     config: Mapping[str, Any] | None,
-) -> Resolved:
-    """SGLang's length key, Gemma-3's dropped factor and YaRN's extra knobs (module docstring)."""
-    notes = list(res.notes)
+) -> tuple[dict[str, Any], list[str]]:
+    """SGLang's length key, Gemma-3's dropped factor and YaRN's extra knobs (module docstring):
+    the fields of `conventions.Resolved` to change, and the notes to add."""
+    changes: dict[str, Any] = {}
+    notes: list[str] = []
     if config is not None:
         text = text_config(config)
         served, key = context_length(text, model_type, params.max_position_embeddings)
-        if served != res.served_context or key != res.served_context_key:
+        if served != served_context or key != "max_position_embeddings":
             notes.append(f"SGLang serves {served} from {key} (first of its length keys present)")
-        res = replace(res, served_context=served, served_context_key=key)
-    if drops_scaling(model_type) and res.applies_scaling:
+        changes.update(served_context=served, served_context_key=key)
+    if drops_scaling(model_type) and applies_scaling:
         notes.append(
             f"SGLang's {model_type} attention calls get_rope with rope_type default: the "
-            f"{params.rope_type} factor {res.factor:g} is dropped"
+            f"{params.rope_type} factor {factor:g} is dropped"
         )
-        res = replace(res, applies_scaling=False, factor=1.0, attention_scaling=1.0)
-    if params.rope_type == "yarn" and res.applies_scaling:
+        changes.update(applies_scaling=False, factor=1.0, attention_scaling=1.0)
+        applies_scaling = False
+    if params.rope_type == "yarn" and applies_scaling:
         _attn, extrapolation = yarn_knobs(params.extra)
         if extrapolation != 1.0:
             notes.append(f"extrapolation_factor {extrapolation:g} scales the extrapolated share")
-        res = replace(res, extrapolation_factor=extrapolation)
-    return replace(res, notes=tuple(notes))
+        changes["extrapolation_factor"] = extrapolation
+    return changes, notes
