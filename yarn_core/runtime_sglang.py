@@ -4,7 +4,8 @@ Read from SGLang's own code (the `sglang==0.5.23` wheel):
 
 * Served context: `utils/hf_transformers/common.py` `get_context_length` takes the first key of
   `CONTEXT_LENGTH_KEYS` present on the text config (`max_sequence_length`, `seq_length`,
-  `max_seq_len`, `model_max_length`, `max_position_embeddings`; none: 2048) and multiplies it by
+  `max_seq_len`, `model_max_length`, `max_position_embeddings`; none: the config class's
+  default, else 2048) and multiplies it by
   the rope block's `factor` unless the block holds `original_max_position_embeddings` or its
   `rope_type` is llama3. transformers 5 hands Gemma-3 a rope block nested per layer type, which
   has no top-level `factor`, so Gemma-3 is served its `max_position_embeddings` unscaled.
@@ -33,7 +34,6 @@ CONTEXT_LENGTH_KEYS = (
     "model_max_length",
     "max_position_embeddings",
 )
-DEFAULT_CONTEXT = 2048
 # transformers 5 config classes whose rope parameters are nested per layer type whatever the
 # config.json writes (so SGLang's `rope_scaling.get("factor")` finds none).
 NESTED_ROPE_MODEL_TYPES = frozenset({"gemma3", "gemma3_text"})
@@ -62,11 +62,13 @@ def context_length(
     text: Mapping[str, Any],
     model_type: str | None,
     declared: int | None,
-) -> tuple[int, str]:
+) -> tuple[int | None, str | None]:
     """SGLang's served context for a text config, and the key (or rule) it came from.
 
     `declared` stands in for `max_position_embeddings` when the config does not write it (the
-    architecture's documented default, as transformers' config class fills it).
+    architecture's documented default, as transformers' config class fills it). With none of
+    the keys and no `declared`, SGLang reads transformers' config-class default (its own 2048
+    only when the class has none either); that default is not known here: `(None, None)`.
     """
     block = _flat_block(text, model_type)
     factor: Any = 1
@@ -87,7 +89,7 @@ def context_length(
             raise ValueError(f"{key} {value!r} is not a number")
         served = int(factor * value)
         return served, key if factor == 1 else f"{key} x factor"
-    return DEFAULT_CONTEXT, f"SGLang default {DEFAULT_CONTEXT}"
+    return None, None
 
 
 def text_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -159,7 +161,7 @@ def sglang_updates(
     if config is not None:
         text = text_config(config)
         served, key = context_length(text, model_type, params.max_position_embeddings)
-        if served != served_context or key != "max_position_embeddings":
+        if served is not None and (served != served_context or key != "max_position_embeddings"):
             notes.append(f"SGLang serves {served} from {key} (first of its length keys present)")
         changes.update(served_context=served, served_context_key=key)
     if drops_scaling(model_type) and applies_scaling:

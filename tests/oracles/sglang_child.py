@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -178,8 +179,11 @@ def main() -> None:
 
     configs: dict[str, Any] = json.loads(inp.read_text(encoding="utf-8"))
     results: dict[str, Any] = {}
-    for name, config in configs.items():
-        folder = Path(tempfile.mkdtemp())
+    scratch = Path(tempfile.mkdtemp())
+    for i, (name, config) in enumerate(configs.items()):
+        print(f"[{i + 1}/{len(configs)}] {name}", file=sys.stderr, flush=True)
+        folder = scratch / str(i)
+        folder.mkdir()
         (folder / "config.json").write_text(json.dumps(config))
         res: dict[str, Any] = {}
         results[name] = res
@@ -218,6 +222,8 @@ def main() -> None:
             except Exception as exc2:  # noqa: BLE001
                 res["fallback_error"] = f"{type(exc2).__name__}: {_line(exc2)}"
         res["ropes"] = _distinct(calls)
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(seed, ignore_errors=True)
     res_stubs = {"modules": sorted(back.hits), "packages": sorted(front.hits)}
     outp.write_text(json.dumps({"results": results, "stubbed": res_stubs}), encoding="utf-8")
 

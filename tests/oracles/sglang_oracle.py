@@ -14,8 +14,8 @@ class built, each with the angles and magnitude at position 1 read from its own 
 (`sgl_kernel`, `sglang.kernels.*`, triton, flashinfer), the HTTP/grammar front end, and any
 uninstalled third-party module SGLang imports; `stubbed` in the cached result lists them.
 
-Results are cached as JSON keyed by the SGLang version, `ORACLE_VERSION` and a hash of the
-configs, so a warm run costs a file read.
+Results are cached one JSON file per config, keyed by the SGLang version, `ORACLE_VERSION` and
+a hash of the config, so a warm run costs file reads and a new config runs only itself.
 
     .venv/bin/python -m tests.oracles.sglang_oracle     # print the per-config results (JSON)
 """
@@ -55,24 +55,56 @@ def sglang_results(configs: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     return run(configs)["results"]  # type: ignore[no-any-return]
 
 
-@functools.cache
-def _cached_path(blob: bytes) -> Path:
-    digest = hashlib.sha256(SPEC.encode() + ORACLE_VERSION.encode() + blob).hexdigest()[:24]
-    return cache_root() / "sglang-results" / f"{digest}.json"
+def _key(config: dict[str, Any]) -> str:
+    blob = json.dumps(config, sort_keys=True).encode()
+    return hashlib.sha256(SPEC.encode() + ORACLE_VERSION.encode() + blob).hexdigest()[:24]
+
+
+def results_dir() -> Path:
+    return cache_root() / "sglang-results" / f"{SPEC.replace('==', '-')}-v{ORACLE_VERSION}"
 
 
 def run(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    blob = json.dumps(configs, sort_keys=True).encode()
-    cached = _cached_path(blob)
-    if cached.is_file():
-        return json.loads(cached.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """Results per config name, from the cache (one file per config hash) where present; the
+    missing ones are run in one subprocess and cached."""
+    folder = results_dir()
+    keys = {name: _key(config) for name, config in configs.items()}
+    results: dict[str, Any] = {}
+    missing: dict[str, dict[str, Any]] = {}
+    for name, key in keys.items():
+        path = folder / f"{key}.json"
+        if path.is_file():
+            results[name] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            missing[key] = configs[name]
+    stubbed_path = folder / "stubbed.json"
+    if missing:
+        out = _run_child(missing)
+        folder.mkdir(parents=True, exist_ok=True)
+        for key, result in out["results"].items():
+            _write(folder / f"{key}.json", result)
+        _write(stubbed_path, out["stubbed"])
+        for name, key in keys.items():
+            if name not in results:
+                results[name] = out["results"][key]
+    stubbed = json.loads(stubbed_path.read_text(encoding="utf-8")) if stubbed_path.is_file() else {}
+    return {"results": {name: results[name] for name in configs}, "stubbed": stubbed}
+
+
+def _write(path: Path, value: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _run_child(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     source, helpers = source_dirs()
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([*(str(h) for h in helpers), str(repo)])
     with tempfile.TemporaryDirectory() as tmp:
         inp, outp = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        inp.write_bytes(blob)
+        inp.write_text(json.dumps(configs), encoding="utf-8")
         proc = subprocess.run(
             [sys.executable, "-m", "tests.oracles.sglang_child", str(source), str(inp), str(outp)],
             cwd=tmp,
@@ -83,12 +115,7 @@ def run(configs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         )
         if proc.returncode != 0 or not outp.is_file():
             raise RuntimeError(f"SGLang oracle failed:\n{proc.stderr[-4000:]}")
-        out = json.loads(outp.read_text(encoding="utf-8"))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = cached.with_suffix(".tmp")
-    tmp_path.write_text(json.dumps(out), encoding="utf-8")
-    tmp_path.replace(cached)
-    return out  # type: ignore[no-any-return]
+        return json.loads(outp.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def _main() -> None:
