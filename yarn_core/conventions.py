@@ -305,9 +305,8 @@ def served_context(
     transformers, llama.cpp and the DeepSeek reference serve `max_position_embeddings`.
     vLLM multiplies it by `factor` for every type but longrope/su and llama3 (YaRN too before
     0.33, PR #56446) and skips model types containing "gemma3", whose length is already scaled.
-    SGLang multiplies it by the block's `factor` unless the block writes
-    `original_max_position_embeddings` or its `rope_type` is llama3. A nested per-layer block
-    has no top-level `factor`, so SGLang does not scale it.
+    SGLang: `yarn_core.runtime_sglang.block_context` (the block's `factor` unless it writes
+    `original_max_position_embeddings` or is llama3; a nested per-layer block has none).
     """
     declared = params.max_position_embeddings
     if declared is None:
