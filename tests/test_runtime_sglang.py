@@ -237,10 +237,14 @@ def test_sglang_runs_on_the_corpus(results: dict[str, Outcome]) -> None:
     assert len(configured) >= 250
     built = [o for o in configured if o.result.get("built")]
     assert len(built) >= 200
-    # A config SGLang cannot read is listed with SGLang's own error.
+    # A config SGLang cannot read is listed with SGLang's own error, a model class SGLang
+    # cannot build with the error its construction raised.
     for o in results.values():
         if "error" in o.result:
             assert o.why_not and o.why_not.startswith("SGLang: "), o.name
+        elif not o.result.get("built"):
+            assert o.result.get("build_error"), o.name
+            assert o.why_not == f"model class not built: {o.result['build_error']}", o.name
 
 
 def test_enough_configs_compared(results: dict[str, Outcome]) -> None:
