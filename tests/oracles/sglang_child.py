@@ -7,9 +7,7 @@ Per config: SGLang's `ModelConfig` on a folder holding only that config.json (it
 length, head size and MLA softmax scaling), then the model class SGLang's registry picks is
 built on the meta device while every `get_rope(...)` call is recorded: the real rotary object is
 built on the CPU and the angles and magnitude at position 1 are read from its own cos/sin
-caches. Where the class cannot be built, its error is recorded and the `get_rope` call the
-standard attention layer makes (head_dim, rotary_dim, max_position_embeddings, rope_theta,
-rope_scaling, partial_rotary_factor) is recorded instead.
+caches. Where the class cannot be built, its error is recorded (and no rotary object).
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -77,6 +76,41 @@ def _stub_custom_ops() -> None:
     common.direct_register_custom_op = register
 
 
+CACHE_ROWS = 8192
+
+
+def _cap_plain_caches() -> None:
+    """Build at most CACHE_ROWS rows of a plain cos/sin cache (the oracle reads row 1).
+
+    Only for rotary classes that use the base class's cache builder unchanged and whose
+    inverse frequencies do not depend on `max_position_embeddings` (checked on their source):
+    there the length only sets how many rows are built. Llama 4's 10M-row cache would need
+    ~13 GB otherwise.
+    """
+    import inspect
+
+    from sglang.srt.layers.rotary_embedding.base import RotaryEmbedding
+
+    real = RotaryEmbedding._compute_cos_sin_cache
+
+    def capped(self: Any) -> Any:
+        rows = self.max_position_embeddings
+        cls = type(self)
+        source = inspect.getsource(cls._compute_inv_freq)
+        plain = cls._compute_cos_sin_cache is capped and not re.search(
+            r"self\.max_position_embeddings\b", source
+        )
+        if not plain or rows <= CACHE_ROWS:
+            return real(self)
+        self.max_position_embeddings = CACHE_ROWS
+        try:
+            return real(self)
+        finally:
+            self.max_position_embeddings = rows
+
+    RotaryEmbedding._compute_cos_sin_cache = capped  # type: ignore[method-assign]
+
+
 def _angles(cache: Any) -> tuple[list[float], float]:
     """Angles and magnitude at position 1 of a [positions, rotary_dim] cos|sin cache."""
     row = cache[1].double().tolist()
@@ -122,6 +156,7 @@ def main() -> None:
     import torch
 
     _stub_custom_ops()
+    _cap_plain_caches()
     os.environ.setdefault("SGLANG_DISABLE_CUDA_GRAPH", "1")
     import sglang.srt.layers.rotary_embedding as rotary
     import sglang.srt.layers.rotary_embedding.factory as factory
@@ -190,7 +225,7 @@ def main() -> None:
         try:
             mc = ModelConfig(str(folder), trust_remote_code=False)
         except Exception as exc:  # noqa: BLE001 - the runtime's own error is the result
-            res["error"] = f"ModelConfig: {type(exc).__name__}: {_line(exc)}"
+            res["error"] = f"ModelConfig: {type(exc).__name__}: {_line(exc, folder)}"
             continue
         text = mc.hf_text_config
         res["context_len"] = int(mc.context_len)
@@ -215,36 +250,13 @@ def main() -> None:
             res["built"] = True
         except Exception as exc:  # noqa: BLE001
             res["built"] = False
-            res["build_error"] = f"{type(exc).__name__}: {_line(exc)}"
+            res["build_error"] = f"{type(exc).__name__}: {_line(exc, folder)}"
             calls.clear()
-            try:
-                _standard_call(text, recording_get_rope)
-            except Exception as exc2:  # noqa: BLE001
-                res["fallback_error"] = f"{type(exc2).__name__}: {_line(exc2)}"
         res["ropes"] = _distinct(calls)
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(seed, ignore_errors=True)
     res_stubs = {"modules": sorted(back.hits), "packages": sorted(front.hits)}
     outp.write_text(json.dumps({"results": results, "stubbed": res_stubs}), encoding="utf-8")
-
-
-def _standard_call(text: Any, get_rope: Any) -> None:
-    """The get_rope call of SGLang's standard attention layer (models/llama.py)."""
-    heads = text.num_attention_heads
-    head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
-    params = getattr(text, "rope_parameters", None) or {}
-    theta = getattr(text, "rope_theta", None) or params.get("rope_theta", 10000)
-    partial = getattr(text, "partial_rotary_factor", None) or params.get(
-        "partial_rotary_factor", 1.0
-    )
-    get_rope(
-        head_dim,
-        rotary_dim=head_dim,
-        max_position=getattr(text, "max_position_embeddings", 8192),
-        base=theta,
-        rope_scaling=getattr(text, "rope_scaling", None),
-        partial_rotary_factor=partial,
-    )
 
 
 def _distinct(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -258,8 +270,9 @@ def _distinct(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+def _line(exc: BaseException, folder: Path) -> str:
+    """First line of the error, the scratch folder written as <model folder>."""
+    text = str(exc).replace(str(folder), "<model folder>").strip().splitlines()
     return text[0][:300] if text else ""
 
 

@@ -36,7 +36,7 @@ from tests.oracles.cache import cache_root, package_dir
 
 SPEC = "sglang==0.5.23"
 HELPERS = ("msgspec==0.20.0", "psutil==7.1.3")
-ORACLE_VERSION = "1"
+ORACLE_VERSION = "2"
 TIMEOUT_S = 3600
 
 
