@@ -53,6 +53,7 @@ class Resolved:
     longrope_long: bool | None = None  # longrope: long factors regardless of length (vLLM)
     served_context_key: str | None = None  # the config key (or rule) that gave served_context
     theta: float | None = None  # the base the runtime uses when not the config's (llama.cpp)
+    extrapolation_factor: float = 1.0  # YaRN: weight of the extrapolated share (SGLang)
 
 
 # Architectures whose attention code multiplies the softmax scale by m(s, mscale_all_dim)^2, as
@@ -120,6 +121,21 @@ def resolve(
     res = replace(res, served_context=served, served_context_key=_declared_key(params, served))
     if convention == "llama.cpp":
         res = _llamacpp_architecture(params, res, model_type, config)
+    if convention == "sglang":
+        from yarn_core.runtime_sglang import sglang_updates
+
+        try:
+            changes, more = sglang_updates(
+                params,
+                served_context=res.served_context,
+                applies_scaling=res.applies_scaling,
+                factor=res.factor,
+                model_type=model_type,
+                config=config,
+            )
+        except ValueError as exc:
+            raise UnsupportedRope(f"SGLang cannot serve this config: {exc}") from exc
+        res = replace(res, **changes, notes=(*res.notes, *more))
     if rope_block is not None and convention in ("sglang", "llama.cpp"):
         res = _architecture_magnitude(params, res, rope_block)
     res = _architecture_softmax(params, res, model_type)
@@ -294,9 +310,8 @@ def served_context(
     transformers, llama.cpp and the DeepSeek reference serve `max_position_embeddings`.
     vLLM multiplies it by `factor` for every type but longrope/su and llama3 (YaRN too before
     0.33, PR #56446) and skips model types containing "gemma3", whose length is already scaled.
-    SGLang multiplies it by the block's `factor` unless the block writes
-    `original_max_position_embeddings` or its `rope_type` is llama3. A nested per-layer block
-    has no top-level `factor`, so SGLang does not scale it.
+    SGLang: `yarn_core.runtime_sglang.block_context` (the block's `factor` unless it writes
+    `original_max_position_embeddings` or is llama3; a nested per-layer block has none).
     """
     declared = params.max_position_embeddings
     if declared is None:
@@ -306,20 +321,9 @@ def served_context(
             return declared
         return _times(declared, params.factor)
     if convention == "sglang":
-        block: Mapping[str, Any] = (
-            rope_block
-            if rope_block is not None
-            else {
-                "rope_type": params.rope_type,
-                "factor": params.factor,
-                "original_max_position_embeddings": params.original_max_position_embeddings,
-            }
-        )
-        if block.get("original_max_position_embeddings") is not None:
-            return declared
-        if block.get("rope_type") == "llama3":
-            return declared
-        return _times(declared, block.get("factor"))
+        from yarn_core.runtime_sglang import block_context
+
+        return block_context(params, model_type, rope_block)
     return declared
 
 

@@ -116,7 +116,9 @@ def _yarn(params: RopeParams, res: Resolved) -> list[float]:
     if res.original_context is None:
         raise UnsupportedRope("yarn needs original_max_position_embeddings or max_position")
     low, high = yarn_range(params, res)
-    return yarn_inv_freq(params.theta, params.rotary_dim, res.factor, low, high)
+    return yarn_inv_freq(
+        params.theta, params.rotary_dim, res.factor, low, high, res.extrapolation_factor
+    )
 
 
 def yarn_range(params: RopeParams, res: Resolved) -> tuple[float, float]:

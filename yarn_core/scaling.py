@@ -112,11 +112,18 @@ def yarn_inv_freq(
     factor: float,
     low: float,
     high: float,
+    extrapolation: float = 1.0,
 ) -> list[float]:
-    """YaRN ("NTK-by-parts") inverse frequencies for a given correction range."""
+    """YaRN ("NTK-by-parts") inverse frequencies for a given correction range.
+
+    `extrapolation` (SGLang's `extrapolation_factor`) weights the extrapolated share: the
+    blend takes `(1 - ramp) * extrapolation` of the extrapolated frequency.
+    """
+    ramps = [yarn_ramp(j, low, high) for j in range(dim // 2)]
+    if extrapolation != 1.0:
+        ramps = [1.0 - (1.0 - r) * extrapolation for r in ramps]
     return [
-        blend(theta, factor, yarn_ramp(j, low, high))
-        for j, theta in enumerate(default_inv_freq(base, dim))
+        blend(theta, factor, r) for theta, r in zip(default_inv_freq(base, dim), ramps, strict=True)
     ]
 
 
