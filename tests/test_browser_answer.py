@@ -113,7 +113,8 @@ def _cli_json(args: list[str]) -> Any:
 
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 0, out.output
-    return json.loads(out.output.splitlines()[0] if args[0] == "check" else out.output)
+    document = json.loads(out.output)  # one JSON document: an array for `check`
+    return document[0] if args[0] == "check" else document
 
 
 READ_LEAD = """() => {

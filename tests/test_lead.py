@@ -99,7 +99,7 @@ def test_check_prints_and_emits_the_lead() -> None:
     runner = CliRunner()
     out = runner.invoke(cli, ["check", path, "--json", "--device", "cpu"])
     assert out.exit_code == 0, out.output
-    row = json.loads(out.output.splitlines()[0])
+    (row,) = json.loads(out.output)
     assert row["lead"] == _lead("openai/gpt-oss-120b")
     text = runner.invoke(cli, ["check", path, "--device", "cpu"]).output.splitlines()
     assert text[1].strip().startswith("Served context: transformers 128k")

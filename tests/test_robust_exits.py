@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from registry.cli import cli
 from registry.exits import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from registry.nightly import job_lock, lock_path_for
+from registry.locks import catalog_lock
 from scrapers.mirror import serve_in_thread
 from tests.conftest import corpus_configs
 
@@ -65,7 +65,7 @@ def test_nightly_locked_and_bad_follow_file_still_print_a_summary(tmp_path: Path
     bad = CliRunner().invoke(cli, [*args, "--follow", str(follow)])
     assert bad.exit_code == EXIT_USAGE
     assert json.loads(bad.stdout)["status"] == "failed"
-    with job_lock(lock_path_for(str(db))):
+    with catalog_lock(str(db)):
         locked = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "site")])
     assert locked.exit_code == EXIT_LOCKED
     summary = json.loads(locked.stdout)

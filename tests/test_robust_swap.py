@@ -65,7 +65,11 @@ def test_killed_renders_never_leave_the_site_missing(catalog: Path, tmp_path: Pa
     try:
         for _ in range(3):
             proc = _render(catalog, out)
-            time.sleep(rng.uniform(0.3, 3.0))
+            # Kill once the render has started writing its own folder (a stage the job shows,
+            # whatever the machine's speed), at a random point shortly after.
+            while proc.poll() is None and not list(out.parent.glob(f".site.{proc.pid}.*")):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.3))
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         debris = [p.name for p in out.parent.iterdir() if p.name != "site"]

@@ -15,7 +15,7 @@ import pytest
 
 from registry.db import open_engine
 from registry.errors import ScrapeFailed
-from registry.nightly import job_lock, lock_path_for
+from registry.locks import catalog_lock
 from registry.sync import scrape
 from scrapers.download import RetryPolicy
 from scrapers.faults import Fault, FaultPlan
@@ -85,7 +85,7 @@ def test_a_nightly_against_a_silent_port_ends_and_releases_its_lock(
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     scrape_stage = summary["stages"][0]
     assert scrape_stage["status"] == "failed" and "timeout" in scrape_stage["error"]
-    with job_lock(lock_path_for(str(db))):  # free again: taken at once
+    with catalog_lock(str(db)):  # free again: taken at once
         pass
 
 
@@ -109,7 +109,7 @@ def test_a_stage_past_its_deadline_is_recorded_failed(tmp_path: Path) -> None:
     stage = summary["stages"][0]
     assert stage["status"] == "failed" and "deadline" in stage["error"], stage
     assert [s["status"] for s in summary["stages"][1:]] != ["failed"] * 3  # the run went on
-    with job_lock(lock_path_for(str(db))):
+    with catalog_lock(str(db)):
         pass
 
 

@@ -32,6 +32,7 @@ def gguf_cmd(
     timeout: float,
     retries: int,
     backoff: float,
+    max_retry_after: float,
     check: bool,
     config_path: Path | None,
     json_: bool,
@@ -49,7 +50,9 @@ def gguf_cmd(
         ropedex gguf model-Q4_K_M.gguf --config config.json
         ropedex gguf bartowski/Qwen2.5-7B-Instruct-GGUF:Qwen2.5-7B-Instruct-Q4_K_M.gguf
     """
-    options = build_hub_options(endpoint, None, True, False, timeout, retries, backoff)
+    options = build_hub_options(
+        endpoint, None, True, False, timeout, retries, backoff, max_retry_after
+    )
     results = gguf_results(target, options, check=check, config_path=config_path)
     if show_results(results, json_):
         raise SystemExit(1)
@@ -105,7 +108,7 @@ def _print(row: dict[str, Any]) -> None:
     console = make_console()
 
     def out(text: str) -> None:
-        console.print(safe_text(text), markup=False, highlight=False)
+        console.print(safe_text(text), markup=False, highlight=False, soft_wrap=True)
 
     fetched = f", fetched {row['fetched_bytes']:,}" if row["fetched_bytes"] else ""
     out(

@@ -49,7 +49,7 @@ def _print(shown: list[Any], counts: dict[str, int], ggufs: list[dict[str, Any]]
     console = make_console()
 
     def out(text: str) -> None:
-        console.print(safe_text(text), markup=False, highlight=False)
+        console.print(safe_text(text), markup=False, highlight=False, soft_wrap=True)
 
     for node in shown:
         indent = "  " * (node.depth - 1)

@@ -281,6 +281,7 @@ def forked_model_pages(
         if site.reuse is not None:
             site.reuse.new.update(taken[0])
             site.reuse.reused += taken[1]
+            site.reuse.errors.update(taken[2])
         for name in ("model_pages", "pages", "files", "bytes", "plots"):
             setattr(summary, name, getattr(summary, name) + getattr(part, name))
         summary.plot_errors = sorted({*summary.plot_errors, *part.plot_errors})
@@ -290,7 +291,12 @@ def forked_model_pages(
 
 def _model_shard(
     k: int,
-) -> tuple[list[dict[str, Any]], RenderSummary, list[str], tuple[dict[str, str], int]]:
+) -> tuple[
+    list[dict[str, Any]],
+    RenderSummary,
+    list[str],
+    tuple[dict[str, str], int, dict[str, list[str]]],
+]:
     from sqlalchemy import create_engine
 
     site: Site = _FORKED["site"]
@@ -303,5 +309,6 @@ def _model_shard(
             rows = model_pages(site, records, _FORKED["changes"], part)
     finally:
         engine.dispose()
-    taken = (site.reuse.new, site.reuse.reused) if site.reuse is not None else ({}, 0)
+    reuse = site.reuse
+    taken = (reuse.new, reuse.reused, reuse.errors) if reuse is not None else ({}, 0, {})
     return rows, part, site.writer.pages, taken

@@ -69,6 +69,8 @@ class PageReuse:
         self.fingerprint = fingerprint
         self.old: dict[str, str] = {}
         self.new: dict[str, str] = {}
+        self.old_errors: dict[str, list[str]] = {}  # page -> the plot errors it was rendered with
+        self.errors: dict[str, list[str]] = {}
         self.reused = 0
         if previous_site is not None:
             try:
@@ -76,8 +78,9 @@ class PageReuse:
             except (OSError, ValueError):
                 loaded = {}
             if isinstance(loaded, dict) and loaded.get("fingerprint") == fingerprint:
-                pages = loaded.get("pages")
+                pages, errors = loaded.get("pages"), loaded.get("plot_errors")
                 self.old = pages if isinstance(pages, dict) else {}
+                self.old_errors = errors if isinstance(errors, dict) else {}
 
     def key(self, record: dict[str, Any], changes: list[dict[str, Any]], drift: Any = None) -> str:
         return page_key(self.fingerprint, record, changes, drift)
@@ -97,9 +100,17 @@ class PageReuse:
             size = target.stat().st_size
         except OSError:
             return None
-        self.reused += 1
         return size
+
+    def carry_errors(self, rel: str) -> list[str]:
+        """The plot errors a reused page was rendered with (kept for the next render too)."""
+        errors = [str(e) for e in self.old_errors.get(rel, [])]
+        if errors:
+            self.errors[rel] = errors
+        return errors
 
     def manifest(self) -> str:
         pages = dict(sorted(self.new.items()))
-        return json.dumps({"fingerprint": self.fingerprint, "pages": pages}, indent=0) + "\n"
+        errors = dict(sorted(self.errors.items()))
+        document = {"fingerprint": self.fingerprint, "pages": pages, "plot_errors": errors}
+        return json.dumps(document, indent=0) + "\n"

@@ -42,6 +42,7 @@ def model_pages(
     from scrapers.hubtree import is_valid_repo_id
 
     plots: dict[str, list[dict[str, Any]]] = {}  # by the model's rope fingerprint
+    plot_problems: dict[str, list[str]] = {}  # the plot errors each fingerprint gave
     rows = []
     for record in records:
         repo_id = record["model"]["repo_id"]
@@ -60,11 +61,21 @@ def model_pages(
             key = site.reuse.key(record, own_changes, drift)
             sizes = [site.reuse.take(r, key, site.writer.path(r)) for r in (rel, doc)]
             if None not in sizes:
+                site.reuse.reused += 1
                 site.writer.reused(rel, sizes[0] or 0, sitemap=True)
                 site.writer.reused(doc, sizes[1] or 0)
+                for problem in site.reuse.carry_errors(rel):
+                    if problem not in summary.plot_errors:
+                        summary.plot_errors.append(problem)
                 continue
         context = model_context(site, record, own_changes)
+        fingerprint = (record["facts"] or {}).get("rope_fingerprint")
+        before = len(summary.plot_errors)
         context["plots"] = cached_plots(record["facts"], plots, summary)
+        if fingerprint and len(summary.plot_errors) > before:
+            plot_problems[fingerprint] = summary.plot_errors[before:]
+        if site.reuse is not None and plot_problems.get(fingerprint or ""):
+            site.reuse.errors[rel] = list(plot_problems[fingerprint or ""])
         site.page(rel, "model.html", catalog_stamp=False, **context)
         write_model_document(site, model_document(repo_id, row, context))
     return rows
