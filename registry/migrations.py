@@ -55,13 +55,19 @@ def _add_missing(conn: Connection, table: Table) -> None:
 def reconcile(conn: Connection) -> None:
     """Create missing tables, and add the columns and indexes the code declares but the file
     lacks. Additive only: nothing is dropped or rewritten."""
-    from sqlalchemy import inspect
+    from sqlalchemy import MetaData, inspect
     from sqlmodel import SQLModel
 
     import registry.models  # noqa: F401  (registers the tables)
 
     before = set(inspect(conn).get_table_names())
-    SQLModel.metadata.create_all(conn)
+    # On a server, SQLAlchemy adds the models <-> config_snapshots foreign keys with ALTER and
+    # marks the constraint objects as added (AddConstraint), which would leave them out of any
+    # later CREATE TABLE in this process, a SQLite catalog's included: create from a copy.
+    scratch = MetaData()
+    for table in SQLModel.metadata.sorted_tables:
+        table.to_metadata(scratch)
+    scratch.create_all(conn)
     for table in SQLModel.metadata.tables.values():
         if table.name in before:
             _add_missing(conn, table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -240,3 +241,17 @@ def test_a_reading_open_adds_a_declared_column_the_file_lacks(tmp_path: Path) ->
     assert model.repo_id == "a/b" and model.failed_sha is None
     with engine.connect() as c:
         assert "failed_sha" in {col["name"] for col in inspect(c).get_columns("models")}
+
+
+def test_a_server_catalog_first_does_not_drop_sqlite_foreign_keys(
+    pg_cluster: Any, tmp_path: Path
+) -> None:
+    """Creating a PostgreSQL catalog in the same process (publish-db from a server) must not
+    leave the next SQLite catalog without its foreign keys."""
+    open_engine(pg_cluster.create_database()).dispose()
+    engine = open_engine(str(tmp_path / "after.db"))
+    with engine.connect() as conn:
+        ddl = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'config_snapshots'"
+        ).scalar()
+    assert "FOREIGN KEY" in str(ddl)

@@ -170,7 +170,7 @@ def _print_verdict(row: dict[str, Any], all_: bool) -> None:
     if row["scaling_type"]:
         scaling = f", {row['scaling_type']} x{fmt_num(row['scaling_factor'])}"
     head = f"{row['path']}: {row['verdict'].upper()} ({row['position_encoding']}{scaling})"
-    console.print(safe_text(head), markup=False, soft_wrap=True)  # a path is never wrapped
+    console.print(safe_text(head), markup=False)
     for line in lead_lines(row["lead"]) if row["lead"] else []:
         console.print(f"  {safe_text(line)}", markup=False)
     if row["reason"]:
