@@ -25,14 +25,8 @@ from pathlib import Path
 from typing import Any, overload
 
 from scrapers.faults import FaultPlan
-from scrapers.mirror import (
-    MAX_PAGE_SIZE,
-    HubFolder,
-    MirrorServer,
-    RepoEntry,
-    RequestRecord,
-    _full_meta,
-)
+from scrapers.hubfolder import HubFolder, RepoEntry, _full_meta
+from scrapers.mirror import MAX_PAGE_SIZE, MirrorServer, RequestRecord
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # generation 0's newest repo
 DAY = timedelta(days=1)
