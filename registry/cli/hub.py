@@ -10,9 +10,11 @@ import click
 from registry.cli import cli
 from registry.cli.options import (
     build_hub_options,
+    fault_plan,
     hub_retry_options,
     hub_source_options,
     open_catalog,
+    serve_until_interrupted,
 )
 from registry.cli.output import make_console, safe_text, to_json
 from scrapers.hub import SORTS
@@ -54,13 +56,9 @@ def hub_mirror(
     """
     import os
 
-    from scrapers.faults import FaultPlan, parse_fault
     from scrapers.mirror import RequestRecord, make_server
 
-    try:
-        plan = FaultPlan(latency_ms=latency_ms, faults=[parse_fault(s) for s in faults])
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    plan = fault_plan(latency_ms, faults)
     tokens = [t for t in os.environ.get("ROPEDEX_MIRROR_TOKENS", "").split(",") if t]
 
     def log(record: RequestRecord) -> None:
@@ -84,12 +82,7 @@ def hub_mirror(
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
     click.echo(f"Serving {directory} as a Hub on {server.base_url} (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
 
 
 @cli.command(name="scrape")

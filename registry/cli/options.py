@@ -206,3 +206,23 @@ def json_nl_options(func: F) -> F:
     )(func)
     func = click.option("--json", "json_", is_flag=True, help="Output one JSON array.")(func)
     return func
+
+
+def fault_plan(latency_ms: float, faults: tuple[str, ...]) -> Any:
+    """The mirror's FaultPlan from --latency-ms and --fault SPECs (a bad spec: usage error)."""
+    from scrapers.faults import FaultPlan, parse_fault
+
+    try:
+        return FaultPlan(latency_ms=latency_ms, faults=[parse_fault(s) for s in faults])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+
+
+def serve_until_interrupted(server: Any) -> None:
+    """Serve until Ctrl-C, then close the socket."""
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

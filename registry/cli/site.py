@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from registry.cli import cli
-from registry.cli.options import open_catalog
+from registry.cli.options import open_catalog, serve_until_interrupted
 
 DEFAULT_SITE_OUT = Path("site") / "_build"
 
@@ -102,9 +102,4 @@ def site_serve(port: int, directory: Path) -> None:
     server = make_server(directory, port)
     bound = server.server_address[1]
     click.echo(f"Serving {directory} on http://127.0.0.1:{bound}/ (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)

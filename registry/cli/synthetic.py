@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from registry.cli import cli
+from registry.cli.options import fault_plan, serve_until_interrupted
 
 
 @cli.command(name="synthetic-hub")
@@ -66,22 +67,13 @@ def synthetic_hub(
         ropedex synthetic-hub 1000000 --workdir /tmp/synth --port 8080 --latency-ms 30
         ropedex scrape --incremental --endpoint http://127.0.0.1:8080
     """
-    from scrapers.faults import FaultPlan, parse_fault
     from scrapers.synthetic import SyntheticHub, make_synthetic_server
 
-    try:
-        plan = FaultPlan(latency_ms=latency_ms, faults=[parse_fault(s) for s in faults])
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    plan = fault_plan(latency_ms, faults)
     hub = SyntheticHub(count, workdir, generation=generation, churn=churn, seed=seed)
     try:
         server = make_synthetic_server(hub, faults=plan, host=host, port=port, page_size=page_size)
     except OSError as exc:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
     click.echo(f"Serving {count} synthetic repos (generation {generation}) on {server.base_url}")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
