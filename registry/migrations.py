@@ -65,7 +65,7 @@ def reconcile(conn: Connection) -> None:
     # marks the constraint objects as added (AddConstraint), which would leave them out of any
     # later CREATE TABLE in this process, a SQLite catalog's included: create from a copy.
     scratch = MetaData()
-    for table in SQLModel.metadata.sorted_tables:
+    for table in SQLModel.metadata.tables.values():
         table.to_metadata(scratch)
     scratch.create_all(conn)
     for table in SQLModel.metadata.tables.values():

@@ -1,4 +1,5 @@
-"""What SGLang 0.5.23 changes on top of the shared conventions (rope-scaling.md 3.f).
+"""What SGLang 0.5.23 changes on top of the shared conventions, read in its source
+(docs/verifier.md, "SGLang").
 
 Read from SGLang's own code (the `sglang==0.5.23` wheel):
 
