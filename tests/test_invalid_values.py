@@ -188,3 +188,19 @@ def test_partial_rotary_with_default_rope_follows_transformers_per_model_type(
         built = AutoConfig.for_model(**config)
         rotated = LlamaRotaryEmbedding(built).inv_freq.numel()
         assert rotated == (64 if status == "warn" else 32)
+
+
+@pytest.mark.parametrize("theta", [math.nan, "10000", -1, True])
+def test_an_invalid_theta_is_null_in_every_layer_of_the_json(theta: Any) -> None:
+    import json
+
+    layers = ["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"]
+    # AFMoE (Arcee Trinity): RoPE on sliding layers, none on the global ones.
+    config = {**BASE, "model_type": "afmoe", "rope_theta": theta, "layer_types": layers}
+    config["sliding_window"] = 4096
+    result = tag_config(config)
+    document = json.loads(json.dumps(result.to_dict(), allow_nan=False))  # strict JSON
+    assert document["rope_theta"] is None
+    assert document["per_layer"]["sliding_attention"]["theta"] is None
+    assert document["per_layer"]["full_attention"] is None
+    assert "rope_theta" in json.dumps(document["invalid"], allow_nan=False)

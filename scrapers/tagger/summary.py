@@ -40,9 +40,11 @@ def summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
     if any(v is None for v in res.rope.values()):
         tag += NOPE_SUFFIX
     res.position_encoding = tag
-    res.rope_theta = primary.theta if math.isfinite(primary.theta) else None
+    res.rope_theta = _finite(primary.theta)
     local = res.rope.get("sliding_attention") or res.rope.get("hybrid_sliding")
-    res.rope_theta_local = local.theta if local is not None and local is not primary else None
+    res.rope_theta_local = (
+        _finite(local.theta) if local is not None and local is not primary else None
+    )
     res.head_dim = primary.head_dim
     res.rotary_dim = primary.rotary_dim
     res.rotary_fraction = (
@@ -54,7 +56,7 @@ def summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
         res.mrope_interleaved = primary.mrope_interleaved
     if scaled:
         res.scaling_type = primary.rope_type
-        res.scaling_factor = primary.factor
+        res.scaling_factor = _finite(primary.factor)
         res.scaling_params = _scaling_params(primary)
     res.original_context = _original_context(reader, mt, primary, scaled)
     res.effective_context = _effective(res, primary, scaled)
@@ -66,9 +68,9 @@ def summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
                 if v is None
                 else {
                     "rope_type": v.rope_type,
-                    "theta": v.theta,
+                    "theta": _finite(v.theta),
                     "rotary_dim": v.rotary_dim,
-                    "factor": v.factor,
+                    "factor": _finite(v.factor),
                 }
             )
             for k, v in res.rope.items()
@@ -76,9 +78,17 @@ def summarise(reader: Reader, mt: str | None, res: TagResult) -> None:
     res.attention_temperature = _temperature(reader, primary)
 
 
+def _finite(value: Any) -> Any:
+    """A number as reported: None for the NaN that stands for a value the config wrote but no
+    runtime can use (the value itself is in `invalid`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _scaling_params(params: RopeParams) -> dict[str, Any]:
     out = {k: getattr(params, k) for k in SCALING_KNOBS if getattr(params, k) is not None}
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+    return {k: list(v) if isinstance(v, tuple) else _finite(v) for k, v in out.items()}
 
 
 def _original_context(
