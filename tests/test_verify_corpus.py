@@ -202,7 +202,7 @@ def test_warnings_name_their_numbers() -> None:
     afm = verify_tag(tag_config(load_corpus_config("arcee-ai/AFM-4.5B")), device="cpu")
     c6 = afm.check("C6")
     assert c6 is not None and c6.status == "warn"
-    assert "covers 16x of the original, factor is 20 (enough for 81920)" in c6.message
+    assert "covers 16x of the original, factor is 20 (enough for 81,920)" in c6.message
     mini = verify_tag(tag_config(load_corpus_config("openbmb/MiniCPM-V-4")), device="cpu")
     p3 = mini.check("P3")
     assert p3 is not None and p3.status == "warn"

@@ -62,16 +62,18 @@ def check_factor_vs_context(block: dict[str, Any], inp: VerifyInput, params: Rop
         return Check(cid, "warn", msg, nums)
     if ratio == 1 and factor > 1:
         msg = (
-            f"static scaling: max_position_embeddings left at the original {original}; "
-            f"runtimes serve {original} or {original * factor:g}"
+            f"static scaling: max_position_embeddings left at the original {fmt_num(original)}; "
+            f"runtimes serve {fmt_num(original)} or {fmt_num(original * factor)}"
         )
         return Check(cid, "warn", msg, nums)
     if ratio > factor:
-        msg = f"declared {declared} exceeds original {original} x factor {factor:g}"
+        msg = (
+            f"declared {fmt_num(declared)} exceeds original {fmt_num(original)} x factor {factor:g}"
+        )
         return Check(cid, "fail", msg, nums)
     msg = (
-        f"declared {declared} covers {ratio:g}x of the original, factor is {factor:g} "
-        f"(enough for {original * factor:g})"
+        f"declared {fmt_num(declared)} covers {ratio:g}x of the original, factor is {factor:g} "
+        f"(enough for {fmt_num(original * factor)})"
     )
     return Check(cid, "warn", msg, nums)
 
