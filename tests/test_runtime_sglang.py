@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import corpus_configs
-from tests.oracles import ropedex_side
+from tests.oracles import allowed, ropedex_side
 from tests.oracles.sglang_oracle import sglang_results
 
 REL_TOL = 1e-6
@@ -253,21 +253,12 @@ def test_enough_configs_compared(results: dict[str, Outcome]) -> None:
 
 
 def test_every_difference_is_allowed(results: dict[str, Outcome]) -> None:
-    unexpected = []
-    for o in results.values():
-        allowed = ALLOWED.get(o.name, (frozenset(), ""))[0]
-        extra = {k: v for k, v in o.diffs.items() if k not in allowed}
-        if extra:
-            unexpected.append(f"{o.name} [{o.result.get('arch')}]: {extra}")
-    assert not unexpected, "\n".join(unexpected)
+    lines = allowed.unexpected(results.values(), ALLOWED, lambda o: o.result.get("arch"))
+    assert not lines, "\n".join(lines)
 
 
 def test_allow_list_is_not_stale(results: dict[str, Outcome]) -> None:
-    stale = [
-        f"{name}: {sorted(fields - set(results[name].diffs))}"
-        for name, (fields, _why) in ALLOWED.items()
-        if name not in results or not fields <= set(results[name].diffs)
-    ]
+    stale = allowed.stale(results, ALLOWED)
     assert not stale, stale
 
 
