@@ -213,3 +213,27 @@ def test_recipe_cli_unknown_model_is_one_line(tmp_path: Path) -> None:
     assert out.exit_code == 1
     assert out.output.startswith("Error: No model 'nobody/nothing'")
     assert "Traceback" not in out.output
+
+
+def test_recipe_of_a_repo_id_the_catalog_lacks_is_read_from_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like `check`, `recipe ORG/NAME` falls back to the Hub (here the mirror, via HF_ENDPOINT)."""
+    import shutil
+
+    from registry.cli import cli
+    from registry.db import open_engine
+    from scrapers.mirror import serve_in_thread
+    from tests.conftest import corpus_configs
+
+    source = next(p for r, p in corpus_configs() if r == "Qwen/Qwen3-8B")
+    (tmp_path / "hub" / "Qwen" / "Qwen3-8B").mkdir(parents=True)
+    shutil.copyfile(source, tmp_path / "hub" / "Qwen" / "Qwen3-8B" / "config.json")
+    db = tmp_path / "empty.db"
+    open_engine(str(db), create=True).dispose()
+    with serve_in_thread(tmp_path / "hub") as (_server, url):
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        out = CliRunner().invoke(cli, ["--db", str(db), "recipe", "Qwen/Qwen3-8B"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("Qwen/Qwen3-8B: 1 recipe")
+    assert "--rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 32768" in out.output

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from registry.cli import cli
-from registry.cli.options import config_dict, device_option, open_catalog, verify_device
+from registry.cli.options import device_option, open_catalog, verify_device
 from registry.cli.output import safe_text, to_json
 
 RUNTIME_CHOICES = ("transformers", "vllm", "sglang", "llama.cpp")
@@ -70,32 +70,44 @@ def recipe_cmd(
 def _resolve(
     ctx: click.Context, model: str, device: str
 ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None, str | None, str | None]:
-    """(name for the commands, facts, verification, model type, family) of a path or repo id."""
+    """(name for the commands, facts, verification, model type, family) of a path or repo id:
+    the catalog's stored row when it holds the model, else the config read the way `check`
+    reads it (a file, or the Hub through the same resolver)."""
+    from registry.cli.inputs import make_resolver
+    from registry.errors import CatalogMissing, CatalogUnreadable, ModelNotFound
     from registry.families import family_of
+    from registry.resolve_input import tag_input
+    from registry.verify.verdict import verify_tag
 
-    path = Path(model)
-    if path.is_file():
-        from registry.errors import CatalogUnreadable
-        from registry.verify.verdict import verify_tag
-        from scrapers.tagger import tag_file
+    not_found: ModelNotFound | None = None
+    if not Path(model).is_file():
+        from registry.db import session_factory
+        from registry.queries import get_model
 
-        tag, readable = tag_file(str(path))
-        if not readable:
+        try:
+            with session_factory(open_catalog(ctx, readonly=True))() as session:
+                data = get_model(session, model)
+            m = data["model"]
+            return m["repo_id"], data["facts"], data["verification"], m["model_type"], m["family"]
+        except ModelNotFound as exc:  # not in the catalog: read its config instead
+            not_found = exc
+        except CatalogMissing:
+            pass
+    inp = make_resolver(ctx)(model)
+    tag, readable, config = tag_input(inp)
+    if not readable:
+        if not_found is None:
             raise CatalogUnreadable(f"{model}: {tag.reason}")
-        verdict = verify_tag(tag, device=verify_device(device), config=config_dict(str(path)))
-        # A model folder (ORG/NAME/config.json) is what the runtimes load; name it in commands.
-        folder = path.name == "config.json"
-        repo = f"{path.parent.parent.name}/{path.parent.name}" if folder else None
-        family = family_of(repo, tag.model_type)
-        name = str(path.parent) if folder else "MODEL_DIR"
-        return name, tag.to_dict(), verdict.to_dict(), tag.model_type, family
-    from registry.db import session_factory
-    from registry.queries import get_model
-
-    with session_factory(open_catalog(ctx, readonly=True))() as session:
-        data = get_model(session, model)
-    m = data["model"]
-    return m["repo_id"], data["facts"], data["verification"], m["model_type"], m["family"]
+        if "/" not in model:  # neither a file nor a repo id: the catalog's did-you-mean
+            raise not_found
+        raise CatalogUnreadable(f"{not_found} Reading it from the Hub failed too: {tag.reason}")
+    verdict = verify_tag(tag, device=verify_device(device), config=config)
+    path = Path(model)
+    # A model folder (ORG/NAME/config.json) is what the runtimes load; name it in commands.
+    folder = inp.source == "path" and path.name == "config.json"
+    repo = f"{path.parent.parent.name}/{path.parent.name}" if folder else inp.repo_id
+    name = str(path.parent) if folder else (inp.repo_id or "MODEL_DIR")
+    return name, tag.to_dict(), verdict.to_dict(), tag.model_type, family_of(repo, tag.model_type)
 
 
 def _nothing(
