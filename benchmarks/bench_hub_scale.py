@@ -84,7 +84,7 @@ def seed_bulk(db: Path, count: int, workdir: Path) -> dict[str, float]:
     templates = 8
     seed(db, templates, workdir)
     hub = SyntheticHub(count, workdir, generation=0)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     models = {r["repo_id"]: dict(r) for r in conn.execute("SELECT * FROM models")}
@@ -116,7 +116,8 @@ def seed_bulk(db: Path, count: int, workdir: Path) -> dict[str, float]:
                 conn.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
     conn.close()
     wall = time.perf_counter() - started
-    return {"seconds": wall, "cpu_seconds": wall, "per_second": count / wall, "bulk": 1.0}
+    cpu = time.process_time() - cpu
+    return {"seconds": wall, "cpu_seconds": cpu, "per_second": count / wall, "bulk": 1.0}
 
 
 def night(
