@@ -9,7 +9,7 @@ and indexes, which step 1 adds while keeping every row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from registry.errors import CatalogUnreadable, SchemaTooNew
 from registry.models import SCHEMA_VERSION
@@ -48,7 +48,7 @@ def _add_missing(conn: Connection, table: Table) -> None:
             conn.exec_driver_sql(
                 f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {_column_ddl(conn, column)}"
             )
-    for index in table.indexes:
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
         index.create(conn, checkfirst=True)
 
 
@@ -64,10 +64,18 @@ def reconcile(conn: Connection) -> None:
     # On a server, SQLAlchemy adds the models <-> config_snapshots foreign keys with ALTER and
     # marks the constraint objects as added (AddConstraint), which would leave them out of any
     # later CREATE TABLE in this process, a SQLite catalog's included: create from a copy.
+    # Indexes are created apart, sorted by name: `Table.indexes` is a set, and its order would
+    # otherwise change the schema text of each new file (the published download included).
     scratch = MetaData()
+    indexes: list[Any] = []
     for table in SQLModel.metadata.tables.values():
-        table.to_metadata(scratch)
+        copy = table.to_metadata(scratch)
+        if table.name not in before:  # an old table gets its indexes after its new columns
+            indexes += copy.indexes
+        copy.indexes = set()
     scratch.create_all(conn)
+    for index in sorted(indexes, key=lambda i: str(i.name)):
+        index.create(conn, checkfirst=True)
     for table in SQLModel.metadata.tables.values():
         if table.name in before:
             _add_missing(conn, table)

@@ -571,7 +571,7 @@ def test_forked_workers_write_the_same_site(
     from registry.db import open_engine
     from registry.sitegen import render_site
 
-    monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda engine, conn: 3)
+    monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda engine, conn, pages: 3)
     engine = open_engine(str(catalog), create=False, readonly=True)
     forked = tmp_path / "forked"
     summary = render_site(engine, forked, glossary_dir=SAMPLE_GLOSSARY)

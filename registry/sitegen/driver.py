@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from registry.errors import RenderError
 from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
-from registry.sitegen.incremental import MANIFEST, PageReuse, renderer_fingerprint
+from registry.sitegen.incremental import MANIFEST, UPDATING, PageReuse, renderer_fingerprint
 from registry.sitegen.pages.api import write_index
 from registry.sitegen.pages.catalog import catalog_pages
 from registry.sitegen.pages.downloads import write_downloads
@@ -71,8 +71,9 @@ def render_site(
 ) -> RenderSummary:
     """Render the whole site for the catalog behind `engine` into `out_dir` (swapped in whole).
 
-    `incremental` takes each model page whose inputs are unchanged from the site already at
-    `out_dir` (see `registry.sitegen.incremental`); the output is the same as a full render's.
+    `incremental` updates the site already at `out_dir` in place, rewriting only the pages
+    whose inputs changed (see `registry.sitegen.incremental`); the output is the same as a full
+    render's. Without a usable manifest there, it renders in full.
     `progress(step, done, total)` hears of each model page and each later step, if given.
 
     Raises:
@@ -86,18 +87,25 @@ def render_site(
             f"{out_dir} exists and was not written by `ropedex render`; pick an empty or new "
             "folder with --out"
         )
-    glossary = load_glossary(glossary_dir or site_dir / "glossary")
+    glossary_dir = glossary_dir or site_dir / "glossary"
+    glossary = load_glossary(glossary_dir)
     config = load_site_config(site_dir, base_url, hub_url)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
+    fingerprint = renderer_fingerprint(site_dir, config, glossary_dir)
+    reuse = PageReuse(out_dir if incremental and out_dir.is_dir() else None, fingerprint)
     summary = RenderSummary(out_dir=out_dir)
+    parts = (site_dir, glossary, config, summary, reuse, progress or _quiet)
+    if reuse.valid:  # update the live site file by file (see registry.sitegen.incremental)
+        (out_dir / UPDATING).write_text("An incremental render is updating this site.\n")
+        _render_into(engine, out_dir, *parts, in_place=True)
+        (out_dir / UPDATING).unlink()
+        summary.reused = reuse.reused
+        return summary
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out_dir), dir=out_dir.parent))
     try:
         os.chmod(tmp, 0o755)
-        previous = out_dir if incremental and out_dir.is_dir() else None
-        reuse = PageReuse(previous, renderer_fingerprint(site_dir, config))
-        _render_into(engine, tmp, site_dir, glossary, config, summary, reuse, progress or _quiet)
-        summary.reused = reuse.reused
+        _render_into(engine, tmp, *parts)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -144,8 +152,10 @@ def _render_into(
     summary: RenderSummary,
     reuse: PageReuse,
     progress: Progress,
+    *,
+    in_place: bool = False,
 ) -> None:
-    writer = SiteWriter(root, summary)
+    writer = SiteWriter(root, summary, in_place=in_place)
     tag_entry = {t: e.slug for e in reversed(glossary.values()) for t in e.pe_tags}
     family_entry = {k: e.slug for e in reversed(glossary.values()) for k in e.families}
     with engine.connect() as conn:
@@ -167,17 +177,20 @@ def _render_into(
         by_model: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for change in changes:
             by_model[change["model_id"]].append(change)
-        workers = render_workers(engine, conn)
         models = _model_count(conn)
         total = models + len(_LATER_STEPS)
         progress("model pages", 0, total)
+        rows, todo = _kept_models(site, conn, root if in_place else None, by_model)
+        progress("model pages", len(rows), total)
+        workers = render_workers(engine, conn, models if todo is None else len(todo))
         if workers > 1:
-            rows = forked_model_pages(site, str(engine.url), by_model, workers)
-            progress("model pages", models, total)
+            rows += forked_model_pages(site, str(engine.url), by_model, workers, todo)
         else:
-            counted = _counting(iter_models(conn), lambda n: progress("model pages", n, total))
-            rows = model_pages(site, counted, by_model, summary)
-            progress("model pages", models, total)
+            done = len(rows)
+            records = iter_models(conn, ids=todo)
+            counted = _counting(records, lambda n: progress("model pages", done + n, total))
+            rows += model_pages(site, counted, by_model, summary)
+        progress("model pages", models, total)
     rows.sort(key=popularity)
     summary.models = len(rows)
     steps = (
@@ -199,8 +212,65 @@ def _render_into(
     site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)
     write_sitemap(writer, config.base_url, site.stamp)
     write_robots(writer, config.base_url)
-    writer.write(MANIFEST, reuse.manifest())
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")
+    writer.write(MANIFEST, reuse.manifest(writer.files), track=False)
+    if in_place:
+        _remove_stale(writer, reuse.stale(writer.files))
+
+
+def _kept_models(
+    site: Site, conn: Any, previous: Path | None, changes: dict[int, list[dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], list[int] | None]:
+    """Key every model's page; when updating `previous` in place, keep each page whose key is
+    unchanged (its catalog row read back from the previous catalog shards). Returns the kept
+    rows and the ids still to render (None: all of them)."""
+    from registry.sitegen.incremental import model_keys
+    from registry.sitegen.pages.api import model_document_path
+    from registry.sitegen.pages.catalog import previous_rows
+    from registry.sitegen.writer import model_path
+
+    reuse, writer, summary = site.reuse, site.writer, site.writer.summary
+    assert reuse is not None
+    old_rows = previous_rows(previous) if previous is not None else {}
+    rows: list[dict[str, Any]] = []
+    todo: list[int] = []
+    for model_id, repo_id, key in model_keys(conn, reuse.fingerprint, changes, site.drift):
+        reuse.keys[model_id] = key
+        kept = reuse.kept_model(repo_id, key) if previous is not None else None
+        row = old_rows.get(repo_id) if kept is not None else None
+        if kept is None or row is None:
+            todo.append(model_id)
+            continue
+        reuse.models[repo_id] = kept
+        reuse.reused += 1
+        summary.model_pages += 1
+        writer.kept(model_path(repo_id), int(kept[1]), sitemap=True, track=False)
+        writer.kept(model_document_path(repo_id), int(kept[2]), track=False)
+        for problem in reuse.carry_errors(repo_id):
+            if problem not in summary.plot_errors:
+                summary.plot_errors.append(problem)
+        rows.append(row)
+    return rows, (todo if previous is not None else None)
+
+
+def _remove_stale(writer: SiteWriter, stale: Iterable[str]) -> None:
+    """Delete what the previous site held and this render did not produce, and the folders
+    that leaves empty."""
+    folders: set[Path] = set()
+    for rel in stale:
+        path = writer.path(rel)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        folders.add(path.parent)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder != writer.root:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
 
 
 Progress = Callable[[str, int, int], None]
@@ -230,23 +300,17 @@ def _model_count(conn: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
 
 
-def render_workers(engine: Engine, conn: Any) -> int:
-    """Processes for the model pages: one per CPU (at most 4) for a big SQLite file catalog
+def render_workers(engine: Engine, conn: Any, pages: int) -> int:
+    """Processes for `pages` model pages: one per CPU (at most 4) for a big SQLite file catalog
     where `fork` exists, else 1 (the pages are the same either way)."""
     import multiprocessing
-
-    from sqlalchemy import func, select
-
-    from registry.models import Model
 
     database = engine.url.database or ""
     if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
         return 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    table = Model.__table__  # type: ignore[attr-defined]
-    count = conn.execute(select(func.count()).select_from(table)).scalar() or 0
-    if count < PARALLEL_MIN_MODELS:
+    if pages < PARALLEL_MIN_MODELS:
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
 
@@ -262,12 +326,17 @@ _FORKED: dict[str, Any] = {}  # what forked workers inherit: the site and change
 
 
 def forked_model_pages(
-    site: Site, db_url: str, changes: dict[int, list[dict[str, Any]]], workers: int
+    site: Site,
+    db_url: str,
+    changes: dict[int, list[dict[str, Any]]],
+    workers: int,
+    ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """`model_pages` split over `workers` forked processes, each reading its own id shard."""
+    """`model_pages` split over `workers` forked processes, each reading its own share of the
+    models (`ids`, or every model when None)."""
     import multiprocessing
 
-    _FORKED.update(site=site, changes=changes, url=db_url, workers=workers)
+    _FORKED.update(site=site, changes=changes, url=db_url, workers=workers, ids=ids)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_model_shard, range(workers))
@@ -279,9 +348,8 @@ def forked_model_pages(
         rows += shard_rows
         site.writer.pages += pages
         if site.reuse is not None:
-            site.reuse.new.update(taken[0])
-            site.reuse.reused += taken[1]
-            site.reuse.errors.update(taken[2])
+            site.reuse.models.update(taken[0])
+            site.reuse.errors.update(taken[1])
         for name in ("model_pages", "pages", "files", "bytes", "plots"):
             setattr(summary, name, getattr(summary, name) + getattr(part, name))
         summary.plot_errors = sorted({*summary.plot_errors, *part.plot_errors})
@@ -295,20 +363,26 @@ def _model_shard(
     list[dict[str, Any]],
     RenderSummary,
     list[str],
-    tuple[dict[str, str], int, dict[str, list[str]]],
+    tuple[dict[str, list[Any]], dict[str, list[str]]],
 ]:
     from sqlalchemy import create_engine
 
     site: Site = _FORKED["site"]
     part = RenderSummary(out_dir=site.writer.summary.out_dir)
     site.writer.summary, site.writer.pages = part, []
+    if site.reuse is not None:  # this process reports only the pages it renders
+        site.reuse.models, site.reuse.errors = {}, {}
+    workers, ids = _FORKED["workers"], _FORKED["ids"]
     engine = create_engine(_FORKED["url"])
     try:
         with engine.connect() as conn:
-            records = iter_models(conn, (k, _FORKED["workers"]))
+            if ids is None:
+                records = iter_models(conn, (k, workers))
+            else:
+                records = iter_models(conn, ids=ids[k::workers])
             rows = model_pages(site, records, _FORKED["changes"], part)
     finally:
         engine.dispose()
     reuse = site.reuse
-    taken = (reuse.new, reuse.reused, reuse.errors) if reuse is not None else ({}, 0, {})
+    taken = (reuse.models, reuse.errors) if reuse is not None else ({}, {})
     return rows, part, site.writer.pages, taken

@@ -56,7 +56,7 @@ def read_changes(conn: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def _present(conn: Any, table: Any) -> list[Any]:
+def present_columns(conn: Any, table: Any) -> list[Any]:
     """The declared columns of `table` that the catalog file has (an older file may lack a
     column added since; a read-only render does not migrate)."""
     from sqlalchemy import inspect
@@ -75,11 +75,13 @@ def _model_query(conn: Any) -> Any:
     s = ConfigSnapshot.__table__  # type: ignore[attr-defined]
     f = PositionFacts.__table__  # type: ignore[attr-defined]
     facts = [
-        c.label(f"f_{c.name}") for c in _present(conn, f) if c.name not in ("id", "snapshot_id")
+        c.label(f"f_{c.name}")
+        for c in present_columns(conn, f)
+        if c.name not in ("id", "snapshot_id")
     ]
     snap = [s.c.commit_sha, s.c.fetched_at, s.c.content_hash, s.c.config_text]
     return (
-        select(*_present(conn, m), *[c.label(f"s_{c.name}") for c in snap], *facts)
+        select(*present_columns(conn, m), *[c.label(f"s_{c.name}") for c in snap], *facts)
         .select_from(m)
         .outerjoin(s, s.c.id == m.c.snapshot_id)
         .outerjoin(f, f.c.snapshot_id == m.c.snapshot_id)
@@ -115,19 +117,30 @@ def _split(row: dict[str, Any], verified: dict[str, dict[str, Any]]) -> dict[str
     }
 
 
-def iter_models(conn: Any, shard: tuple[int, int] | None = None) -> Iterator[dict[str, Any]]:
+def iter_models(
+    conn: Any, shard: tuple[int, int] | None = None, ids: list[int] | None = None
+) -> Iterator[dict[str, Any]]:
     """Joined model records in repo id order, streamed in batches; `shard=(k, n)` keeps the
-    models whose id is k modulo n."""
+    models whose id is k modulo n; `ids` keeps those models only (read in chunks)."""
     from registry.models import Model
 
     verified = verifications(conn)
     query = _model_query(conn)
+    column = Model.__table__.c.id  # type: ignore[attr-defined]
     if shard is not None:
-        ids = Model.__table__.c.id  # type: ignore[attr-defined]
-        query = query.where(ids % shard[1] == shard[0])
-    result = conn.execution_options(yield_per=2000).execute(query).mappings()
-    for row in result:
-        yield _split(row, verified)
+        query = query.where(column % shard[1] == shard[0])
+    if ids is None:
+        result = conn.execution_options(yield_per=2000).execute(query).mappings()
+        for row in result:
+            yield _split(row, verified)
+        return
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = sorted(ids[start : start + ID_CHUNK])
+        for row in conn.execute(query.where(column.in_(chunk))).mappings():
+            yield _split(row, verified)
+
+
+ID_CHUNK = 500  # model ids per IN (...) when reading chosen models
 
 
 def catalog_row(record: dict[str, Any], has_page: bool) -> dict[str, Any]:

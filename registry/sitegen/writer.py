@@ -87,38 +87,79 @@ def model_path(repo_id: str) -> str:
 
 
 class SiteWriter:
-    """Writes files under one root, refusing any path that would leave it."""
+    """Writes files under one root, refusing any path that would leave it.
 
-    def __init__(self, root: Path, summary: RenderSummary) -> None:
+    `files` records every file written or kept, with its key (or None) and size, for the
+    incremental manifest; model pages are recorded by the page functions instead (`track=False`).
+    `in_place` (an incremental render over the live site) writes each file to a temporary name
+    beside it and renames it over the old one, so no reader sees a half-written file.
+    """
+
+    def __init__(self, root: Path, summary: RenderSummary, *, in_place: bool = False) -> None:
         self.root = root.resolve()
         self.summary = summary
+        self.in_place = in_place
         self.pages: list[str] = []  # HTML paths for the sitemap
+        self.files: dict[str, list[Any]] = {}
         self._dirs: set[Path] = set()
         self._prefix = str(self.root) + os.sep
 
     def path(self, rel: str) -> Path:
-        """`rel` under the root; lexical check (the root is a fresh folder of ours, no links)."""
+        """`rel` under the root; lexical check (the root is a folder of ours, no links)."""
         joined = os.path.normpath(os.path.join(self._prefix, rel))
         if not joined.startswith(self._prefix) or os.path.isabs(rel) or "\0" in rel:
             raise RenderError(f"refusing to write {rel!r} outside the output folder")
         return Path(joined)
 
-    def write(self, rel: str, data: str | bytes, *, sitemap: bool = False) -> None:
+    def write(
+        self,
+        rel: str,
+        data: str | bytes,
+        *,
+        sitemap: bool = False,
+        key: str | None = None,
+        track: bool = True,
+    ) -> int:
+        """Write `rel`; returns its size in bytes."""
         target = self.path(rel)
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
         blob = data.encode("utf-8") if isinstance(data, str) else data
-        target.write_bytes(blob)
-        self._count(rel, len(blob), sitemap)
+        if self.in_place:
+            temporary = self.temporary(target)
+            temporary.write_bytes(blob)
+            os.replace(temporary, target)
+        else:
+            target.write_bytes(blob)
+        self._count(rel, len(blob), sitemap, key if track else False)
+        return len(blob)
 
-    def reused(self, rel: str, size: int, *, sitemap: bool = False) -> None:
-        """Count a file that was linked in from the previous site rather than written."""
-        self._count(rel, size, sitemap)
+    def temporary(self, target: Path) -> Path:
+        """Where a file bound for `target` is written before it is renamed into place."""
+        return target.with_name(f".{target.name}.{os.getpid()}.tmp")
 
-    def _count(self, rel: str, size: int, sitemap: bool) -> None:
+    def added(self, rel: str, *, key: str | None = None) -> None:
+        """Count a file put at `rel` by other means (the SQLite download)."""
+        self._count(rel, self.path(rel).stat().st_size, False, key)
+
+    def kept(
+        self,
+        rel: str,
+        size: int,
+        *,
+        sitemap: bool = False,
+        key: str | None = None,
+        track: bool = True,
+    ) -> None:
+        """Count a file left as the previous render wrote it (an incremental render)."""
+        self._count(rel, size, sitemap, key if track else False)
+
+    def _count(self, rel: str, size: int, sitemap: bool, key: str | None | bool) -> None:
         self.summary.files += 1
         self.summary.bytes += size
+        if key is not False:
+            self.files[rel] = [key, size]
         if rel.endswith(".html"):
             self.summary.pages += 1
             if sitemap:
@@ -150,9 +191,24 @@ class Site:
         *,
         sitemap: bool = True,
         root: str | None = None,
+        inputs: Any = None,
+        track: bool = True,
         **context: Any,
-    ) -> None:
-        """Render `template` to `rel`; links start from `root` (default: relative to `rel`)."""
+    ) -> int:
+        """Render `template` to `rel`; links start from `root` (default: relative to `rel`).
+
+        `inputs`, if given, is everything besides the renderer that the page shows: an
+        incremental render keeps the previous page when they are unchanged. Returns the
+        page's size."""
+        key = None
+        if inputs is not None and self.reuse is not None:
+            from registry.sitegen.incremental import inputs_key
+
+            key = inputs_key(self.reuse.fingerprint, rel, template, [root, sitemap, inputs])
+            size = self.reuse.kept_file(rel, key)
+            if size is not None:
+                self.writer.kept(rel, size, sitemap=sitemap, key=key)
+                return size
         if template not in self.templates:
             self.templates[template] = self.env.get_template(template)
         html = self.templates[template].render(
@@ -162,7 +218,7 @@ class Site:
             stamp=self.stamp,
             **context,
         )
-        self.writer.write(rel, html, sitemap=sitemap)
+        return self.writer.write(rel, html, sitemap=sitemap, key=key, track=track)
 
     def card(self, slug: str) -> dict[str, Any]:
         entry = self.glossary[slug]

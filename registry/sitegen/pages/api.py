@@ -88,8 +88,9 @@ def model_document_path(repo_id: str) -> str:
     return f"api/models/{repo_id}.json"
 
 
-def write_model_document(site: Site, document: dict[str, Any]) -> None:
-    site.writer.write(model_document_path(document["repo_id"]), _dump(document))
+def write_model_document(site: Site, document: dict[str, Any]) -> int:
+    """Write one model's document (recorded in the manifest with its page); its size."""
+    return site.writer.write(model_document_path(document["repo_id"]), _dump(document), track=False)
 
 
 def write_index(writer: SiteWriter, rows: list[dict[str, Any]], stamp: str | None) -> None:

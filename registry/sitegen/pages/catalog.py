@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from registry.sitegen.glossary import aliases
@@ -20,7 +22,13 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
     for number, start in enumerate(range(0, len(rows), SHARD_ROWS)):
         name = f"data/catalog-{number:04d}.json"
         chunk = [[_cell(r[c]) for c in COLUMNS] for r in rows[start : start + SHARD_ROWS]]
-        site.writer.write(name, json.dumps(chunk, separators=(",", ":"), ensure_ascii=True))
+        text = json.dumps(chunk, separators=(",", ":"), ensure_ascii=True)
+        key = hashlib.sha256(text.encode()).hexdigest()
+        size = site.reuse.kept_file(name, key) if site.reuse is not None else None
+        if size is None:
+            site.writer.write(name, text, key=key)
+        else:
+            site.writer.kept(name, size, key=key)
         shards.append(name)
     facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict", "drift")}
     facets["family"] = counts(rows, "family")
@@ -35,27 +43,78 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
         "synonyms": synonyms(site),
         "tag_entry": site.tag_entry,  # tag -> glossary slug whose hover card the tag shows
     }
-    site.writer.write("data/catalog.json", json.dumps(index, sort_keys=True, separators=(",", ":")))
+    site.writer.write(INDEX, json.dumps(index, sort_keys=True, separators=(",", ":")))
     caption = "Models, " + SORT_CAPTIONS[default_sort]
     starts = list(range(0, len(rows), PAGE_ROWS)) or [0]
     names = ["index.html"] + [f"page-{n}.html" for n in range(2, len(starts) + 1)]
+    cards = [site.card(slug) for slug in sorted(set(site.tag_entry.values()))]
     for number, (start, name) in enumerate(zip(starts, names, strict=True), 1):
+        shown = rows[start : start + PAGE_ROWS]
+        pager = pager_links(number, names)
         site.page(
             f"catalog/{name}",
             "catalog.html",
-            rows=rows[start : start + PAGE_ROWS],
+            inputs=[
+                [[r[c] for c in TABLE_COLUMNS] for r in shown],
+                len(rows),
+                facets,
+                pager,
+                default_sort,
+                site.stamp if number == 1 else None,
+            ],
+            rows=shown,
             total=len(rows),
             facets=facets,
             page_rows=PAGE_ROWS,
             page=number,
-            pages=list(enumerate(names, 1)),
+            page_count=len(names),
+            pager=pager,
             scripted=number == 1,  # later pages are the no-JavaScript catalog
+            catalog_stamp=number == 1,  # later pages change only when their rows do
             caption=caption,
             sorts=list(SORT_CAPTIONS.items()),
             default_sort=default_sort,
             tag_entry=site.tag_entry,
-            cards=[site.card(slug) for slug in sorted(set(site.tag_entry.values()))],
+            cards=cards,
         )
+
+
+INDEX = "data/catalog.json"
+# The row fields the catalog table (`model_table` in _macros.html) shows: a catalog page's key.
+TABLE_COLUMNS = (
+    "repo_id", "page", "position_encoding", "rope_theta", "scaling_type", "scaling_factor",
+    "declared_context", "original_context", "served_context", "verdict", "family", "downloads",
+)  # fmt: skip
+PAGER_SPAN = 2  # page links on each side of the current one
+
+
+def pager_links(page: int, names: list[str]) -> list[tuple[int, str] | None]:
+    """Links to the first and last page and to those near `page`; None marks a gap. Linking
+    every page from every page would make the no-JS catalog grow with the square of its size."""
+    wanted = {1, len(names), *range(page - PAGER_SPAN, page + PAGER_SPAN + 1)}
+    links: list[tuple[int, str] | None] = []
+    for number in sorted(n for n in wanted if 1 <= n <= len(names)):
+        last = links[-1] if links else None
+        if last is not None and number > last[0] + 1:
+            links.append(None)
+        links.append((number, names[number - 1]))
+    return links
+
+
+def previous_rows(site_root: Path) -> dict[str, dict[str, Any]]:
+    """The catalog rows of the site at `site_root`, by repo id, read back from its shards
+    (empty when they cannot be read: every page is then rendered)."""
+    try:
+        index = json.loads((site_root / INDEX).read_text(encoding="utf-8"))
+        out: dict[str, dict[str, Any]] = {}
+        for name in index["shards"]:
+            for cells in json.loads((site_root / str(name)).read_text(encoding="utf-8")):
+                row = dict(zip(COLUMNS, cells, strict=True))
+                row["page"] = bool(row["page"])
+                out[row["repo_id"]] = row
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return out
 
 
 # Sort keys of the catalog's select and their captions (catalog.js SORT_TEXT says the same).

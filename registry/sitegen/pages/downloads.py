@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.sitegen.read import COLUMNS
@@ -18,33 +20,43 @@ def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any
     """`downloads/catalog.db` (a SQLite file on every backend), `models.json` and `models.csv`
     of the table."""
     ordered = sorted(rows, key=lambda r: r["repo_id"])
-    writer.write(
-        "downloads/models.json",
-        json.dumps(ordered, indent=1, sort_keys=False, ensure_ascii=False) + "\n",
-    )
+    # One row per line: diff-friendly, and written by the C encoder (`indent` is pure Python).
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in ordered)
+    writer.write("downloads/models.json", f"[\n{lines}\n]\n" if ordered else "[]\n")
     buffer = io.StringIO()
     out = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
     out.writeheader()
     out.writerows(ordered)
     writer.write("downloads/models.csv", buffer.getvalue())
-    target = writer.path("downloads/catalog.db")
-    if engine.dialect.name != "sqlite":  # a server catalog: the same file, exported
-        from registry.export import export_to_sqlite
+    rel = "downloads/catalog.db"
+    target = writer.path(rel)
+    temporary = writer.temporary(target)  # renamed into place whole, even over a live site
+    temporary.unlink(missing_ok=True)
+    try:
+        if engine.dialect.name != "sqlite":  # a server catalog: the same file, exported
+            from registry.export import export_to_sqlite
 
-        export_to_sqlite(engine, target)
-    else:
-        import sqlite3
+            export_to_sqlite(engine, temporary)
+        else:
+            _backup(engine, temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    writer.added(rel)
 
-        raw = engine.raw_connection()
+
+def _backup(engine: Engine, target: Path) -> None:
+    """SQLite's online backup of the catalog into `target`, as a plain rollback-journal file."""
+    import sqlite3
+
+    raw = engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        dest = sqlite3.connect(target)
         try:
-            source = raw.driver_connection
-            dest = sqlite3.connect(target)
-            try:
-                source.backup(dest)  # type: ignore[union-attr]
-                dest.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                dest.close()
+            source.backup(dest)  # type: ignore[union-attr]
+            dest.execute("PRAGMA journal_mode=DELETE")
         finally:
-            raw.close()
-    writer.summary.files += 1
-    writer.summary.bytes += target.stat().st_size
+            dest.close()
+    finally:
+        raw.close()

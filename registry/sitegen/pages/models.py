@@ -23,7 +23,6 @@ from registry.sitegen.filters import KEY_RE, flatten, fmt_json
 from registry.sitegen.pages.api import (
     judged_keys,
     model_document,
-    model_document_path,
     write_model_document,
 )
 from registry.sitegen.plots import frequency_series, frequency_svg
@@ -55,29 +54,21 @@ def model_pages(
             summary.refused.append(repo_id)
             continue
         own_changes = changes.get(record["model"]["id"], [])
-        rel, doc = model_path(repo_id), model_document_path(repo_id)
+        rel = model_path(repo_id)
         summary.model_pages += 1
-        if site.reuse is not None:  # the page and its API document, as the last render wrote them
-            key = site.reuse.key(record, own_changes, drift)
-            sizes = [site.reuse.take(r, key, site.writer.path(r)) for r in (rel, doc)]
-            if None not in sizes:
-                site.reuse.reused += 1
-                site.writer.reused(rel, sizes[0] or 0, sitemap=True)
-                site.writer.reused(doc, sizes[1] or 0)
-                for problem in site.reuse.carry_errors(rel):
-                    if problem not in summary.plot_errors:
-                        summary.plot_errors.append(problem)
-                continue
         context = model_context(site, record, own_changes)
         fingerprint = (record["facts"] or {}).get("rope_fingerprint")
         before = len(summary.plot_errors)
         context["plots"] = cached_plots(record["facts"], plots, summary)
         if fingerprint and len(summary.plot_errors) > before:
             plot_problems[fingerprint] = summary.plot_errors[before:]
-        if site.reuse is not None and plot_problems.get(fingerprint or ""):
-            site.reuse.errors[rel] = list(plot_problems[fingerprint or ""])
-        site.page(rel, "model.html", catalog_stamp=False, **context)
-        write_model_document(site, model_document(repo_id, row, context))
+        page = site.page(rel, "model.html", catalog_stamp=False, track=False, **context)
+        document = write_model_document(site, model_document(repo_id, row, context))
+        if site.reuse is not None:
+            key = site.reuse.keys.get(record["model"]["id"], "")
+            site.reuse.models[repo_id] = [key, page, document]
+            if plot_problems.get(fingerprint or ""):
+                site.reuse.errors[repo_id] = list(plot_problems[fingerprint or ""])
     return rows
 
 
