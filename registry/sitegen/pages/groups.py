@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from registry.sitegen.filters import KEY_RE
+from registry.sitegen.pages.catalog import TABLE_COLUMNS
 from registry.sitegen.read import counts
 from registry.sitegen.writer import Site
 
@@ -38,15 +39,24 @@ def group_pages(site: Site, rows: list[dict[str, Any]], changes: list[dict[str, 
             if not KEY_RE.match(name):
                 continue
             slug = entry_of.get(name)
+            listed = members[name][:LIST_LIMIT]
+            breakdown = _breakdown(members[name], "family" if folder == "tags" else "tag")
             site.page(
                 f"{folder}/{name}.html",
                 "group.html",
+                inputs=[
+                    [[r[c] for c in TABLE_COLUMNS] for r in listed],
+                    len(members[name]),
+                    breakdown,
+                    slug,
+                    site.stamp,
+                ],
                 kind=folder,
                 name=name,
                 definition=site.tag_text.get(name, "") if folder == "tags" else "",
                 count=len(members[name]),
-                breakdown=_breakdown(members[name], "family" if folder == "tags" else "tag"),
-                models=members[name][:LIST_LIMIT],
+                breakdown=breakdown,
+                models=listed,
                 limit=LIST_LIMIT,
                 cards=[site.card(slug)] if slug else [],
                 entry_slug=slug,
