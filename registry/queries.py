@@ -253,14 +253,16 @@ def build_query(f: ModelFilter) -> Select[Any]:
     return full.where(col(Model.id).in_(page)).order_by(*order)
 
 
-def compiled_sql(f: ModelFilter) -> tuple[str, list[Any]]:
-    """The SQLite text and positional parameters of `build_query(f)` (for EXPLAIN and the
-    raw-sqlite3 baseline of the benchmark)."""
-    from sqlalchemy.dialects import sqlite
+def compiled_sql(f: ModelFilter, dialect: str = "sqlite") -> tuple[str, Any]:
+    """The SQL text and parameters of `build_query(f)` for `dialect` ("sqlite": positional,
+    "postgresql": psycopg's named form), for EXPLAIN and the raw-driver baseline of the
+    benchmark."""
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    compiled = build_query(f).compile(
-        dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
-    )
+    chosen = postgresql.psycopg.dialect() if dialect == "postgresql" else sqlite.dialect()
+    compiled = build_query(f).compile(dialect=chosen, compile_kwargs={"render_postcompile": True})
+    if dialect == "postgresql":
+        return compiled.string, dict(compiled.params)
     return compiled.string, [compiled.params[k] for k in compiled.positiontup or ()]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,48 @@ def known_shas(session: Session) -> dict[str, str | None]:
 
     stmt = select(Model.repo_id, ConfigSnapshot.commit_sha).outerjoin(
         ConfigSnapshot, col(Model.snapshot_id) == col(ConfigSnapshot.id)
+    )
+    return {str(repo_id): sha for repo_id, sha in session.exec(stmt)}
+
+
+class CatalogShas:
+    """Repo id -> commit sha of its current snapshot, read from the catalog one listing page at a
+    time (`prefetch`), so a scrape's memory follows what it lists, not the catalog's size.
+
+    The fetcher calls `get` from worker threads; a repo id that no prefetched page held is read
+    alone. The last `keep` pages stay cached, enough for the repos still in flight."""
+
+    def __init__(self, make: Callable[[], Session], keep: int = 4) -> None:
+        from collections import deque
+
+        self._make = make
+        self._pages: deque[dict[str, str | None]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def prefetch(self, repo_ids: list[str]) -> None:
+        page: dict[str, str | None] = dict.fromkeys(repo_ids)
+        with self._make() as session:
+            for start in range(0, len(repo_ids), 500):
+                page.update(_shas(session, repo_ids[start : start + 500]))
+        with self._lock:
+            self._pages.append(page)
+
+    def get(self, repo_id: str) -> str | None:
+        with self._lock:
+            for page in reversed(self._pages):
+                if repo_id in page:
+                    return page[repo_id]
+        with self._make() as session:
+            return _shas(session, [repo_id]).get(repo_id)
+
+
+def _shas(session: Session, repo_ids: list[str]) -> dict[str, str | None]:
+    from sqlmodel import col, select
+
+    stmt = (
+        select(Model.repo_id, ConfigSnapshot.commit_sha)
+        .outerjoin(ConfigSnapshot, col(Model.snapshot_id) == col(ConfigSnapshot.id))
+        .where(col(Model.repo_id).in_(repo_ids))
     )
     return {str(repo_id): sha for repo_id, sha in session.exec(stmt)}
 

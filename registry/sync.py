@@ -18,7 +18,7 @@ from registry.db import as_session_factory
 from registry.errors import BadInputDir, ScrapeFailed
 from registry.models import Run
 from registry.runs import logged_run
-from registry.store import StoreOutcome, known_failures, known_shas, store_configs
+from registry.store import CatalogShas, StoreOutcome, known_failures, store_configs
 from scrapers.hub import (
     Fetcher,
     FetchResult,
@@ -319,7 +319,6 @@ def scrape(
         raise ScrapeFailed(f"--workers must be at least 1, not {workers}.")
     make = as_session_factory(target)
     with make() as session:
-        known = known_shas(session)
         failed = {} if retry_failed else known_failures(session)
         mark = last_high_water_mark(session) if incremental else None
     if incremental:
@@ -329,7 +328,8 @@ def scrape(
         summary = ScrapeSummary(run_id=run.id)
         try:
             sink = CatalogSink(make, summary, progress, options.redact)
-            worker = Fetcher(None if options.offline else make_api(options), options, known, failed)
+            api = None if options.offline else make_api(options)
+            worker = Fetcher(api, options, CatalogShas(make), failed)
             if options.offline:
                 items: Iterable[Listed] = list_cached(options.cache_dir, selection)
             else:

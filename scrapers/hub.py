@@ -224,6 +224,44 @@ def read_models_file(path: Path) -> tuple[str, ...]:
     return tuple(ids)
 
 
+class ShaLookup(Protocol):
+    """Repo id -> the commit sha the caller holds (a dict works). One that also has
+    `prefetch(repo_ids)` is told each listing page's repo ids before they are looked up."""
+
+    def get(self, repo_id: str, /) -> str | None: ...
+
+
+PREFETCH_ITEMS = 1000  # listed repos looked up in the caller's catalog at once (a Hub page)
+
+
+def _prefetching(items: Iterable[Listed], known: ShaLookup) -> Iterator[Listed]:
+    """`items`, each run of PREFETCH_ITEMS announced to `known.prefetch` before it is yielded."""
+    prefetch = getattr(known, "prefetch", None)
+    if prefetch is None:
+        yield from items
+        return
+    run: list[Listed] = []
+    listed = iter(items)
+    while True:
+        try:
+            item = next(listed)
+        except StopIteration:
+            break
+        except Exception:  # a listing that breaks midway still hands on what it listed
+            if run:
+                prefetch([i.repo_id for i in run])
+                yield from run
+            raise
+        run.append(item)
+        if len(run) >= PREFETCH_ITEMS:
+            prefetch([i.repo_id for i in run])
+            yield from run
+            run = []
+    if run:
+        prefetch([i.repo_id for i in run])
+        yield from run
+
+
 class Fetcher:
     """What a worker thread needs: the client, options, the catalog's shas (current and failed)
     and a shared pacer."""
@@ -232,7 +270,7 @@ class Fetcher:
         self,
         api: HfApi | None,
         options: HubOptions,
-        known: dict[str, str | None],
+        known: ShaLookup,
         failed: dict[str, KnownFailure] | None = None,
     ):
         self.api = api
@@ -371,7 +409,7 @@ def fetch_all(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrape")
     try:
         try:
-            for item in items:
+            for item in _prefetching(items, worker.known):
                 if item.repo_id in seen:
                     continue
                 seen.add(item.repo_id)

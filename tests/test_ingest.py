@@ -24,7 +24,14 @@ from registry.models import (
 )
 from registry.retag import retag_all
 from registry.runs import finish_run, start_run
-from registry.store import known_failures, known_shas, record_error, store_config, store_configs
+from registry.store import (
+    CatalogShas,
+    known_failures,
+    known_shas,
+    record_error,
+    store_config,
+    store_configs,
+)
 from registry.sync import ingest_tree
 from scrapers.configfile import MAX_CONFIG_BYTES, ConfigRejected, parse_config
 from scrapers.records import HubMeta, RepoItem
@@ -245,6 +252,27 @@ def test_same_bytes_at_a_new_commit_is_a_new_snapshot_without_changes(session: S
     assert out.status == "changed" and out.changed_fields == []
     assert _counts(session)["ConfigSnapshot"] == 2
     assert known_shas(session) == {"o/m": "s2"}
+
+
+def test_catalog_shas_reads_a_listing_page_at_a_time(engine: Any, session: Session) -> None:
+    """The scrape's view of the catalog: one query per prefetched page, misses remembered as
+    None, and a repo id no page held read on its own."""
+    from sqlalchemy import event
+
+    raw = _config_bytes(load_corpus_config("openai/gpt-oss-20b"))
+    for repo_id, sha in (("o/a", "s1"), ("o/b", "s2")):
+        store_config(session, repo_id=repo_id, raw=raw, hub=None, run_id=None, commit_sha=sha)
+    session.commit()
+    shas = CatalogShas(session_factory(engine), keep=1)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    shas.prefetch(["o/a", "o/new"])
+    assert len(statements) == 1
+    assert (shas.get("o/a"), shas.get("o/new")) == ("s1", None)
+    assert len(statements) == 1  # both answered from the page
+    assert shas.get("o/b") == "s2" and len(statements) == 2  # not prefetched: read alone
+    shas.prefetch(["o/b"])
+    assert shas.get("o/a") == "s1" and len(statements) == 4  # keep=1: the first page is gone
 
 
 def test_reverting_to_an_old_snapshot_reuses_it(session: Session) -> None:
