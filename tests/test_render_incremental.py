@@ -15,6 +15,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import registry.sitegen.driver
 from registry.db import open_engine, session_factory
 from registry.sitegen import render_site
 from registry.sitegen.incremental import MANIFEST, UPDATING
@@ -76,7 +79,7 @@ def add_likes(engine: Any, repo_ids: list[str]) -> None:
 
 
 def test_incremental_render_equals_a_full_render_after_a_change_set(
-    catalog_url: str, tmp_path: Path
+    catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tree = tmp_path / "hub"
     ids = small_tree(tree, 40)
@@ -107,7 +110,9 @@ def test_incremental_render_equals_a_full_render_after_a_change_set(
     add_likes(engine, liked)  # likes show on the model page, not in the catalog table
     remove_model(engine, removed)
 
-    again = render_site(engine, site, incremental=True)
+    with monkeypatch.context() as forced:  # the pages to render go to two forked workers
+        forced.setattr(registry.sitegen.driver, "render_workers", lambda e, c, pages: 2)
+        again = render_site(engine, site, incremental=True)
     full = render_site(engine, tmp_path / "full")
     assert digest(site) == digest(tmp_path / "full")
     assert full.reused == 0

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
-PARALLEL_MIN_MODELS = 5000  # below this, starting processes costs more than it saves
+PARALLEL_MIN_PAGES = 1000  # below this, starting processes costs more than it saves
 
 
 def render_site(
@@ -184,7 +184,8 @@ def _render_into(
         progress("model pages", len(rows), total)
         workers = render_workers(engine, conn, models if todo is None else len(todo))
         if workers > 1:
-            rows += forked_model_pages(site, str(engine.url), by_model, workers, todo)
+            url = engine.url.render_as_string(hide_password=False)
+            rows += forked_model_pages(site, url, by_model, workers, todo)
         else:
             done = len(rows)
             records = iter_models(conn, ids=todo)
@@ -301,16 +302,19 @@ def _model_count(conn: Any) -> int:
 
 
 def render_workers(engine: Engine, conn: Any, pages: int) -> int:
-    """Processes for `pages` model pages: one per CPU (at most 4) for a big SQLite file catalog
-    where `fork` exists, else 1 (the pages are the same either way)."""
+    """Processes for `pages` model pages: one per CPU (at most 4) for a SQLite file or a
+    PostgreSQL catalog where `fork` exists, else 1 (the pages are the same either way). Each
+    worker opens its own connection."""
     import multiprocessing
 
     database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+    if engine.dialect.name == "sqlite" and database in ("", ":memory:"):
+        return 1
+    if engine.dialect.name not in ("sqlite", "postgresql"):
         return 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    if pages < PARALLEL_MIN_MODELS:
+    if pages < PARALLEL_MIN_PAGES:
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
 

@@ -20,13 +20,17 @@ def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any
     """`downloads/catalog.db` (a SQLite file on every backend), `models.json` and `models.csv`
     of the table."""
     ordered = sorted(rows, key=lambda r: r["repo_id"])
-    # One row per line: diff-friendly, and written by the C encoder (`indent` is pure Python).
-    lines = ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in ordered)
-    writer.write("downloads/models.json", f"[\n{lines}\n]\n" if ordered else "[]\n")
+    table = [[r[c] for c in COLUMNS] for r in ordered]
+    # One compact document through the C encoder (`indent` is pure Python: 10x slower).
+    objects = [dict(zip(COLUMNS, cells, strict=True)) for cells in table]
+    writer.write(
+        "downloads/models.json",
+        json.dumps(objects, ensure_ascii=False, separators=(",", ":")) + "\n",
+    )
     buffer = io.StringIO()
-    out = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
-    out.writeheader()
-    out.writerows(ordered)
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(COLUMNS)
+    out.writerows(table)
     writer.write("downloads/models.csv", buffer.getvalue())
     rel = "downloads/catalog.db"
     target = writer.path(rel)
