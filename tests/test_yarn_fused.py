@@ -107,6 +107,48 @@ def test_fused_partial_rotary_and_odd_shapes(pairing: str) -> None:
         assert torch.allclose(got.double(), exact, atol=bound, rtol=0)
 
 
+@pytest.mark.parametrize("pairing", PAIRINGS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_one_kernel_for_q_and_k_equals_each_alone(
+    pairing: str, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply_rotary_qk's single compiled kernel gives bit for bit what rotating q and k one at
+    a time does, for grouped keys, partial rotary and strided inputs (which take the per-tensor
+    path), and it is the path taken for contiguous inputs."""
+    import yarn_core.fused as fused_module
+
+    _compiled_backend()
+    torch.manual_seed(6)
+    seq = 19
+    calls: list[str] = []
+    kernel = fused_module._compiled_kernel
+    monkeypatch.setattr(
+        fused_module,
+        "_compiled_kernel",
+        lambda p, both=False: calls.append("qk" if both else "one") or kernel(p, both=both),
+    )
+    cases = [
+        (torch.randn(2, 4, seq, 64), torch.randn(2, 2, seq, 64), 64),  # grouped keys
+        (torch.randn(1, 3, seq, 48), torch.randn(1, 3, seq, 48), 32),  # partial rotary
+        (torch.randn(2, seq, 3, 64).transpose(1, 2), torch.randn(2, 3, seq, 64), 64),  # strided
+    ]
+    for q, k, rot in cases:
+        q, k = q.to(dtype), k.to(dtype)
+        cos, sin = _tables(pairing, seq, rot, dtype)
+        calls.clear()
+        got_q, got_k = apply_rotary_qk(q, k, cos, sin, pairing=pairing, fused=True)
+        assert calls[0] == ("qk" if q.is_contiguous() else "one")
+        want_q = apply_rotary(q, cos, sin, pairing=pairing, fused=True)
+        want_k = apply_rotary(k, cos, sin, pairing=pairing, fused=True)
+        assert torch.equal(got_q, want_q) and torch.equal(got_k, want_k)
+        eager_q = apply_rotary(q, cos, sin, pairing=pairing, fused=False)
+        scale = float(q.abs().max())
+        assert (got_q.double() - eager_q.double()).abs().max().item() <= 2 * _ulp(dtype, scale)
+        outs = (torch.empty_like(q), torch.empty_like(k))
+        into = apply_rotary_qk(q, k, cos, sin, pairing=pairing, fused=True, out=outs)
+        assert into[0] is outs[0] and into[1] is outs[1] and torch.equal(outs[1], want_k)
+
+
 def test_fused_non_contiguous_inputs_and_outputs() -> None:
     _compiled_backend()
     torch.manual_seed(5)

@@ -34,6 +34,7 @@ __all__ = [
     "reset_compiled",
     "available_backends",
     "rotate_fused",
+    "rotate_fused_qk",
     "select_backend",
 ]
 
@@ -151,6 +152,49 @@ def rotate_fused(
     return out
 
 
+def rotate_fused_qk(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    out: tuple[torch.Tensor, torch.Tensor],
+    *,
+    pairing: str,
+    rotary_dim: int,
+    backend: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`rotate_fused` on queries and keys in one compiled kernel when `backend` is "compiled":
+    the loop over q and the loop over k are fused (one for equal shapes), so each table row is
+    read once for both. Other backends rotate the two one after the other."""
+    if backend != "compiled":
+        for x, result in zip((q, k), out, strict=True):
+            _run(backend, x, cos, sin, result, pairing, rotary_dim)
+        return out
+    seq = q.shape[-2] if q.dim() >= 2 else 1
+    table_rows = cos.dim() == 2 and cos.shape[0] == seq and sin.shape == cos.shape
+    flat = all(t.dim() >= 2 and t.is_contiguous() for t in (q, k, *out))
+    if not (table_rows and flat and k.shape[-2] == seq):
+        for x, result in zip((q, k), out, strict=True):
+            _run_compiled(x, cos, sin, result, pairing, rotary_dim)
+        return out
+    views = [t.view(-1, seq, t.shape[-1]) for t in (q, k, *out)]
+    paired = _paired_tables(cos, sin, pairing)
+    tensors = (views[0], views[1], *paired, views[2], views[3])
+    for tensor in tensors:
+        for dim in range(tensor.dim() - 2):
+            torch._dynamo.maybe_mark_dynamic(tensor, dim)
+    try:
+        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
+            _compiled_kernel(pairing, both=True)(*tensors)
+    except torch._dynamo.exc.Unsupported:  # still more variants: this call runs eager
+        from yarn_core.rotate import rotate_pairs as _rotate
+
+        full = _full_tables(*paired, pairing)
+        for x, result in zip((q, k), out, strict=True):
+            _rotate(x, *full, result, pairing, rotary_dim)
+    return out
+
+
 def _run(
     backend: str,
     x: torch.Tensor,
@@ -257,11 +301,27 @@ def _full_tables(
     ).flatten(-2)
 
 
-def _compiled_kernel(pairing: str) -> Callable[..., None]:
-    if pairing not in _compiled:
+def _compiled_kernel(pairing: str, *, both: bool = False) -> Callable[..., None]:
+    name = f"{pairing}:qk" if both else pairing
+    if name not in _compiled:
         body = _half_body if pairing == "half" else _interleaved_body
-        _compiled[pairing] = torch.compile(body, dynamic=False, fullgraph=True)
-    return _compiled[pairing]
+        if both:
+
+            def body_qk(
+                q: torch.Tensor,
+                k: torch.Tensor,
+                cos: torch.Tensor,
+                sin: torch.Tensor,
+                q_out: torch.Tensor,
+                k_out: torch.Tensor,
+            ) -> None:
+                body(q, cos, sin, q_out)
+                body(k, cos, sin, k_out)
+
+            _compiled[name] = torch.compile(body_qk, dynamic=False, fullgraph=True)
+        else:
+            _compiled[name] = torch.compile(body, dynamic=False, fullgraph=True)
+    return _compiled[name]
 
 
 def _half_body(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, out: torch.Tensor) -> None:

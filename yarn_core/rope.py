@@ -202,13 +202,7 @@ def apply_rotary(
     None (default) for float32/bfloat16/float16 inputs of at least `FUSED_MIN_ELEMENTS`.
     `ROPEDEX_ROTARY=eager` forces the eager path process-wide.
     """
-    rot = rotary_dim if rotary_dim is not None else cos.shape[-1]
-    if rot % 2 or rot > x.shape[-1] or cos.shape[-1] != rot:
-        raise ValueError(
-            f"rotary_dim {rot} must be even, at most head_dim {x.shape[-1]}, and match cos"
-        )
-    if pairing not in PAIRINGS:
-        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+    rot = _checked_rotary_dim(x, cos, pairing, rotary_dim)
     result = torch.empty_like(x) if out is None else out
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     if _fused_wanted(fused, x):
@@ -242,6 +236,20 @@ def apply_rotary(
     return result
 
 
+def _checked_rotary_dim(
+    x: torch.Tensor, cos: torch.Tensor, pairing: str, rotary_dim: int | None
+) -> int:
+    """The rotary width for x and this table, or ValueError."""
+    rot = rotary_dim if rotary_dim is not None else cos.shape[-1]
+    if rot % 2 or rot > x.shape[-1] or cos.shape[-1] != rot:
+        raise ValueError(
+            f"rotary_dim {rot} must be even, at most head_dim {x.shape[-1]}, and match cos"
+        )
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
+    return rot
+
+
 def _fused_wanted(fused: bool | None, x: torch.Tensor) -> bool:
     from yarn_core.fused import FUSED_DTYPES, FUSED_MIN_ELEMENTS
 
@@ -271,8 +279,24 @@ def apply_rotary_qk(
     out: tuple[torch.Tensor, torch.Tensor] | None = None,
     fused: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`apply_rotary` on queries and keys with one cos/sin table (cast once)."""
+    """`apply_rotary` on queries and keys with one cos/sin table (cast once). On the compiled
+    backend both go through one kernel, which reads each table row once for q and k."""
     cos, sin = cos.to(q.dtype), sin.to(q.dtype)
     q_out, k_out = out if out is not None else (None, None)
     kw: dict[str, Any] = {"pairing": pairing, "rotary_dim": rotary_dim, "fused": fused}
+    same = q.dtype == k.dtype and q.device == k.device and q.dim() == k.dim()
+    if same and _fused_wanted(fused, q) and _fused_wanted(fused, k):
+        from yarn_core.fused import backend_override, rotate_fused_qk, select_backend
+
+        backend = select_backend(q.device.type, backend_override())
+        if backend == "compiled":
+            rot = _checked_rotary_dim(q, cos, pairing, rotary_dim)
+            _checked_rotary_dim(k, cos, pairing, rotary_dim)
+            outs = (
+                torch.empty_like(q) if q_out is None else q_out,
+                torch.empty_like(k) if k_out is None else k_out,
+            )
+            return rotate_fused_qk(
+                q, k, cos, sin, outs, pairing=pairing, rotary_dim=rot, backend=backend
+            )
     return apply_rotary(q, cos, sin, out=q_out, **kw), apply_rotary(k, cos, sin, out=k_out, **kw)
