@@ -370,3 +370,28 @@ def test_shared_pair_check_is_never_taken_from_a_freed_table() -> None:
         want = apply_rotary(x, cos, sin, fused=False)
         assert torch.allclose(got, want, atol=atol, rtol=0), i
         del cos, sin, got, want
+
+
+def test_large_fresh_outputs_live_on_their_own_mapping_and_stay_valid() -> None:
+    """Large CPU outputs come from `yarn_core.outputs` (a huge-page mapping); they hold the
+    right values, outlive every input, and are freed with the tensor. Small or strided ones
+    are plain `empty_like` tensors."""
+    import gc
+
+    from yarn_core.outputs import HUGE_MIN_BYTES, empty_like
+
+    seq, rot = 4096, 128
+    q = torch.randn(1, 8, seq, rot)  # 16 MiB
+    assert q.numel() * q.element_size() >= HUGE_MIN_BYTES
+    cos, sin = _tables("half", seq, rot, torch.float32)
+    got_q, got_k = apply_rotary_qk(q, q.clone(), cos, sin, fused=True)
+    want = apply_rotary(q, cos, sin, fused=False)
+    del q, cos, sin
+    gc.collect()
+    assert got_q.untyped_storage().data_ptr() % 4096 == 0 and got_q.is_contiguous()
+    assert torch.allclose(got_q, want, atol=1e-5) and torch.equal(got_q, got_k)
+    got_q.add_(1.0)  # writable
+    small = torch.randn(4, 16)
+    assert empty_like(small).shape == small.shape
+    strided = torch.randn(8, seq, rot).transpose(0, 1)
+    assert empty_like(strided).stride() == torch.empty_like(strided).stride()

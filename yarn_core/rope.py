@@ -203,7 +203,7 @@ def apply_rotary(
     `ROPEDEX_ROTARY=eager` forces the eager path process-wide.
     """
     rot = _checked_rotary_dim(x, cos, pairing, rotary_dim)
-    result = torch.empty_like(x) if out is None else out
+    result = _fresh(x) if out is None else out
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     if _fused_wanted(fused, x):
         from yarn_core.fused import backend_override, rotate_fused, select_backend
@@ -234,6 +234,12 @@ def apply_rotary(
             rows = slice(start, start + step)
             _rotate(heads[h, rows], cos[rows], sin[rows], out_heads[h, rows], pairing, rot)
     return result
+
+
+def _fresh(x: torch.Tensor) -> torch.Tensor:
+    from yarn_core.outputs import empty_like
+
+    return empty_like(x)
 
 
 def _checked_rotary_dim(
@@ -293,8 +299,8 @@ def apply_rotary_qk(
             rot = _checked_rotary_dim(q, cos, pairing, rotary_dim)
             _checked_rotary_dim(k, cos, pairing, rotary_dim)
             outs = (
-                torch.empty_like(q) if q_out is None else q_out,
-                torch.empty_like(k) if k_out is None else k_out,
+                _fresh(q) if q_out is None else q_out,
+                _fresh(k) if k_out is None else k_out,
             )
             return rotate_fused_qk(
                 q, k, cos, sin, outs, pairing=pairing, rotary_dim=rot, backend=backend
