@@ -79,6 +79,18 @@ def reconcile(conn: Connection) -> None:
     for table in SQLModel.metadata.tables.values():
         if table.name in before:
             _add_missing(conn, table)
+    if conn.dialect.name == "postgresql":
+        for name, ddl in sorted(POSTGRES_INDEXES.items()):
+            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {ddl}")
+
+
+# PostgreSQL sorts NULL first in a descending scan; the catalog's sorts put NULL last, so the
+# most-downloaded and most-liked pages need indexes in that order there (SQLite's plain index
+# on the column already reads in it). Without them an unfiltered page is a sort of every row.
+POSTGRES_INDEXES = {
+    "ix_models_downloads_nulls_last": "models (downloads DESC NULLS LAST, id DESC)",
+    "ix_models_likes_nulls_last": "models (likes DESC NULLS LAST, id DESC)",
+}
 
 
 def lacks_columns(conn: Connection) -> bool:
