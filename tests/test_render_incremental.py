@@ -110,8 +110,9 @@ def test_incremental_render_equals_a_full_render_after_a_change_set(
     add_likes(engine, liked)  # likes show on the model page, not in the catalog table
     remove_model(engine, removed)
 
-    with monkeypatch.context() as forced:  # the pages to render go to two forked workers
+    with monkeypatch.context() as forced:  # pages to render: two forked workers
         forced.setattr(registry.sitegen.driver, "render_workers", lambda e, c, pages: 2)
+        forced.setattr(registry.sitegen.driver, "PARALLEL_MIN_ROWS", 1)  # downloads forked too
         again = render_site(engine, site, incremental=True)
     full = render_site(engine, tmp_path / "full")
     assert digest(site) == digest(tmp_path / "full")

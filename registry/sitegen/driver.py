@@ -194,6 +194,9 @@ def _render_into(
         progress("model pages", models, total)
     rows.sort(key=popularity)
     summary.models = len(rows)
+    # The whole-catalog files (downloads, API index) are written by a forked process while
+    # this one writes the list pages, for a big catalog: they only read `rows`.
+    whole = _WholeCatalogFiles(writer, engine, rows, site.stamp)
     steps = (
         lambda: catalog_pages(site, rows),
         lambda: group_pages(site, rows, changes),
@@ -201,14 +204,17 @@ def _render_into(
         lambda: home_page(site, rows, changes),
         lambda: feeds(site, rows, changes),
         lambda: drift_pages(site, rows),
-        lambda: write_downloads(writer, engine, rows),
-        lambda: write_index(writer, rows, site.stamp),
+        whole.downloads,
+        whole.index,
         lambda: _copy_static(writer, site_dir / "static"),
     )
-    for done, (name, step) in enumerate(zip(_LATER_STEPS, steps, strict=True), start=1):
-        progress(name, models + done - 1, total)
-        step()
-        progress(name, models + done, total)
+    try:
+        for done, (name, step) in enumerate(zip(_LATER_STEPS, steps, strict=True), start=1):
+            progress(name, models + done - 1, total)
+            step()
+            progress(name, models + done, total)
+    finally:
+        whole.close()
     # A static host serves 404.html for any missing path, at any depth: root-relative links.
     site.page("404.html", "404.html", sitemap=False, root=urlsplit(site.config.base_url).path)
     write_sitemap(writer, config.base_url, site.stamp)
@@ -252,6 +258,59 @@ def _kept_models(
                 summary.plot_errors.append(problem)
         rows.append(row)
     return rows, (todo if previous is not None else None)
+
+
+PARALLEL_MIN_ROWS = 20000  # catalog rows from which the whole-catalog files get their own process
+
+
+class _WholeCatalogFiles:
+    """`write_downloads` and `write_index`, started at once in a forked process for a big
+    catalog (where `fork` exists), else run in place when their step comes."""
+
+    def __init__(self, writer: SiteWriter, engine: Engine, rows: list[Any], stamp: Any) -> None:
+        import multiprocessing
+
+        self.args = (writer, engine, rows, stamp)
+        self.pool: Any = None
+        self.result: Any = None
+        if len(rows) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
+            _FORKED.update(whole=self.args)
+            try:
+                self.pool = multiprocessing.get_context("fork").Pool(1)
+            finally:
+                _FORKED.clear()
+            self.result = self.pool.apply_async(_whole_catalog_files)
+
+    def downloads(self) -> None:
+        if self.pool is None:
+            writer, engine, rows, _stamp = self.args
+            write_downloads(writer, engine, rows)
+
+    def index(self) -> None:
+        writer, _engine, rows, stamp = self.args
+        if self.pool is None:
+            write_index(writer, rows, stamp)
+            return
+        files, count, size = self.result.get()
+        writer.files.update(files)
+        writer.summary.files += count
+        writer.summary.bytes += size
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+def _whole_catalog_files() -> tuple[dict[str, list[Any]], int, int]:
+    """In the forked process: both files, and what the writer counted for them."""
+    writer, engine, rows, stamp = _FORKED["whole"]
+    engine.dispose(close=False)  # the parent's connections stay the parent's
+    writer.files, writer.summary = {}, RenderSummary(out_dir=writer.summary.out_dir)
+    write_downloads(writer, engine, rows)
+    write_index(writer, rows, stamp)
+    return writer.files, writer.summary.files, writer.summary.bytes
 
 
 def _remove_stale(writer: SiteWriter, stale: Iterable[str]) -> None:
