@@ -217,14 +217,20 @@ def _walk(
 
 def catalog_drift(conn: Any, root: str | None = None) -> list[Derivative]:
     """`drift_tree` over the catalog's current facts (`conn`: a connection or session)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, or_, select
 
     from registry.models import Model, PositionFacts
 
     m = Model.__table__  # type: ignore[attr-defined]
     f = PositionFacts.__table__  # type: ignore[attr-defined]
-    query = select(m.c.repo_id, m.c.base_model, *[f.c[name] for name in FIELDS]).join(
-        f, f.c.snapshot_id == m.c.snapshot_id
+    b = m.alias("derived")
+    # Only models in a lineage: those naming a base, and those named as one (bases match
+    # repo ids case-insensitively, as in drift_tree); every other model has no drift.
+    named = select(func.lower(b.c.base_model)).where(b.c.base_model.is_not(None))
+    query = (
+        select(m.c.repo_id, m.c.base_model, *[f.c[name] for name in FIELDS])
+        .join(f, f.c.snapshot_id == m.c.snapshot_id)
+        .where(or_(m.c.base_model.is_not(None), func.lower(m.c.repo_id).in_(named)))
     )
     facts: dict[str, dict[str, Any]] = {}
     bases: dict[str, str | None] = {}
