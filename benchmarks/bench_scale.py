@@ -378,6 +378,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--pg-url", help="an empty PostgreSQL database (default: a private one)")
     parser.add_argument("--work", type=Path, help="where the catalog and site go")
+    parser.add_argument("--skip-render", action="store_true", help="no full or incremental render")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="ropedex-scale-", dir=ROOT / "benchmarks"))
@@ -404,16 +405,18 @@ def main() -> None:
             ("ingest", ["ingest", url, str(args.ingest)]),
             ("verify", ["verify", url]),
             ("queries", ["queries", url, str(args.repeat)]),
-            ("render", ["render", url, str(site)]),
         ]
+        if not args.skip_render:
+            steps.append(("render", ["render", url, str(site)]))
         for name, argv in steps:
             results[name] = run_phase(argv)
             print(f"{name}: {json.dumps(results[name], default=str)}", file=sys.stderr, flush=True)
-        results["changed"] = churn(url, args.churn)
-        results["incremental"] = run_phase(["incremental", url, str(site)])
-        results["incremental"]["ratio"] = (
-            results["incremental"]["seconds"] / results["render"]["seconds"]
-        )
+        if not args.skip_render:
+            results["changed"] = churn(url, args.churn)
+            results["incremental"] = run_phase(["incremental", url, str(site)])
+            results["incremental"]["ratio"] = (
+                results["incremental"]["seconds"] / results["render"]["seconds"]
+            )
     finally:
         if cluster is not None:
             cluster.stop()
@@ -424,7 +427,7 @@ def main() -> None:
 
 
 def report(r: dict[str, Any]) -> None:
-    b, ing, ver, ren, inc = r["build"], r["ingest"], r["verify"], r["render"], r["incremental"]
+    b, ing, ver = r["build"], r["ingest"], r["verify"]
     print(f"{r['backend']}, {r['count']:,} models (bulk load {b['seconds']:.0f} s)\n")
     print("| phase | wall (s) | rate / ratio | peak RSS (MiB) |")
     print("|---|---:|---:|---:|")
@@ -437,15 +440,17 @@ def report(r: dict[str, Any]) -> None:
         f"| verify (dedup, {ver['distinct']} fingerprints) | {ver['seconds']:.1f} "
         f"| scan {ver['fingerprint_scan_s']:.2f} s | {ver['rss_mib']:.0f} |"
     )
-    print(
-        f"| full render ({ren['model_pages']:,} model pages) | {ren['seconds']:.1f} | 1 "
-        f"| {ren['rss_mib']:.0f} (workers {ren['worker_rss_mib']:.0f}) |"
-    )
-    print(
-        f"| incremental render ({r['changed']:,} changed, {inc['reused']:,} kept) "
-        f"| {inc['seconds']:.1f} | {inc['ratio']:.3f} of full "
-        f"| {inc['rss_mib']:.0f} (workers {inc['worker_rss_mib']:.0f}) |"
-    )
+    if "render" in r:
+        ren, inc = r["render"], r["incremental"]
+        print(
+            f"| full render ({ren['model_pages']:,} model pages) | {ren['seconds']:.1f} | 1 "
+            f"| {ren['rss_mib']:.0f} (workers {ren['worker_rss_mib']:.0f}) |"
+        )
+        print(
+            f"| incremental render ({r['changed']:,} changed, {inc['reused']:,} kept) "
+            f"| {inc['seconds']:.1f} | {inc['ratio']:.3f} of full "
+            f"| {inc['rss_mib']:.0f} (workers {inc['worker_rss_mib']:.0f}) |"
+        )
     print("\n| query | ours p50 | ours p95 | raw p50 | raw p95 | p50 ratio |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, q in r["queries"]["queries"].items():
