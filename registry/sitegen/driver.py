@@ -222,7 +222,12 @@ def _render_into(
     writer.write(MARKER, "Rendered by ropedex; `ropedex render` may replace this folder.\n")
     writer.write(MANIFEST, reuse.manifest(writer.files), track=False)
     if in_place:
-        _remove_stale(writer, reuse.stale(writer.files))
+        from registry.sitegen.pages.api import model_document_path
+        from registry.sitegen.writer import model_path
+
+        gone, others = reuse.stale(writer.files)
+        pages = [p for r in gone for p in (model_path(r), model_document_path(r))]
+        _remove_stale(writer, [*pages, *others])
 
 
 def _kept_models(

@@ -175,18 +175,11 @@ class PageReuse:
             self.errors[repo_id] = errors
         return errors
 
-    def stale(self, files: dict[str, list[Any]]) -> Iterator[str]:
-        """Files of the previous site that this render did not produce."""
-        from registry.sitegen.pages.api import model_document_path
-        from registry.sitegen.writer import model_path
-
-        for repo_id in self.old_models:
-            if repo_id not in self.models:
-                yield model_path(repo_id)
-                yield model_document_path(repo_id)
-        for rel in self.old_files:
-            if rel not in files:
-                yield rel
+    def stale(self, files: dict[str, list[Any]]) -> tuple[list[str], list[str]]:
+        """What the previous site held that this render did not produce: the repo ids of its
+        model pages, and its other files."""
+        models = [repo_id for repo_id in self.old_models if repo_id not in self.models]
+        return models, [rel for rel in self.old_files if rel not in files]
 
     def manifest(self, files: dict[str, list[Any]]) -> str:
         document = {
