@@ -257,38 +257,72 @@ def report(label: str, count: int, times: tuple[list[float], list[float]]) -> No
     )
 
 
+def time_queries(url: str, repeat: int) -> list[tuple[str, int, tuple[list[float], list[float]]]]:
+    """Each of QUERIES through `query_models` and, alternately, its SQL through the raw driver
+    of the catalog at `url` (checked to give the same repo ids): (label, rows, times)."""
+    engine = open_engine(url, create=False)
+    dialect = engine.dialect.name
+    raw: Any = raw_connect(url, dialect)
+    out = []
+    try:
+        with session_factory(engine)() as session:
+            for label, f in QUERIES.items():
+                sql, params = compiled_sql(f, dialect=dialect)
+                got = query_models(session, f)
+                expected = raw.execute(sql, params).fetchall()
+                assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
+                ours = partial(query_models, session, f)
+                times = paired_ms(ours, partial(fetch_all, raw, sql, params), repeat)
+                out.append((label, len(got), times))
+    finally:
+        raw.close()
+        engine.dispose()
+    return out
+
+
+def raw_connect(url: str, dialect: str) -> Any:
+    """The raw driver's own connection to the catalog at `url`."""
+    if dialect == "postgresql":
+        import psycopg
+
+        return psycopg.connect(driver_dsn(url))
+    return sqlite3.connect(url)
+
+
+def print_plans(url: str) -> None:
+    """The query plan of each of QUERIES (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL)."""
+    dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+    raw = raw_connect(url, dialect)
+    try:
+        for label, f in QUERIES.items():
+            sql, params = compiled_sql(f, dialect=dialect)
+            if dialect == "postgresql":
+                plan = [r[0] for r in raw.execute(f"EXPLAIN {sql}", params)]
+            else:
+                plan = [r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            print(f"\nplan, {label}:")
+            for line in plan:
+                print(f"  {line}")
+    finally:
+        raw.close()
+
+
+def measure(url: str, repeat: int) -> None:
+    print(HEADER)
+    for label, count, times in time_queries(url, repeat):
+        report(label, count, times)
+    print_plans(url)
+
+
 def run_sqlite(args: argparse.Namespace, path: Path) -> None:
     if not path.exists():
         start = time.perf_counter()
         build(path, args.rows, analyze=args.analyze)
         print(f"built {args.rows:,} models in {time.perf_counter() - start:.1f} s")
-    engine = open_engine(str(path), create=False)
-    raw = sqlite3.connect(path)
-    print(HEADER)
-    plans = []
-    with session_factory(engine)() as session:
-        for label, f in QUERIES.items():
-            sql, params = compiled_sql(f)
-            got = query_models(session, f)
-            expected = raw.execute(sql, params).fetchall()
-            assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
-            times = paired_ms(
-                partial(query_models, session, f), partial(fetch_all, raw, sql, params), args.repeat
-            )
-            report(label, len(got), times)
-            plan = [r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
-            plans.append((label, plan))
-    raw.close()
-    engine.dispose()
-    for label, plan in plans:
-        print(f"\nplan, {label}:")
-        for line in plan:
-            print(f"  {line}")
+    measure(str(path), args.repeat)
 
 
 def run_postgresql(args: argparse.Namespace) -> None:
-    import psycopg
-
     cluster = None
     url = args.pg_url
     if url is None:
@@ -304,30 +338,7 @@ def run_postgresql(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         build_pg(url, args.rows)
         print(f"built {args.rows:,} models in {time.perf_counter() - start:.1f} s")
-        engine = open_engine(url, create=False)
-        raw = psycopg.connect(driver_dsn(url))
-        print(HEADER)
-        plans = []
-        with session_factory(engine)() as session:
-            for label, f in QUERIES.items():
-                sql, params = compiled_sql(f, dialect="postgresql")
-                got = query_models(session, f)
-                expected = raw.execute(sql, params).fetchall()
-                assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
-                times = paired_ms(
-                    partial(query_models, session, f),
-                    partial(fetch_all, raw, sql, params),
-                    args.repeat,
-                )
-                report(label, len(got), times)
-                plan = [r[0] for r in raw.execute(f"EXPLAIN {sql}", params)]
-                plans.append((label, plan))
-        raw.close()
-        engine.dispose()
-        for label, plan in plans:
-            print(f"\nplan, {label}:")
-            for line in plan:
-                print(f"  {line}")
+        measure(url, args.repeat)
     finally:
         if cluster is not None:
             cluster.stop()

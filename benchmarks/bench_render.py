@@ -61,9 +61,85 @@ ROPES: list[dict[str, Any]] = [
 TAG_OF = {"default": "rope", "yarn": "rope-yarn", "llama3": "rope-llama3", "linear": "rope-linear"}
 
 
+def catalog_rows(first: int, last: int) -> dict[str, list[dict[str, Any]]]:
+    """Models `first`..`last` with their snapshots, facts and changes, by table (the models'
+    snapshot ids are left unset: the snapshots point at their models)."""
+    from yarn_core.params import RopeParams
+
+    stamp = "2026-11-28T03:00:00+00:00"
+    params = [RopeParams.from_dict(r) for r in ROPES]
+    prints = [p.fingerprint() for p in params]
+    rows: dict[str, list[dict[str, Any]]] = {"models": [], "snaps": [], "facts": []}
+    rows["changes"] = []
+    for i in range(first, last + 1):
+        kind = i % len(ROPES)
+        rope = params[kind]
+        family = FAMILIES[i % len(FAMILIES)]
+        config = {"model_type": family, "rope_scaling": ROPES[kind]}
+        repo_id = f"org{i % 997}/model-{i:06d}"
+        rows["models"].append(
+            {
+                "id": i, "repo_id": repo_id, "author": f"org{i % 997}", "family": family,
+                "model_type": family, "downloads": (i * 7919) % 1_000_003, "likes": i % 500,
+                "status": "ok", "private": False, "first_seen": stamp, "last_seen": stamp,
+            }
+        )  # fmt: skip
+        rows["snaps"].append(
+            {
+                "id": i, "model_id": i, "repo_id": repo_id, "fetched_at": stamp,
+                "content_hash": f"{i:064x}", "size": 400,
+                "config_text": json.dumps(config, indent=2),
+            }
+        )  # fmt: skip
+        rows["facts"].append(
+            {
+                "snapshot_id": i, "tagger_version": 1,
+                "position_encoding": TAG_OF.get(rope.rope_type, "rope"),
+                "rope_theta": rope.theta, "head_dim": rope.head_dim,
+                "rotary_dim": rope.rotary_dim,
+                "scaling_type": None if rope.rope_type == "default" else rope.rope_type,
+                "scaling_factor": rope.factor,
+                "original_context": rope.original_max_position_embeddings,
+                "declared_context": rope.max_position_embeddings or 4096,
+                "effective_context": rope.max_position_embeddings or 4096,
+                "rope_parameters": {"default": rope.to_dict()},
+                "rope_fingerprint": prints[kind], "verify_fingerprint": prints[kind],
+                "evidence": {"rope_scaling": "<rope block>", "model_type": family},
+            }
+        )  # fmt: skip
+        if i % 50 == 0:
+            rows["changes"].append(
+                {
+                    "model_id": i, "repo_id": repo_id, "field_path": "scaling_factor",
+                    "old_value": "4.0", "new_value": "8.0",
+                    "changed_at": f"2026-11-{1 + i % 27:02d}T00:00:00+00:00",
+                }
+            )  # fmt: skip
+    return rows
+
+
+def verification_rows(stamp: str) -> list[dict[str, Any]]:
+    """One passing verifier row per rope parameter set (the models share them)."""
+    from yarn_core.params import RopeParams
+
+    checks = [{"id": "C1-type-key", "status": "pass", "message": "rope_type is set"}]
+    return [
+        {
+            "fingerprint": RopeParams.from_dict(r).fingerprint(),
+            "verdict": "pass",
+            "checks": checks,
+            "runtimes": {"transformers": {"served_context": 4096}},
+            "device": "cpu",
+            "core_version": "1",
+            "verified_at": stamp,
+        }
+        for r in ROPES
+    ]
+
+
 def build_catalog(path: Path, count: int) -> None:
     """`count` models with snapshots, facts, shared verifications and a few changes."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from registry.db import open_engine
     from registry.models import (
@@ -74,98 +150,24 @@ def build_catalog(path: Path, count: int) -> None:
         Run,
         Verification,
     )
-    from yarn_core.params import RopeParams
 
     path.unlink(missing_ok=True)
     engine = open_engine(str(path))
     stamp = "2026-11-28T03:00:00+00:00"
-    params = [RopeParams.from_dict(r) for r in ROPES]
-    prints = [p.fingerprint() for p in params]
-    models, snaps, facts, changes = [], [], [], []
-    for i in range(1, count + 1):
-        kind = i % len(ROPES)
-        rope = params[kind]
-        config = {"model_type": FAMILIES[i % len(FAMILIES)], "rope_scaling": ROPES[kind]}
-        models.append(
-            {
-                "id": i,
-                "repo_id": f"org{i % 997}/model-{i:06d}",
-                "author": f"org{i % 997}",
-                "family": FAMILIES[i % len(FAMILIES)],
-                "model_type": FAMILIES[i % len(FAMILIES)],
-                "downloads": (i * 7919) % 1_000_003,
-                "likes": i % 500,
-                "snapshot_id": i,
-                "status": "ok",
-                "first_seen": stamp,
-                "last_seen": stamp,
-            }
-        )
-        snaps.append(
-            {
-                "id": i,
-                "model_id": i,
-                "repo_id": models[-1]["repo_id"],
-                "fetched_at": stamp,
-                "content_hash": f"{i:064x}",
-                "size": 400,
-                "config_text": json.dumps(config, indent=2),
-            }
-        )
-        facts.append(
-            {
-                "snapshot_id": i,
-                "tagger_version": 1,
-                "position_encoding": TAG_OF.get(rope.rope_type, "rope"),
-                "rope_theta": rope.theta,
-                "head_dim": rope.head_dim,
-                "rotary_dim": rope.rotary_dim,
-                "scaling_type": None if rope.rope_type == "default" else rope.rope_type,
-                "scaling_factor": rope.factor,
-                "original_context": rope.original_max_position_embeddings,
-                "declared_context": rope.max_position_embeddings or 4096,
-                "effective_context": rope.max_position_embeddings or 4096,
-                "rope_parameters": {"default": rope.to_dict()},
-                "rope_fingerprint": prints[kind],
-                "verify_fingerprint": prints[kind],
-                "evidence": {"rope_scaling": "<rope block>", "model_type": config["model_type"]},
-            }
-        )
-        if i % 50 == 0:
-            changes.append(
-                {
-                    "model_id": i,
-                    "repo_id": models[-1]["repo_id"],
-                    "field_path": "scaling_factor",
-                    "old_value": "4.0",
-                    "new_value": "8.0",
-                    "changed_at": f"2026-11-{1 + i % 27:02d}T00:00:00+00:00",
-                }
-            )
-    checks = [{"id": "C1-type-key", "status": "pass", "message": "rope_type is set"}]
-    verifications = [
-        {
-            "fingerprint": fp,
-            "verdict": "pass",
-            "checks": checks,
-            "runtimes": {"transformers": {"served_context": 4096}},
-            "device": "cpu",
-            "core_version": "1",
-            "verified_at": stamp,
-        }
-        for fp in prints
-    ]
+    rows = catalog_rows(1, count)
+    verifications = verification_rows(stamp)
     with engine.begin() as conn:
-        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")  # models <-> snapshots point both ways
-        conn.execute(insert(Model.__table__), models)  # type: ignore[attr-defined]
-        conn.execute(insert(ConfigSnapshot.__table__), snaps)  # type: ignore[attr-defined]
-        conn.execute(insert(PositionFacts.__table__), facts)  # type: ignore[attr-defined]
+        conn.execute(insert(Model.__table__), rows["models"])  # type: ignore[attr-defined]
+        conn.execute(insert(ConfigSnapshot.__table__), rows["snaps"])  # type: ignore[attr-defined]
+        conn.execute(insert(PositionFacts.__table__), rows["facts"])  # type: ignore[attr-defined]
         conn.execute(insert(Verification.__table__), verifications)  # type: ignore[attr-defined]
-        conn.execute(insert(Change.__table__), changes)  # type: ignore[attr-defined]
+        if rows["changes"]:
+            conn.execute(insert(Change.__table__), rows["changes"])  # type: ignore[attr-defined]
         conn.execute(
             insert(Run.__table__),  # type: ignore[attr-defined]
             [{"kind": "ingest", "started_at": stamp, "ended_at": stamp, "status": "ok"}],
         )
+        conn.execute(text("UPDATE models SET snapshot_id = id"))
     engine.dispose()
 
 

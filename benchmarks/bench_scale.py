@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,73 +55,13 @@ def children_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def catalog_chunks(count: int) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """The rows of `bench_render.build_catalog`, CHUNK models at a time (snapshot ids unset)."""
-    from bench_render import FAMILIES, ROPES, TAG_OF
-
-    from yarn_core.params import RopeParams
-
-    stamp = "2026-11-28T03:00:00+00:00"
-    params = [RopeParams.from_dict(r) for r in ROPES]
-    prints = [p.fingerprint() for p in params]
-    for start in range(1, count + 1, CHUNK):
-        rows: dict[str, list[dict[str, Any]]] = {"models": [], "snaps": [], "facts": []}
-        rows["changes"] = []
-        for i in range(start, min(count, start + CHUNK - 1) + 1):
-            kind = i % len(ROPES)
-            rope = params[kind]
-            family = FAMILIES[i % len(FAMILIES)]
-            config = {"model_type": family, "rope_scaling": ROPES[kind]}
-            repo_id = f"org{i % 997}/model-{i:07d}"
-            rows["models"].append(
-                {
-                    "id": i, "repo_id": repo_id, "author": f"org{i % 997}", "family": family,
-                    "model_type": family, "downloads": (i * 7919) % 1_000_003, "likes": i % 500,
-                    "status": "ok", "private": False, "first_seen": stamp, "last_seen": stamp,
-                }
-            )  # fmt: skip
-            rows["snaps"].append(
-                {
-                    "id": i, "model_id": i, "repo_id": repo_id, "fetched_at": stamp,
-                    "content_hash": f"{i:064x}", "size": 400,
-                    "config_text": json.dumps(config, indent=2),
-                }
-            )  # fmt: skip
-            rows["facts"].append(
-                {
-                    "snapshot_id": i, "tagger_version": 1,
-                    "position_encoding": TAG_OF.get(rope.rope_type, "rope"),
-                    "rope_theta": rope.theta, "head_dim": rope.head_dim,
-                    "rotary_dim": rope.rotary_dim,
-                    "scaling_type": None if rope.rope_type == "default" else rope.rope_type,
-                    "scaling_factor": rope.factor,
-                    "original_context": rope.original_max_position_embeddings,
-                    "declared_context": rope.max_position_embeddings or 4096,
-                    "effective_context": rope.max_position_embeddings or 4096,
-                    "rope_parameters": {"default": rope.to_dict()},
-                    "rope_fingerprint": prints[kind], "verify_fingerprint": prints[kind],
-                    "evidence": {"rope_scaling": "<rope block>", "model_type": family},
-                }
-            )  # fmt: skip
-            if i % 50 == 0:
-                rows["changes"].append(
-                    {
-                        "model_id": i, "repo_id": repo_id, "field_path": "scaling_factor",
-                        "old_value": "4.0", "new_value": "8.0",
-                        "changed_at": f"2026-11-{1 + i % 27:02d}T00:00:00+00:00",
-                    }
-                )  # fmt: skip
-        yield rows
-
-
 def build(url: str, count: int) -> dict[str, Any]:
     """Fill the empty catalog at `url` with `count` synthetic models."""
-    from bench_render import ROPES
+    from bench_render import catalog_rows, verification_rows
     from sqlalchemy import insert, text
 
     from registry.db import open_engine
     from registry.models import Change, ConfigSnapshot, Model, PositionFacts, Run, Verification
-    from yarn_core.params import RopeParams
 
     start = time.perf_counter()
     engine = open_engine(url)
@@ -133,24 +72,14 @@ def build(url: str, count: int) -> dict[str, Any]:
         "changes": Change.__table__,  # type: ignore[attr-defined]
     }
     stamp = "2026-11-28T03:00:00+00:00"
-    checks = [{"id": "C1-type-key", "status": "pass", "message": "rope_type is set"}]
     with engine.begin() as conn:
-        conn.execute(
-            insert(Verification.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "fingerprint": RopeParams.from_dict(r).fingerprint(), "verdict": "pass",
-                    "checks": checks, "runtimes": {"transformers": {"served_context": 4096}},
-                    "device": "cpu", "core_version": "1", "verified_at": stamp,
-                }
-                for r in ROPES
-            ],
-        )  # fmt: skip
+        conn.execute(insert(Verification.__table__), verification_rows(stamp))  # type: ignore[attr-defined]
         conn.execute(
             insert(Run.__table__),  # type: ignore[attr-defined]
             [{"kind": "ingest", "started_at": stamp, "ended_at": stamp, "status": "ok"}],
         )
-    for rows in catalog_chunks(count):
+    for first in range(1, count + 1, CHUNK):
+        rows = catalog_rows(first, min(count, first + CHUNK - 1))
         with engine.begin() as conn:
             for name in ("models", "snaps", "facts", "changes"):
                 if rows[name]:
@@ -254,49 +183,18 @@ def phase_verify(url: str) -> dict[str, Any]:
 
 
 def phase_queries(url: str, repeat: int) -> dict[str, Any]:
-    from functools import partial
+    from bench_query import p95, time_queries
 
-    from bench_query import QUERIES, driver_dsn, fetch_all, p95
-
-    from registry.db import open_engine, session_factory
-    from registry.queries import compiled_sql, query_models
-
-    engine = open_engine(url, create=False)
-    dialect = engine.dialect.name
-    if dialect == "postgresql":
-        import psycopg
-
-        raw: Any = psycopg.connect(driver_dsn(url))
-    else:
-        import sqlite3
-
-        raw = sqlite3.connect(url)
-    out = {}
-    with session_factory(engine)() as session:
-        for label, f in QUERIES.items():
-            sql, params = compiled_sql(f, dialect=dialect)
-            got = query_models(session, f)
-            expected = raw.execute(sql, params).fetchall()
-            assert [r["repo_id"] for r in got] == [r[0] for r in expected], label
-            ours_t: list[float] = []
-            raw_t: list[float] = []
-            for _ in range(repeat):
-                for fn, times in (
-                    (partial(query_models, session, f), ours_t),
-                    (partial(fetch_all, raw, sql, params), raw_t),
-                ):
-                    start = time.perf_counter()
-                    fn()
-                    times.append((time.perf_counter() - start) * 1000)
-            out[label] = {
-                "rows": len(got),
-                "ours_p50": statistics.median(ours_t),
-                "ours_p95": p95(ours_t),
-                "raw_p50": statistics.median(raw_t),
-                "raw_p95": p95(raw_t),
-            }
-    raw.close()
-    engine.dispose()
+    out = {
+        label: {
+            "rows": count,
+            "ours_p50": statistics.median(times[0]),
+            "ours_p95": p95(times[0]),
+            "raw_p50": statistics.median(times[1]),
+            "raw_p95": p95(times[1]),
+        }
+        for label, count, times in time_queries(url, repeat)
+    }
     return {"queries": out, "rss_mib": peak_rss_mib()}
 
 
