@@ -166,16 +166,12 @@ def rotate_fused_qk(
     """`rotate_fused` on queries and keys in one compiled kernel when `backend` is "compiled":
     the loop over q and the loop over k are fused (one for equal shapes), so each table row is
     read once for both. Other backends rotate the two one after the other."""
-    if backend != "compiled":
-        for x, result in zip((q, k), out, strict=True):
-            _run(backend, x, cos, sin, result, pairing, rotary_dim)
-        return out
     seq = q.shape[-2] if q.dim() >= 2 else 1
     table_rows = cos.dim() == 2 and cos.shape[0] == seq and sin.shape == cos.shape
     flat = all(t.dim() >= 2 and t.is_contiguous() for t in (q, k, *out))
-    if not (table_rows and flat and k.shape[-2] == seq):
+    if backend != "compiled" or not (table_rows and flat and k.shape[-2] == seq):
         for x, result in zip((q, k), out, strict=True):
-            _run_compiled(x, cos, sin, result, pairing, rotary_dim)
+            _run(backend, x, cos, sin, result, pairing, rotary_dim)
         return out
     # Static sizes (seq already is): with the leading size dynamic too the loops ran at 0.77
     # of copy speed against 0.93 (float32) and 0.98 (bfloat16), one thread; a new head count
@@ -183,16 +179,25 @@ def rotate_fused_qk(
     views = [t.view(-1, seq, t.shape[-1]) for t in (q, k, *out)]
     paired = _paired_tables(cos, sin, pairing)
     tensors = (views[0], views[1], *paired, views[2], views[3])
-    try:
-        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
-            _compiled_kernel(pairing, both=True)(*tensors)
-    except torch._dynamo.exc.Unsupported:  # still more variants: this call runs eager
+    if not _compiled_call(_compiled_kernel(pairing, both=True), tensors):
         from yarn_core.rotate import rotate_pairs as _rotate
 
         full = _full_tables(*paired, pairing)
         for x, result in zip((q, k), out, strict=True):
             _rotate(x, *full, result, pairing, rotary_dim)
     return out
+
+
+def _compiled_call(kernel: Callable[..., None], tensors: tuple[torch.Tensor, ...]) -> bool:
+    """Run a compiled kernel; False when dynamo gives up (each dtype, rank, rotary width and
+    table form is one more specialisation, and there are at most _RECOMPILE_LIMIT): the caller
+    then runs this call eager."""
+    try:
+        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
+            kernel(*tensors)
+    except torch._dynamo.exc.Unsupported:
+        return False
+    return True
 
 
 def _run(
@@ -237,12 +242,7 @@ def _run_compiled(
     for tensor in tensors:  # sizes vary between calls; the head and pair widths do not
         for dim in range(tensor.dim() - 2):
             torch._dynamo.maybe_mark_dynamic(tensor, dim)
-    kernel = _compiled_kernel(pairing)
-    try:
-        # each dtype, rank, rotary width and table form is one more specialisation
-        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
-            kernel(*tensors)
-    except torch._dynamo.exc.Unsupported:  # still more variants: this call runs eager
+    if not _compiled_call(_compiled_kernel(pairing), tensors):
         from yarn_core.rotate import rotate_pairs as _rotate
 
         _rotate(x, *_full_tables(cos, sin, pairing), out, pairing, rot)
