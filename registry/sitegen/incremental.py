@@ -122,13 +122,12 @@ def model_keys(
 class PageReuse:
     """The previous site's manifest, and the manifest of the render in progress.
 
-    `models` maps a repo id to [key, page size, document size]; `files` maps every other file
-    the render produced to [key or None, size]; `errors` keeps the plot errors a model page was
-    rendered with, so a kept page reports them again.
+    `models` maps a repo id to [key, page size, document size] (the writer's `files` map every
+    other file to [key or None, size]); `keys` holds this render's key of each model id; `errors`
+    keeps the plot errors a model page was rendered with, so a kept page reports them again.
     """
 
     def __init__(self, previous_site: Path | None, fingerprint: str) -> None:
-        self.previous = previous_site
         self.fingerprint = fingerprint
         self.old_models: dict[str, list[Any]] = {}
         self.old_files: dict[str, list[Any]] = {}
