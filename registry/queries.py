@@ -119,14 +119,24 @@ def _pe_values(tags: tuple[str, ...]) -> list[str]:
     return values
 
 
-def _order_by(sort: str) -> list[Any]:
-    from sqlmodel import col
+def _sort_parts(sort: str) -> tuple[str, str]:
+    """(SORTS key, direction) of a sort name such as `context` or `likes:asc`.
 
+    Raises:
+        BadFilter: not a known sort.
+    """
     name, _, direction = sort.partition(":")
     if name not in SORTS or direction not in ("", "asc", "desc"):
         raise BadFilter(
             f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}, optionally with :asc or :desc."
         )
+    return name, direction
+
+
+def _order_by(sort: str) -> list[Any]:
+    from sqlmodel import col
+
+    name, direction = _sort_parts(sort)
     table, column_name, natural = SORTS[name]
     column = col(getattr(table, column_name))
     direction = direction or natural
@@ -154,49 +164,101 @@ def _contains_folded(column: Any, text: str) -> ColumnElement[bool]:
     return _like_folded(column, f"%{_escape_like(text)}%")
 
 
-def _conditions(f: ModelFilter) -> tuple[list[ColumnElement[bool]], bool]:
-    """WHERE terms and whether any term needs the facts row."""
-    from sqlalchemy import func
-    from sqlmodel import col
+def _shape(f: ModelFilter) -> tuple[Any, ...]:
+    """What decides the SQL text of `f` (which filters are set, not their values)."""
+    scaling = f.scaling and ("none" if f.scaling.lower() == "none" else "value")
+    verdict = f.verdict and ("unverified" if f.verdict == "unverified" else "value")
+    return (
+        len(_pe_values(tuple(f.pe))) if f.pe else 0,
+        bool(f.family),
+        bool(f.author),
+        bool(f.model_type),
+        f.min_context is not None,
+        scaling or None,
+        verdict or None,
+        bool(f.search),
+        f.sort,
+        bool(f.limit),
+        bool(f.offset),
+    )
 
+
+def _params(f: ModelFilter) -> dict[str, Any]:
+    """The bound values of `f`, by parameter name (see `_statement`).
+
+    Raises:
+        BadFilter: a filter, sort, limit or offset value is not understood.
+    """
     from yarn_core.params import ROPE_TYPES
 
-    terms: list[ColumnElement[bool]] = []
-    needs_facts = False
-    if f.pe:
-        terms.append(col(PositionFacts.position_encoding).in_(_pe_values(tuple(f.pe))))
-        needs_facts = True
+    if f.limit is not None and f.limit < 0:
+        raise BadFilter(f"--limit must be 0 or more, not {f.limit}.")
+    if f.offset < 0:
+        raise BadFilter(f"--offset must be 0 or more, not {f.offset}.")
+    _sort_parts(f.sort)
+    values: dict[str, Any] = {}
+    for i, tag in enumerate(_pe_values(tuple(f.pe)) if f.pe else ()):
+        values[f"pe_{i}"] = tag
     if f.family:
-        terms.append(col(Model.family) == f.family.lower())
+        values["family"] = f.family.lower()
     if f.author:
-        terms.append(func.lower(col(Model.author)) == f.author.lower())
+        values["author"] = f.author.lower()
     if f.model_type:
-        terms.append(col(Model.model_type) == f.model_type)
+        values["model_type"] = f.model_type
     if f.min_context is not None:
-        terms.append(col(PositionFacts.effective_context) >= parse_context(f.min_context))
-        needs_facts = True
+        values["min_context"] = parse_context(f.min_context)
     if f.scaling:
         scaling = f.scaling.lower()
-        if scaling == "none":
-            terms.append(col(PositionFacts.scaling_type).is_(None))
-        elif scaling in ROPE_TYPES:
-            terms.append(col(PositionFacts.scaling_type) == scaling)
-        else:
+        if scaling != "none" and scaling not in ROPE_TYPES:
             raise BadFilter(
                 f"Unknown scaling type {f.scaling!r}; use one of {', '.join(ROPE_TYPES)} or none."
             )
-        needs_facts = True
+        if scaling != "none":
+            values["scaling"] = scaling
     if f.verdict:
         if f.verdict not in VERDICTS:
             raise BadFilter(f"Unknown verdict {f.verdict!r}; use one of {', '.join(VERDICTS)}.")
-        if f.verdict == "unverified":
-            terms.append(col(Verification.id).is_(None))
-        else:
-            terms.append(col(Verification.verdict) == f.verdict)
-        needs_facts = True
+        if f.verdict != "unverified":
+            values["verdict"] = f.verdict
     if f.search:
-        terms.append(_contains_folded(col(Model.repo_id), f.search))
-    return terms, needs_facts
+        values["search"] = f"%{_escape_like(f.search)}%".lower()
+    if f.limit:
+        values["limit"] = f.limit
+    if f.offset:
+        values["offset"] = f.offset
+    return values
+
+
+def _conditions(shape: tuple[Any, ...]) -> tuple[list[ColumnElement[bool]], bool]:
+    """WHERE terms of a `_shape`, over named bind parameters, and whether any term needs the
+    facts row."""
+    from sqlalchemy import bindparam, func
+    from sqlmodel import col
+
+    pe, family, author, model_type, min_context, scaling, verdict, search = shape[:8]
+    terms: list[ColumnElement[bool]] = []
+    if pe:
+        tags: list[Any] = [bindparam(f"pe_{i}") for i in range(pe)]
+        terms.append(col(PositionFacts.position_encoding).in_(tags))
+    if family:
+        terms.append(col(Model.family) == bindparam("family"))
+    if author:
+        terms.append(func.lower(col(Model.author)) == bindparam("author"))
+    if model_type:
+        terms.append(col(Model.model_type) == bindparam("model_type"))
+    if min_context:
+        terms.append(col(PositionFacts.effective_context) >= bindparam("min_context"))
+    if scaling == "none":
+        terms.append(col(PositionFacts.scaling_type).is_(None))
+    elif scaling:
+        terms.append(col(PositionFacts.scaling_type) == bindparam("scaling"))
+    if verdict == "unverified":
+        terms.append(col(Verification.id).is_(None))
+    elif verdict:
+        terms.append(col(Verification.verdict) == bindparam("verdict"))
+    if search:
+        terms.append(func.lower(col(Model.repo_id)).like(bindparam("search"), escape="\\"))
+    return terms, bool(pe or min_context or scaling or verdict)
 
 
 _COLUMNS = (
@@ -219,61 +281,102 @@ _COLUMNS = (
 )
 
 
-def build_query(f: ModelFilter) -> Select[Any]:
-    """The SELECT behind `query_models` (exposed so benchmarks and tests can EXPLAIN it).
+def _statement(shape: tuple[Any, ...]) -> Select[Any]:
+    """The SELECT of a `_shape`, its values left as named bind parameters.
 
     With a limit it runs in two steps: the ids of the page are chosen first over narrow
     (covering) indexes, then only those rows are read in full and joined to their verdicts.
-
-    Raises:
-        BadFilter: a filter, sort, limit or offset value is not understood.
     """
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select
     from sqlmodel import col
 
-    terms, needs_facts = _conditions(f)
-    if f.limit is not None and f.limit < 0:
-        raise BadFilter(f"--limit must be 0 or more, not {f.limit}.")
-    if f.offset < 0:
-        raise BadFilter(f"--offset must be 0 or more, not {f.offset}.")
-    order = _order_by(f.sort)
+    terms, needs_facts = _conditions(shape)
+    sort, limited, offset = shape[8:]
+    order = _order_by(sort)
     on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
     on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)
     full: Select[Any] = select(*[col(c) for c in _COLUMNS]).select_from(Model)  # type: ignore[assignment]
     full = full.join(PositionFacts, on_facts, isouter=not needs_facts)
     full = full.join(Verification, on_verify, isouter=True)
-    if not f.limit:
-        return full.where(*terms).order_by(*order).offset(f.offset or None)
+    skip: Any = bindparam("offset") if offset else None
+    if not limited:
+        return full.where(*terms).order_by(*order).offset(skip)
     page = select(col(Model.id)).select_from(Model)
-    if needs_facts or SORTS[f.sort.partition(":")[0]][0] is PositionFacts:
+    if needs_facts or SORTS[sort.partition(":")[0]][0] is PositionFacts:
         page = page.join(PositionFacts, on_facts, isouter=not needs_facts)
-    if f.verdict:
+    if shape[6]:  # a verdict filter
         page = page.join(Verification, on_verify, isouter=True)
-    page = page.where(*terms).order_by(*order).limit(f.limit).offset(f.offset or None)
+    page = page.where(*terms).order_by(*order).limit(bindparam("limit")).offset(skip)
     return full.where(col(Model.id).in_(page)).order_by(*order)
 
 
+def build_query(f: ModelFilter) -> Select[Any]:
+    """The SELECT behind `query_models`, with the values of `f` bound (exposed so benchmarks
+    and tests can EXPLAIN it).
+
+    Raises:
+        BadFilter: a filter, sort, limit or offset value is not understood.
+    """
+    values = _params(f)
+    return _statement(_shape(f)).params(**values)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in order; None: the driver takes names
+    fixed: dict[str, Any]  # values the dialect itself bound (SQLite's `OFFSET 0`)
+
+    def args(self, values: dict[str, Any]) -> Any:
+        merged = {**self.fixed, **values}
+        return merged if self.order is None else tuple(merged[name] for name in self.order)
+
+
+# (shape, dialect name, driver) -> the statement compiled for that dialect.
+_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+
+
+def _compiled(shape: tuple[Any, ...], dialect: Any) -> _Compiled:
+    """The SQL text of a `_shape` for `dialect`, compiled once per process."""
+    key = (shape, dialect.name, dialect.driver)
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = _statement(shape).compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        fixed = {k: v for k, v in compiled.params.items() if v is not None}
+        found = _COMPILED[key] = _Compiled(compiled.string, order, fixed)
+    return found
+
+
 def compiled_sql(f: ModelFilter, dialect: str = "sqlite") -> tuple[str, Any]:
-    """The SQL text and parameters of `build_query(f)` for `dialect` ("sqlite": positional,
-    "postgresql": psycopg's named form), for EXPLAIN and the raw-driver baseline of the
-    benchmark."""
+    """The SQL text and parameters `query_models` runs for `f` on `dialect` ("sqlite":
+    positional, "postgresql": psycopg's named form), for EXPLAIN and the raw-driver baseline
+    of the benchmark.
+
+    Raises:
+        BadFilter: a filter, sort, limit or offset value is not understood.
+    """
     from sqlalchemy.dialects import postgresql, sqlite
 
     chosen = postgresql.psycopg.dialect() if dialect == "postgresql" else sqlite.dialect()
-    compiled = build_query(f).compile(dialect=chosen, compile_kwargs={"render_postcompile": True})
-    if dialect == "postgresql":
-        return compiled.string, dict(compiled.params)
-    return compiled.string, [compiled.params[k] for k in compiled.positiontup or ()]
+    compiled = _compiled(_shape(f), chosen)
+    args = compiled.args(_params(f))
+    return compiled.sql, args if compiled.order is None else list(args)
 
 
 def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:
     """Flat rows (keys in ROW_KEYS order) of the models matching `f`.
 
+    The SQL text is compiled once per filter shape and backend; each call binds its values.
+
     Raises:
         BadFilter: a filter or sort value is not understood.
     """
-    result = session.execute(build_query(f))
-    return [dict(zip(ROW_KEYS, row, strict=True)) for row in result]
+    values = _params(f)
+    conn = session.connection()
+    compiled = _compiled(_shape(f), conn.dialect)
+    rows = conn.exec_driver_sql(compiled.sql, compiled.args(values)).fetchall()
+    return [dict(zip(ROW_KEYS, row, strict=True)) for row in rows]
 
 
 def _public(obj: Any, drop: tuple[str, ...] = ("id",)) -> dict[str, Any]:

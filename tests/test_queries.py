@@ -143,6 +143,21 @@ def test_sort_variants_limit_and_offset(session: Session) -> None:
     assert _ids(session, sort="downloads:asc")[-1] == "mosaic/mpt"  # unknown stays last
 
 
+def test_one_compiled_shape_serves_every_value(session: Session) -> None:
+    """The SQL text is compiled once per filter shape; each call binds its own values."""
+    from registry import queries
+
+    queries._COMPILED.clear()
+    assert _ids(session, family="llama", limit=5) == ["meta/llama-8b", "meta/llama-scout"]
+    assert _ids(session, family="GPT2", limit=5) == ["old/gpt2"]
+    assert _ids(session, family="none-such", limit=5) == []
+    assert _ids(session, pe=("rope-yarn", "alibi"), limit=1, offset=1) == ["openai/oss"]
+    assert _ids(session, pe=("alibi", "rope"), limit=1, offset=1) == ["mosaic/mpt"]
+    assert _ids(session, search="LLAMA", scaling="none") == []
+    assert _ids(session, search="%", scaling="none") == ["odd/100%_name"]
+    assert len(queries._COMPILED) == 3  # family; three tag values; search + no scaling
+
+
 def test_verdict_joins_by_verify_fingerprint(session: Session) -> None:
     from sqlmodel import select
 
