@@ -190,3 +190,17 @@ __all__ = [
     "session_factory",
     "sqlite_path",
 ]
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Update the query planner's statistics after a batch of writes. SQLite keeps none until
+    ANALYZE runs (sampled here, so it costs about the same at any size), and without them it
+    picks the first index on a join key rather than the covering one. On PostgreSQL, VACUUM
+    also marks the pages an index-only scan may skip (autovacuum would, later)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")

@@ -80,6 +80,9 @@ class PositionFacts(SQLModel, table=True):
         Index("ix_facts_pe_ctx", "position_encoding", "effective_context", "snapshot_id"),
         Index("ix_facts_effective_context", "effective_context", "snapshot_id"),
         Index("ix_facts_scaling", "scaling_type", "verify_fingerprint", "snapshot_id"),
+        # The join key with a sort key: a filter on models sorted by context (family=qwen)
+        # joins its matches to their contexts without reading the facts rows.
+        Index("ix_facts_snapshot_context", "snapshot_id", "effective_context"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -274,16 +274,19 @@ def retag_stage(engine: Engine) -> Stage:
 
 
 def verify_stage(engine: Engine, *, device: str) -> Stage:
-    """Verify each rope fingerprint that has no verdict yet."""
+    """Verify each rope fingerprint that has no verdict yet, then refresh the planner's
+    statistics (the last stage that writes the catalog)."""
 
     def stage(_run_id: int) -> tuple[str, dict[str, Any]]:
         from sqlmodel import Session
 
+        from registry.db import refresh_statistics
         from registry.verify.catalog import verify_catalog
 
         with Session(engine) as session:
             summary = verify_catalog(session, device=device)
             session.commit()
+        refresh_statistics(engine)  # the catalog's writes of this run are done
         return "ok", summary.to_dict()
 
     return stage
