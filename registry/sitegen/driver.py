@@ -26,7 +26,7 @@ from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_ren
 from registry.sitegen.incremental import MANIFEST, UPDATING, PageReuse, renderer_fingerprint
 from registry.sitegen.pages.api import write_index
 from registry.sitegen.pages.catalog import catalog_pages
-from registry.sitegen.pages.downloads import write_downloads
+from registry.sitegen.pages.downloads import download_parts, write_downloads
 from registry.sitegen.pages.drift import drift_pages, read_drift, read_gguf_drift
 from registry.sitegen.pages.feeds import feeds
 from registry.sitegen.pages.glossary import glossary_pages
@@ -180,7 +180,7 @@ def _render_into(
         models = _model_count(conn)
         total = models + len(_LATER_STEPS)
         progress("model pages", 0, total)
-        rows, todo = _kept_models(site, conn, root if in_place else None, by_model)
+        rows, todo = _kept_models(site, engine, conn, root if in_place else None, by_model)
         progress("model pages", len(rows), total)
         workers = render_workers(engine, conn, models if todo is None else len(todo))
         if workers > 1:
@@ -194,6 +194,7 @@ def _render_into(
         progress("model pages", models, total)
     rows.sort(key=popularity)
     summary.models = len(rows)
+    summary.plot_errors.sort()  # kept and new pages report theirs in no fixed order
     # The whole-catalog files (downloads, API index) are written by a forked process while
     # this one writes the list pages, for a big catalog: they only read `rows`.
     whole = _WholeCatalogFiles(writer, engine, rows, site.stamp)
@@ -231,12 +232,16 @@ def _render_into(
 
 
 def _kept_models(
-    site: Site, conn: Any, previous: Path | None, changes: dict[int, list[dict[str, Any]]]
+    site: Site,
+    engine: Engine,
+    conn: Any,
+    previous: Path | None,
+    changes: dict[int, list[dict[str, Any]]],
 ) -> tuple[list[dict[str, Any]], list[int] | None]:
     """Key every model's page; when updating `previous` in place, keep each page whose key is
     unchanged (its catalog row read back from the previous catalog shards). Returns the kept
-    rows and the ids still to render (None: all of them)."""
-    from registry.sitegen.incremental import model_keys
+    rows and the ids still to render (None: all of them). Updating a big catalog, the keys
+    are computed by forked processes, each over its share of the models."""
     from registry.sitegen.pages.api import model_document_path
     from registry.sitegen.pages.catalog import previous_rows
     from registry.sitegen.writer import model_path
@@ -244,47 +249,112 @@ def _kept_models(
     reuse, writer, summary = site.reuse, site.writer, site.writer.summary
     assert reuse is not None
     old_rows = previous_rows(previous) if previous is not None else {}
+    workers = render_workers(engine, conn, len(old_rows))
+    if previous is not None and workers > 1:
+        url = engine.url.render_as_string(hide_password=False)
+        _FORKED.update(site=site, changes=changes, url=url, workers=workers, old_rows=old_rows)
+        try:
+            with _fork_context().Pool(workers) as pool:
+                parts = pool.map(_key_share, range(workers))
+        finally:
+            _FORKED.clear()
+    else:
+        parts = [_decide(site, conn, changes, old_rows, None, previous is not None)]
     rows: list[dict[str, Any]] = []
     todo: list[int] = []
-    for model_id, repo_id, key in model_keys(conn, reuse.fingerprint, changes, site.drift):
-        reuse.keys[model_id] = key
-        kept = reuse.kept_model(repo_id, key) if previous is not None else None
-        row = old_rows.get(repo_id) if kept is not None else None
-        if kept is None or row is None:
+    for kept, rendered in parts:
+        for model_id, _repo_id, key in rendered:
+            reuse.keys[model_id] = key
             todo.append(model_id)
-            continue
-        reuse.models[repo_id] = kept
-        reuse.reused += 1
-        summary.model_pages += 1
-        writer.kept(model_path(repo_id), int(kept[1]), sitemap=True, track=False)
-        writer.kept(model_document_path(repo_id), int(kept[2]), track=False)
-        for problem in reuse.carry_errors(repo_id):
-            if problem not in summary.plot_errors:
-                summary.plot_errors.append(problem)
-        rows.append(row)
-    return rows, (todo if previous is not None else None)
+        for repo_id in kept:
+            old = reuse.old_models[repo_id]
+            reuse.models[repo_id] = old
+            writer.kept(model_path(repo_id), int(old[1]), sitemap=True, track=False)
+            writer.kept(model_document_path(repo_id), int(old[2]), track=False)
+            for problem in reuse.carry_errors(repo_id):
+                if problem not in summary.plot_errors:
+                    summary.plot_errors.append(problem)
+            rows.append(old_rows[repo_id])
+    reuse.reused += len(rows)
+    summary.model_pages += len(rows)
+    return rows, (sorted(todo) if previous is not None else None)
 
 
-PARALLEL_MIN_ROWS = 20000  # catalog rows from which the whole-catalog files get their own process
+def _decide(
+    site: Site,
+    conn: Any,
+    changes: dict[int, list[dict[str, Any]]],
+    old_rows: dict[str, dict[str, Any]],
+    shard: tuple[int, int] | None,
+    updating: bool,
+) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """The repo ids whose previous page stands (same key, catalog row read back), and
+    (model id, repo id, key) of every other model."""
+    from registry.sitegen.incremental import model_keys
+
+    reuse = site.reuse
+    assert reuse is not None
+    kept: list[str] = []
+    rendered: list[tuple[int, str, str]] = []
+    for model_id, repo_id, key in model_keys(conn, reuse.fingerprint, changes, site.drift, shard):
+        if updating and repo_id in old_rows and reuse.kept_model(repo_id, key) is not None:
+            kept.append(repo_id)
+        else:
+            rendered.append((model_id, repo_id, key))
+    return kept, rendered
+
+
+def _key_share(k: int) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """In a forked process: `_decide` over the models whose id is k modulo the workers."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(_FORKED["url"])
+    try:
+        with engine.connect() as conn:
+            shard = (k, _FORKED["workers"])
+            return _decide(
+                _FORKED["site"], conn, _FORKED["changes"], _FORKED["old_rows"], shard, True
+            )
+    finally:
+        engine.dispose()
+
+
+def _fork_context() -> Any:
+    import multiprocessing
+
+    return multiprocessing.get_context("fork")
+
+
+PARALLEL_MIN_ROWS = 20000  # catalog rows from which the whole-catalog files get own processes
+WHOLE_WORKERS = 2  # processes for them (they share the CPUs with the list pages)
+
+
+def _whole_parts(
+    writer: SiteWriter, engine: Engine, rows: list[Any], stamp: Any
+) -> list[Callable[[], None]]:
+    """The files that hold every catalog row: the API index first (the largest), then the
+    three downloads."""
+    return [lambda: write_index(writer, rows, stamp), *download_parts(writer, engine, rows)]
 
 
 class _WholeCatalogFiles:
-    """`write_downloads` and `write_index`, started at once in a forked process for a big
-    catalog (where `fork` exists), else run in place when their step comes."""
+    """The API index and the downloads, started at once in forked processes for a big catalog
+    (where `fork` exists), else written in place when their step comes."""
 
     def __init__(self, writer: SiteWriter, engine: Engine, rows: list[Any], stamp: Any) -> None:
         import multiprocessing
 
         self.args = (writer, engine, rows, stamp)
         self.pool: Any = None
-        self.result: Any = None
+        self.results: list[Any] = []
         if len(rows) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
             _FORKED.update(whole=self.args)
             try:
-                self.pool = multiprocessing.get_context("fork").Pool(1)
+                self.pool = multiprocessing.get_context("fork").Pool(WHOLE_WORKERS)
             finally:
                 _FORKED.clear()
-            self.result = self.pool.apply_async(_whole_catalog_files)
+            parts = range(len(_whole_parts(*self.args)))
+            self.results = [self.pool.apply_async(_whole_catalog_part, (k,)) for k in parts]
 
     def downloads(self) -> None:
         if self.pool is None:
@@ -296,10 +366,11 @@ class _WholeCatalogFiles:
         if self.pool is None:
             write_index(writer, rows, stamp)
             return
-        files, count, size = self.result.get()
-        writer.files.update(files)
-        writer.summary.files += count
-        writer.summary.bytes += size
+        for result in self.results:
+            files, count, size = result.get()
+            writer.files.update(files)
+            writer.summary.files += count
+            writer.summary.bytes += size
 
     def close(self) -> None:
         if self.pool is not None:
@@ -308,13 +379,12 @@ class _WholeCatalogFiles:
             self.pool = None
 
 
-def _whole_catalog_files() -> tuple[dict[str, list[Any]], int, int]:
-    """In the forked process: both files, and what the writer counted for them."""
+def _whole_catalog_part(k: int) -> tuple[dict[str, list[Any]], int, int]:
+    """In a forked process: the k-th whole-catalog file, and what the writer counted for it."""
     writer, engine, rows, stamp = _FORKED["whole"]
     engine.dispose(close=False)  # the parent's connections stay the parent's
     writer.files, writer.summary = {}, RenderSummary(out_dir=writer.summary.out_dir)
-    write_downloads(writer, engine, rows)
-    write_index(writer, rows, stamp)
+    _whole_parts(writer, engine, rows, stamp)[k]()
     return writer.files, writer.summary.files, writer.summary.bytes
 
 

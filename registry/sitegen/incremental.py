@@ -94,14 +94,19 @@ def model_keys(
     fingerprint: str,
     changes: dict[int, list[dict[str, Any]]],
     drift: dict[str, Any],
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, str, str]]:
-    """(model id, repo id, page key) for every model, from one pass over narrow columns."""
+    """(model id, repo id, page key) for every model (or those whose id is k modulo n, for
+    `shard=(k, n)`), from one pass over narrow columns."""
+    from registry.models import Model
     from registry.sitegen.read import verifications
 
     verified = {
         k: hashlib.sha256(_dumps(v).encode()).hexdigest() for k, v in verifications(conn).items()
     }
     query = _signature_query(conn)
+    if shard is not None:
+        query = query.where(Model.__table__.c.id % shard[1] == shard[0])  # type: ignore[attr-defined]
     columns = list(query.selected_columns.keys())
     fp_index = columns.index("verify_fingerprint") if "verify_fingerprint" in columns else None
     head = fingerprint.encode() + b"\0"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 # Catalog columns shared by the JSON shards, the CSV/JSON downloads and the browser script.
@@ -190,5 +191,6 @@ def tag_definitions() -> dict[str, str]:
 
 def counts(rows: list[dict[str, Any]], key: str) -> list[tuple[str, int]]:
     """(value, count) most common first, then by value; None values left out."""
-    tally = Counter(r[key] for r in rows if r[key] is not None)
+    tally = Counter(map(itemgetter(key), rows))  # counted in C: one call per facet
+    tally.pop(None, None)
     return sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))

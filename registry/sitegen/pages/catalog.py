@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
     shards = []
     for number, start in enumerate(range(0, len(rows), SHARD_ROWS)):
         name = f"data/catalog-{number:04d}.json"
-        chunk = [[_cell(r[c]) for c in COLUMNS] for r in rows[start : start + SHARD_ROWS]]
+        chunk = [_cells(r) for r in rows[start : start + SHARD_ROWS]]
         text = json.dumps(chunk, separators=(",", ":"), ensure_ascii=True)
         key = hashlib.sha256(text.encode()).hexdigest()
         size = site.reuse.kept_file(name, key) if site.reuse is not None else None
@@ -127,8 +128,15 @@ SORT_CAPTIONS = {
 }
 
 
-def _cell(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
+_ROW_CELLS = itemgetter(*COLUMNS)
+_PAGE = COLUMNS.index("page")
+
+
+def _cells(row: dict[str, Any]) -> list[Any]:
+    """A row's cells in COLUMNS order, its page flag as 0 or 1 (the only boolean column)."""
+    cells = list(_ROW_CELLS(row))
+    cells[_PAGE] = int(cells[_PAGE])
+    return cells
 
 
 def synonyms(site: Site) -> dict[str, list[str]]:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +21,43 @@ if TYPE_CHECKING:
 def write_downloads(writer: SiteWriter, engine: Engine, rows: list[dict[str, Any]]) -> None:
     """`downloads/catalog.db` (a SQLite file on every backend), `models.json` and `models.csv`
     of the table."""
-    ordered = sorted(rows, key=lambda r: r["repo_id"])
-    table = [[r[c] for c in COLUMNS] for r in ordered]
+    for part in download_parts(writer, engine, rows):
+        part()
+
+
+def download_parts(
+    writer: SiteWriter, engine: Engine, rows: list[dict[str, Any]]
+) -> list[Callable[[], None]]:
+    """The three downloads as separate steps (a big render runs them in parallel)."""
+    return [
+        partial(_write_json, writer, rows),
+        partial(_write_csv, writer, rows),
+        partial(_write_catalog_db, writer, engine),
+    ]
+
+
+def _table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[r[c] for c in COLUMNS] for r in sorted(rows, key=lambda r: r["repo_id"])]
+
+
+def _write_json(writer: SiteWriter, rows: list[dict[str, Any]]) -> None:
     # One compact document through the C encoder (`indent` is pure Python: 10x slower).
-    objects = [dict(zip(COLUMNS, cells, strict=True)) for cells in table]
+    objects = [dict(zip(COLUMNS, cells, strict=True)) for cells in _table(rows)]
     writer.write(
         "downloads/models.json",
         json.dumps(objects, ensure_ascii=False, separators=(",", ":")) + "\n",
     )
+
+
+def _write_csv(writer: SiteWriter, rows: list[dict[str, Any]]) -> None:
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
     out.writerow(COLUMNS)
-    out.writerows(table)
+    out.writerows(_table(rows))
     writer.write("downloads/models.csv", buffer.getvalue())
+
+
+def _write_catalog_db(writer: SiteWriter, engine: Engine) -> None:
     rel = "downloads/catalog.db"
     target = writer.path(rel)
     temporary = writer.temporary(target)  # renamed into place whole, even over a live site
