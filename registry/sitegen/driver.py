@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from registry.sitegen.filters import make_environment
 from registry.sitegen.glossary import GlossaryEntry, load_glossary, markdown_renderer
 from registry.sitegen.incremental import MANIFEST, UPDATING, PageReuse, renderer_fingerprint
 from registry.sitegen.pages.api import write_index
-from registry.sitegen.pages.catalog import catalog_pages
+from registry.sitegen.pages.catalog import catalog_pages, write_shards
 from registry.sitegen.pages.downloads import download_parts, write_downloads
 from registry.sitegen.pages.drift import drift_pages, read_drift, read_gguf_drift
 from registry.sitegen.pages.feeds import feeds
@@ -195,11 +196,11 @@ def _render_into(
     rows.sort(key=popularity)
     summary.models = len(rows)
     summary.plot_errors.sort()  # kept and new pages report theirs in no fixed order
-    # The whole-catalog files (downloads, API index) are written by a forked process while
-    # this one writes the list pages, for a big catalog: they only read `rows`.
-    whole = _WholeCatalogFiles(writer, engine, rows, site.stamp)
+    # The whole-catalog files (downloads, API index, catalog shards) are written by forked
+    # processes while this one writes the list pages, for a big catalog: they only read `rows`.
+    whole = _WholeCatalogFiles(site, engine, rows)
     steps = (
-        lambda: catalog_pages(site, rows),
+        lambda: catalog_pages(site, rows, shards_written=whole.forked),
         lambda: group_pages(site, rows, changes),
         lambda: glossary_pages(site, rows),
         lambda: home_page(site, rows, changes),
@@ -241,40 +242,51 @@ def _kept_models(
     """Key every model's page; when updating `previous` in place, keep each page whose key is
     unchanged (its catalog row read back from the previous catalog shards). Returns the kept
     rows and the ids still to render (None: all of them). Updating a big catalog, the keys
-    are computed by forked processes, each over its share of the models."""
-    from registry.sitegen.pages.api import model_document_path
+    are computed by forked processes, each over its share of the models, while this one
+    reads the previous rows."""
     from registry.sitegen.pages.catalog import previous_rows
     from registry.sitegen.writer import model_path
 
     reuse, writer, summary = site.reuse, site.writer, site.writer.summary
     assert reuse is not None
-    old_rows = previous_rows(previous) if previous is not None else {}
-    workers = render_workers(engine, conn, len(old_rows))
+    workers = render_workers(engine, conn, len(reuse.old_models))
+    old_rows: dict[str, dict[str, Any]] = {}
     if previous is not None and workers > 1:
         url = engine.url.render_as_string(hide_password=False)
-        _FORKED.update(site=site, changes=changes, url=url, workers=workers, old_rows=old_rows)
+        _FORKED.update(site=site, changes=changes, url=url, workers=workers)
         try:
             with _fork_context().Pool(workers) as pool:
-                parts = pool.map(_key_share, range(workers))
+                shares = pool.map_async(_key_share, range(workers))
+                old_rows = previous_rows(previous)
+                parts = shares.get()
         finally:
             _FORKED.clear()
+        if any(r not in old_rows for kept, _ in parts for r in kept):  # unreadable shards
+            parts = [_decide(site, conn, changes, old_rows, None)]
+    elif previous is not None:
+        old_rows = previous_rows(previous)
+        parts = [_decide(site, conn, changes, old_rows, None)]
     else:
-        parts = [_decide(site, conn, changes, old_rows, None, previous is not None)]
+        parts = [_decide(site, conn, changes, None, None)]
     rows: list[dict[str, Any]] = []
     todo: list[int] = []
+    pages: list[str] = []
+    size = 0
     for kept, rendered in parts:
         for model_id, _repo_id, key in rendered:
             reuse.keys[model_id] = key
             todo.append(model_id)
         for repo_id in kept:
-            old = reuse.old_models[repo_id]
-            reuse.models[repo_id] = old
-            writer.kept(model_path(repo_id), int(old[1]), sitemap=True, track=False)
-            writer.kept(model_document_path(repo_id), int(old[2]), track=False)
+            old = reuse.models[repo_id] = reuse.old_models[repo_id]
+            pages.append(model_path(repo_id))
+            size += int(old[1]) + int(old[2])
+            rows.append(old_rows[repo_id])
+    writer.kept_model_files(pages, size)  # each page and its API document
+    for repo_id in sorted(reuse.old_errors):
+        if repo_id in reuse.models:
             for problem in reuse.carry_errors(repo_id):
                 if problem not in summary.plot_errors:
                     summary.plot_errors.append(problem)
-            rows.append(old_rows[repo_id])
     reuse.reused += len(rows)
     summary.model_pages += len(rows)
     return rows, (sorted(todo) if previous is not None else None)
@@ -284,20 +296,25 @@ def _decide(
     site: Site,
     conn: Any,
     changes: dict[int, list[dict[str, Any]]],
-    old_rows: dict[str, dict[str, Any]],
+    old_rows: dict[str, dict[str, Any]] | None,
     shard: tuple[int, int] | None,
-    updating: bool,
 ) -> tuple[list[str], list[tuple[int, str, str]]]:
-    """The repo ids whose previous page stands (same key, catalog row read back), and
-    (model id, repo id, key) of every other model."""
+    """The repo ids whose previous page stands (same key and, given `old_rows`, a catalog row
+    read back), and (model id, repo id, key) of every other model. Nothing stands in a full
+    render (no previous manifest)."""
     from registry.sitegen.incremental import model_keys
 
     reuse = site.reuse
     assert reuse is not None
     kept: list[str] = []
     rendered: list[tuple[int, str, str]] = []
+    updating = bool(reuse.old_models)
     for model_id, repo_id, key in model_keys(conn, reuse.fingerprint, changes, site.drift, shard):
-        if updating and repo_id in old_rows and reuse.kept_model(repo_id, key) is not None:
+        if (
+            updating
+            and (old_rows is None or repo_id in old_rows)
+            and reuse.kept_model(repo_id, key) is not None
+        ):
             kept.append(repo_id)
         else:
             rendered.append((model_id, repo_id, key))
@@ -305,16 +322,15 @@ def _decide(
 
 
 def _key_share(k: int) -> tuple[list[str], list[tuple[int, str, str]]]:
-    """In a forked process: `_decide` over the models whose id is k modulo the workers."""
+    """In a forked process: `_decide` over the models whose id is k modulo the workers (the
+    parent checks the kept ones against the previous rows it reads meanwhile)."""
     from sqlalchemy import create_engine
 
     engine = create_engine(_FORKED["url"])
     try:
         with engine.connect() as conn:
             shard = (k, _FORKED["workers"])
-            return _decide(
-                _FORKED["site"], conn, _FORKED["changes"], _FORKED["old_rows"], shard, True
-            )
+            return _decide(_FORKED["site"], conn, _FORKED["changes"], None, shard)
     finally:
         engine.dispose()
 
@@ -329,22 +345,26 @@ PARALLEL_MIN_ROWS = 20000  # catalog rows from which the whole-catalog files get
 WHOLE_WORKERS = 2  # processes for them (they share the CPUs with the list pages)
 
 
-def _whole_parts(
-    writer: SiteWriter, engine: Engine, rows: list[Any], stamp: Any
-) -> list[Callable[[], None]]:
-    """The files that hold every catalog row: the API index first (the largest), then the
-    three downloads."""
-    return [lambda: write_index(writer, rows, stamp), *download_parts(writer, engine, rows)]
+def _whole_parts(site: Site, engine: Engine, rows: list[Any]) -> list[Callable[[], None]]:
+    """The files that hold every catalog row: the API index first (the largest), the three
+    downloads, and the catalog's JSON shards in two halves."""
+    writer = site.writer
+    return [
+        lambda: write_index(writer, rows, site.stamp),
+        *download_parts(writer, engine, rows),
+        *[partial(write_shards, site, rows, (k, 2)) for k in range(2)],
+    ]
 
 
 class _WholeCatalogFiles:
-    """The API index and the downloads, started at once in forked processes for a big catalog
-    (where `fork` exists), else written in place when their step comes."""
+    """The API index, the downloads and the catalog shards, started at once in forked
+    processes for a big catalog (where `fork` exists), else written in place when their step
+    comes."""
 
-    def __init__(self, writer: SiteWriter, engine: Engine, rows: list[Any], stamp: Any) -> None:
+    def __init__(self, site: Site, engine: Engine, rows: list[Any]) -> None:
         import multiprocessing
 
-        self.args = (writer, engine, rows, stamp)
+        self.args = (site, engine, rows)
         self.pool: Any = None
         self.results: list[Any] = []
         if len(rows) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
@@ -356,15 +376,20 @@ class _WholeCatalogFiles:
             parts = range(len(_whole_parts(*self.args)))
             self.results = [self.pool.apply_async(_whole_catalog_part, (k,)) for k in parts]
 
+    @property
+    def forked(self) -> bool:
+        return self.pool is not None
+
     def downloads(self) -> None:
         if self.pool is None:
-            writer, engine, rows, _stamp = self.args
-            write_downloads(writer, engine, rows)
+            site, engine, rows = self.args
+            write_downloads(site.writer, engine, rows)
 
     def index(self) -> None:
-        writer, _engine, rows, stamp = self.args
+        site, _engine, rows = self.args
+        writer = site.writer
         if self.pool is None:
-            write_index(writer, rows, stamp)
+            write_index(writer, rows, site.stamp)
             return
         for result in self.results:
             files, count, size = result.get()
@@ -381,10 +406,11 @@ class _WholeCatalogFiles:
 
 def _whole_catalog_part(k: int) -> tuple[dict[str, list[Any]], int, int]:
     """In a forked process: the k-th whole-catalog file, and what the writer counted for it."""
-    writer, engine, rows, stamp = _FORKED["whole"]
+    site, engine, rows = _FORKED["whole"]
     engine.dispose(close=False)  # the parent's connections stay the parent's
+    writer = site.writer
     writer.files, writer.summary = {}, RenderSummary(out_dir=writer.summary.out_dir)
-    _whole_parts(writer, engine, rows, stamp)[k]()
+    _whole_parts(site, engine, rows)[k]()
     return writer.files, writer.summary.files, writer.summary.bytes
 
 

@@ -155,6 +155,14 @@ class SiteWriter:
         """Count a file left as the previous render wrote it (an incremental render)."""
         self._count(rel, size, sitemap, key if track else False)
 
+    def kept_model_files(self, pages: list[str], size: int) -> None:
+        """Count kept model pages (`pages`, in the sitemap) with their API documents, `size`
+        bytes in all; the manifest records them by repo id (`PageReuse.models`)."""
+        self.summary.files += 2 * len(pages)
+        self.summary.bytes += size
+        self.summary.pages += len(pages)
+        self.pages.extend(pages)
+
     def _count(self, rel: str, size: int, sitemap: bool, key: str | None | bool) -> None:
         self.summary.files += 1
         self.summary.bytes += size

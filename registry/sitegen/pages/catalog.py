@@ -17,11 +17,19 @@ SHARD_ROWS = 5000  # catalog rows per JSON shard
 PAGE_ROWS = 100  # rows on the no-JS catalog page and per page in the browser
 
 
-def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
-    """JSON shards for the browser, plus a first page that works without JavaScript."""
-    shards = []
-    for number, start in enumerate(range(0, len(rows), SHARD_ROWS)):
-        name = f"data/catalog-{number:04d}.json"
+def shard_names(rows: list[dict[str, Any]]) -> list[str]:
+    """The catalog's JSON shards, SHARD_ROWS rows each in the catalog's order."""
+    return [f"data/catalog-{n:04d}.json" for n in range(-(-len(rows) // SHARD_ROWS))]
+
+
+def write_shards(site: Site, rows: list[dict[str, Any]], share: tuple[int, int] = (0, 1)) -> None:
+    """Shards k, k + n, ... of `shard_names(rows)` for `share=(k, n)`, each kept when its
+    text is the one the previous render wrote."""
+    k, n = share
+    for number, name in enumerate(shard_names(rows)):
+        if number % n != k:
+            continue
+        start = number * SHARD_ROWS
         chunk = [_cells(r) for r in rows[start : start + SHARD_ROWS]]
         text = json.dumps(chunk, separators=(",", ":"), ensure_ascii=True)
         key = hashlib.sha256(text.encode()).hexdigest()
@@ -30,7 +38,14 @@ def catalog_pages(site: Site, rows: list[dict[str, Any]]) -> None:
             site.writer.write(name, text, key=key)
         else:
             site.writer.kept(name, size, key=key)
-        shards.append(name)
+
+
+def catalog_pages(site: Site, rows: list[dict[str, Any]], *, shards_written: bool = False) -> None:
+    """JSON shards for the browser (unless `shards_written`: another process writes them),
+    plus a first page that works without JavaScript."""
+    if not shards_written:
+        write_shards(site, rows)
+    shards = shard_names(rows)
     facets = {k: counts(rows, k) for k in ("position_encoding", "scaling_type", "verdict", "drift")}
     facets["family"] = counts(rows, "family")
     default_sort = "downloads" if any(r["downloads"] for r in rows) else "repo_id"
