@@ -12,11 +12,14 @@ time and peak RSS (VmHWM; for the render, also the largest forked page worker):
 1. ingest: `--ingest` new configs through `store_configs` (the scrape's write path), batches
    of 200; baseline: `tag_config` on the same bytes in the same process (the per-config floor).
 2. verify: `verify_catalog` over the whole catalog (fingerprint dedup; the new configs bring a
-   few fingerprints); baseline: the fingerprint scan alone.
+   few fingerprints); baseline: the fingerprint scan alone. Then the planner statistics are
+   refreshed, as the nightly's verify stage does (`registry.db.refresh_statistics`).
 3. queries: the four standard queries of `bench_query.py` through `query_models`, and the same
    SQL through the raw driver, alternately; p50 and p95 of each.
 4. full render, then `--churn` of the models get a new like count (shown on their pages), then
-   an incremental render over the site: its time over the full render's.
+   an incremental render over the site: its time over the full render's. The full render's
+   writes are synced to disk first (`os.sync`), so that their writeback is not timed in the
+   incremental render.
 
 Results print as one Markdown table per phase; `--json` prints one JSON document.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -157,7 +161,7 @@ def phase_ingest(url: str, count: int) -> dict[str, Any]:
 def phase_verify(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from registry.db import open_engine, session_factory
+    from registry.db import open_engine, refresh_statistics, session_factory
     from registry.verify.catalog import verify_catalog
 
     engine = open_engine(url)
@@ -172,9 +176,13 @@ def phase_verify(url: str) -> dict[str, Any]:
         summary = verify_catalog(session, device="cpu")
         session.commit()
     seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    refresh_statistics(engine)  # as the nightly's verify stage ends
+    statistics_s = time.perf_counter() - start
     engine.dispose()
     return {
         "seconds": seconds,
+        "statistics_s": statistics_s,
         "fingerprint_scan_s": scan_s,
         "distinct": distinct,
         "summary": str(summary)[:200],
@@ -310,6 +318,7 @@ def main() -> None:
             results[name] = run_phase(argv)
             print(f"{name}: {json.dumps(results[name], default=str)}", file=sys.stderr, flush=True)
         if not args.skip_render:
+            os.sync()  # the full render's writes reach the disk before the next phase starts
             results["changed"] = churn(url, args.churn)
             results["incremental"] = run_phase(["incremental", url, str(site)])
             results["incremental"]["ratio"] = (
@@ -336,7 +345,8 @@ def report(r: dict[str, Any]) -> None:
     )
     print(
         f"| verify (dedup, {ver['distinct']} fingerprints) | {ver['seconds']:.1f} "
-        f"| scan {ver['fingerprint_scan_s']:.2f} s | {ver['rss_mib']:.0f} |"
+        f"| scan {ver['fingerprint_scan_s']:.2f} s; statistics {ver['statistics_s']:.2f} s "
+        f"| {ver['rss_mib']:.0f} |"
     )
     if "render" in r:
         ren, inc = r["render"], r["incremental"]
