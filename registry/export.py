@@ -1,9 +1,9 @@
 """The catalog of any backend as a SQLite file: what `publish-db` and the site's
 `downloads/catalog.db` hand out when the catalog lives on a server.
 
-Every table the models declare is copied row by row (ids kept, so the file answers the same
-queries with the same ties), read inside one snapshot of the source; the file gets its schema,
-indexes and version from `open_engine`, the same way a new local catalog does.
+Every table the models declare is copied in primary-key order (ids kept, so the file answers
+the same queries with the same ties), read inside one snapshot of the source; the file gets its
+schema, indexes and version from `open_engine`, the same way a new local catalog does.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def export_to_sqlite(engine: Engine, dest: Path, *, batch_rows: int = BATCH_ROWS
             src_conn = src_conn.execution_options(isolation_level="REPEATABLE READ")
         with src_conn as src, out.connect() as dst:
             dst.exec_driver_sql("PRAGMA foreign_keys=OFF")  # models <-> config_snapshots cycle
+            dst.exec_driver_sql("PRAGMA synchronous=OFF")  # a new file, renamed in when done
             dst.commit()
             with src.begin(), dst.begin():
                 dst.execute(text("DELETE FROM meta"))
@@ -56,13 +57,21 @@ def export_to_sqlite(engine: Engine, dest: Path, *, batch_rows: int = BATCH_ROWS
 
 
 def _copy_table(src: Connection, dst: Connection, table: Any, batch_rows: int) -> int:
-    from sqlalchemy import select
+    """Copy `table` in primary-key order as plain tuples: JSON columns travel as their stored
+    text (what SQLAlchemy writes on either backend), so no value is parsed and serialized
+    again on the way."""
+    from sqlalchemy import JSON, Text, cast, select
 
+    quote = dst.dialect.identifier_preparer.quote
+    selected = [cast(c, Text) if isinstance(c.type, JSON) else c for c in table.columns]
+    names = ", ".join(quote(c.name) for c in table.columns)
+    marks = ", ".join("?" for _ in table.columns)
+    insert = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
     order = list(table.primary_key.columns)
-    result = src.execution_options(yield_per=batch_rows).execute(select(table).order_by(*order))
+    query = select(*selected).order_by(*order)
     copied = 0
-    for part in result.partitions():
-        rows = [dict(row._mapping) for row in part]
-        dst.execute(table.insert(), rows)
+    for part in src.execution_options(yield_per=batch_rows).execute(query).partitions():
+        rows = [tuple(row) for row in part]
+        dst.exec_driver_sql(insert, rows)
         copied += len(rows)
     return copied
