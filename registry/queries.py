@@ -151,40 +151,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like_folded(column: Any, pattern: str) -> ColumnElement[bool]:
+def _like_folded(column: Any, pattern: Any) -> ColumnElement[bool]:
     """`column LIKE pattern`, ignoring case the same way on every backend (SQLite's LIKE folds
-    ASCII case, PostgreSQL's does not): both sides are lower-cased."""
+    ASCII case, PostgreSQL's does not): the column is lower-cased here, the pattern (a value or
+    a bound parameter) must already be."""
     from sqlalchemy import func
 
-    return func.lower(column).like(pattern.lower(), escape="\\")
+    return func.lower(column).like(pattern, escape="\\")
 
 
-def _contains_folded(column: Any, text: str) -> ColumnElement[bool]:
-    """`column` contains `text` (case-insensitive; `%` and `_` are literal)."""
-    return _like_folded(column, f"%{_escape_like(text)}%")
-
-
-def _shape(f: ModelFilter) -> tuple[Any, ...]:
-    """What decides the SQL text of `f` (which filters are set, not their values)."""
-    scaling = f.scaling and ("none" if f.scaling.lower() == "none" else "value")
-    verdict = f.verdict and ("unverified" if f.verdict == "unverified" else "value")
-    return (
-        len(_pe_values(tuple(f.pe))) if f.pe else 0,
-        bool(f.family),
-        bool(f.author),
-        bool(f.model_type),
-        f.min_context is not None,
-        scaling or None,
-        verdict or None,
-        bool(f.search),
-        f.sort,
-        bool(f.limit),
-        bool(f.offset),
-    )
-
-
-def _params(f: ModelFilter) -> dict[str, Any]:
-    """The bound values of `f`, by parameter name (see `_statement`).
+def _bind(f: ModelFilter) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The shape of `f` (what decides its SQL text: which values are bound, whether it asks for
+    no scaling or for unverified models, the sort) and its bound values by parameter name.
 
     Raises:
         BadFilter: a filter, sort, limit or offset value is not understood.
@@ -207,58 +185,60 @@ def _params(f: ModelFilter) -> dict[str, Any]:
         values["model_type"] = f.model_type
     if f.min_context is not None:
         values["min_context"] = parse_context(f.min_context)
-    if f.scaling:
-        scaling = f.scaling.lower()
-        if scaling != "none" and scaling not in ROPE_TYPES:
+    scaling = (f.scaling or "").lower()
+    no_scaling = scaling == "none"
+    if scaling and not no_scaling:
+        if scaling not in ROPE_TYPES:
             raise BadFilter(
                 f"Unknown scaling type {f.scaling!r}; use one of {', '.join(ROPE_TYPES)} or none."
             )
-        if scaling != "none":
-            values["scaling"] = scaling
-    if f.verdict:
-        if f.verdict not in VERDICTS:
-            raise BadFilter(f"Unknown verdict {f.verdict!r}; use one of {', '.join(VERDICTS)}.")
-        if f.verdict != "unverified":
-            values["verdict"] = f.verdict
+        values["scaling"] = scaling
+    if f.verdict and f.verdict not in VERDICTS:
+        raise BadFilter(f"Unknown verdict {f.verdict!r}; use one of {', '.join(VERDICTS)}.")
+    unverified = f.verdict == "unverified"
+    if f.verdict and not unverified:
+        values["verdict"] = f.verdict
     if f.search:
-        values["search"] = f"%{_escape_like(f.search)}%".lower()
+        values["search"] = f"%{_escape_like(f.search)}%".lower()  # `%` and `_` literal
     if f.limit:
         values["limit"] = f.limit
     if f.offset:
         values["offset"] = f.offset
-    return values
+    return (tuple(sorted(values)), no_scaling, unverified, f.sort), values
 
 
 def _conditions(shape: tuple[Any, ...]) -> tuple[list[ColumnElement[bool]], bool]:
-    """WHERE terms of a `_shape`, over named bind parameters, and whether any term needs the
-    facts row."""
+    """WHERE terms of a `_bind` shape, over named bind parameters, and whether any term needs
+    the facts row."""
     from sqlalchemy import bindparam, func
     from sqlmodel import col
 
-    pe, family, author, model_type, min_context, scaling, verdict, search = shape[:8]
+    names, no_scaling, unverified, _sort = shape
+    bound = set(names)
     terms: list[ColumnElement[bool]] = []
-    if pe:
-        tags: list[Any] = [bindparam(f"pe_{i}") for i in range(pe)]
+    tags: list[Any] = [bindparam(n) for n in names if n.startswith("pe_")]
+    if tags:
         terms.append(col(PositionFacts.position_encoding).in_(tags))
-    if family:
+    if "family" in bound:
         terms.append(col(Model.family) == bindparam("family"))
-    if author:
+    if "author" in bound:
         terms.append(func.lower(col(Model.author)) == bindparam("author"))
-    if model_type:
+    if "model_type" in bound:
         terms.append(col(Model.model_type) == bindparam("model_type"))
-    if min_context:
+    if "min_context" in bound:
         terms.append(col(PositionFacts.effective_context) >= bindparam("min_context"))
-    if scaling == "none":
+    if no_scaling:
         terms.append(col(PositionFacts.scaling_type).is_(None))
-    elif scaling:
+    elif "scaling" in bound:
         terms.append(col(PositionFacts.scaling_type) == bindparam("scaling"))
-    if verdict == "unverified":
+    if unverified:
         terms.append(col(Verification.id).is_(None))
-    elif verdict:
+    elif "verdict" in bound:
         terms.append(col(Verification.verdict) == bindparam("verdict"))
-    if search:
-        terms.append(func.lower(col(Model.repo_id)).like(bindparam("search"), escape="\\"))
-    return terms, bool(pe or min_context or scaling or verdict)
+    if "search" in bound:
+        terms.append(_like_folded(col(Model.repo_id), bindparam("search")))
+    facts = tags or no_scaling or unverified or bound & {"min_context", "scaling", "verdict"}
+    return terms, bool(facts)
 
 
 _COLUMNS = (
@@ -282,7 +262,7 @@ _COLUMNS = (
 
 
 def _statement(shape: tuple[Any, ...]) -> Select[Any]:
-    """The SELECT of a `_shape`, its values left as named bind parameters.
+    """The SELECT of a `_bind` shape, its values left as named bind parameters.
 
     With a limit it runs in two steps: the ids of the page are chosen first over narrow
     (covering) indexes, then only those rows are read in full and joined to their verdicts.
@@ -291,34 +271,23 @@ def _statement(shape: tuple[Any, ...]) -> Select[Any]:
     from sqlmodel import col
 
     terms, needs_facts = _conditions(shape)
-    sort, limited, offset = shape[8:]
+    names, _no_scaling, unverified, sort = shape
     order = _order_by(sort)
     on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
     on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)
     full: Select[Any] = select(*[col(c) for c in _COLUMNS]).select_from(Model)  # type: ignore[assignment]
     full = full.join(PositionFacts, on_facts, isouter=not needs_facts)
     full = full.join(Verification, on_verify, isouter=True)
-    skip: Any = bindparam("offset") if offset else None
-    if not limited:
+    skip: Any = bindparam("offset") if "offset" in names else None
+    if "limit" not in names:
         return full.where(*terms).order_by(*order).offset(skip)
     page = select(col(Model.id)).select_from(Model)
     if needs_facts or SORTS[sort.partition(":")[0]][0] is PositionFacts:
         page = page.join(PositionFacts, on_facts, isouter=not needs_facts)
-    if shape[6]:  # a verdict filter
+    if unverified or "verdict" in names:
         page = page.join(Verification, on_verify, isouter=True)
     page = page.where(*terms).order_by(*order).limit(bindparam("limit")).offset(skip)
     return full.where(col(Model.id).in_(page)).order_by(*order)
-
-
-def build_query(f: ModelFilter) -> Select[Any]:
-    """The SELECT behind `query_models`, with the values of `f` bound (exposed so benchmarks
-    and tests can EXPLAIN it).
-
-    Raises:
-        BadFilter: a filter, sort, limit or offset value is not understood.
-    """
-    values = _params(f)
-    return _statement(_shape(f)).params(**values)
 
 
 @dataclass(frozen=True)
@@ -337,7 +306,7 @@ _COMPILED: dict[tuple[Any, ...], _Compiled] = {}
 
 
 def _compiled(shape: tuple[Any, ...], dialect: Any) -> _Compiled:
-    """The SQL text of a `_shape` for `dialect`, compiled once per process."""
+    """The SQL text of a `_bind` shape for `dialect`, compiled once per process."""
     key = (shape, dialect.name, dialect.driver)
     found = _COMPILED.get(key)
     if found is None:
@@ -359,8 +328,9 @@ def compiled_sql(f: ModelFilter, dialect: str = "sqlite") -> tuple[str, Any]:
     from sqlalchemy.dialects import postgresql, sqlite
 
     chosen = postgresql.psycopg.dialect() if dialect == "postgresql" else sqlite.dialect()
-    compiled = _compiled(_shape(f), chosen)
-    args = compiled.args(_params(f))
+    shape, values = _bind(f)
+    compiled = _compiled(shape, chosen)
+    args = compiled.args(values)
     return compiled.sql, args if compiled.order is None else list(args)
 
 
@@ -372,9 +342,9 @@ def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:
     Raises:
         BadFilter: a filter or sort value is not understood.
     """
-    values = _params(f)
+    shape, values = _bind(f)
     conn = session.connection()
-    compiled = _compiled(_shape(f), conn.dialect)
+    compiled = _compiled(shape, conn.dialect)
     rows = conn.exec_driver_sql(compiled.sql, compiled.args(values)).fetchall()
     return [dict(zip(ROW_KEYS, row, strict=True)) for row in rows]
 
@@ -401,7 +371,7 @@ def _close_ids(session: Session, repo_id: str) -> list[str]:
     from sqlmodel import col, select
 
     def like(pattern: str, limit: int) -> list[str]:
-        stmt = select(Model.repo_id).where(_like_folded(col(Model.repo_id), pattern))
+        stmt = select(Model.repo_id).where(_like_folded(col(Model.repo_id), pattern.lower()))
         stmt = stmt.order_by(col(Model.repo_id))
         return list(session.exec(stmt.limit(limit)))
 
