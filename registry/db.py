@@ -182,16 +182,6 @@ def as_session_factory(target: Engine | Callable[[], Session]) -> Callable[[], S
     return session_factory(target) if isinstance(target, Engine) else target
 
 
-__all__ = [
-    "DEFAULT_DB",
-    "as_session_factory",
-    "db_url",
-    "open_engine",
-    "session_factory",
-    "sqlite_path",
-]
-
-
 def refresh_statistics(engine: Engine) -> None:
     """Update the query planner's statistics after a batch of writes. SQLite keeps none until
     ANALYZE runs (sampled here, so it costs about the same at any size), and without them it
@@ -201,6 +191,19 @@ def refresh_statistics(engine: Engine) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM (ANALYZE)")
         return
+    if engine.dialect.name != "sqlite":
+        return
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
         conn.exec_driver_sql("ANALYZE")
+
+
+__all__ = [
+    "DEFAULT_DB",
+    "as_session_factory",
+    "db_url",
+    "open_engine",
+    "refresh_statistics",
+    "session_factory",
+    "sqlite_path",
+]

@@ -255,7 +255,7 @@ def _kept_models(
         url = engine.url.render_as_string(hide_password=False)
         _FORKED.update(site=site, changes=changes, url=url, workers=workers)
         try:
-            with _fork_context().Pool(workers) as pool:
+            with _fork_pool(workers) as pool:
                 shares = pool.map_async(_key_share, range(workers))
                 old_rows = previous_rows(previous)
                 parts = shares.get()
@@ -335,10 +335,11 @@ def _key_share(k: int) -> tuple[list[str], list[tuple[int, str, str]]]:
         engine.dispose()
 
 
-def _fork_context() -> Any:
+def _fork_pool(workers: int) -> Any:
+    """A pool of `workers` forked processes; they inherit what `_FORKED` holds."""
     import multiprocessing
 
-    return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("fork").Pool(workers)
 
 
 PARALLEL_MIN_ROWS = 20000  # catalog rows from which the whole-catalog files get own processes
@@ -347,12 +348,12 @@ WHOLE_WORKERS = 2  # processes for them (they share the CPUs with the list pages
 
 def _whole_parts(site: Site, engine: Engine, rows: list[Any]) -> list[Callable[[], None]]:
     """The files that hold every catalog row: the API index first (the largest), the three
-    downloads, and the catalog's JSON shards in two halves."""
+    downloads, and the catalog's JSON shards split between the processes."""
     writer = site.writer
     return [
         lambda: write_index(writer, rows, site.stamp),
         *download_parts(writer, engine, rows),
-        *[partial(write_shards, site, rows, (k, 2)) for k in range(2)],
+        *[partial(write_shards, site, rows, (k, WHOLE_WORKERS)) for k in range(WHOLE_WORKERS)],
     ]
 
 
@@ -370,7 +371,7 @@ class _WholeCatalogFiles:
         if len(rows) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
             _FORKED.update(whole=self.args)
             try:
-                self.pool = multiprocessing.get_context("fork").Pool(WHOLE_WORKERS)
+                self.pool = _fork_pool(WHOLE_WORKERS)
             finally:
                 _FORKED.clear()
             parts = range(len(_whole_parts(*self.args)))
@@ -498,11 +499,10 @@ def forked_model_pages(
 ) -> list[dict[str, Any]]:
     """`model_pages` split over `workers` forked processes, each reading its own share of the
     models (`ids`, or every model when None)."""
-    import multiprocessing
 
     _FORKED.update(site=site, changes=changes, url=db_url, workers=workers, ids=ids)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with _fork_pool(workers) as pool:
             parts = pool.map(_model_shard, range(workers))
     finally:
         _FORKED.clear()
