@@ -168,6 +168,26 @@ def test_unchanged_catalog_pages_and_shards_are_kept(tmp_path: Path) -> None:
     assert manifest["files"]["catalog/index.html"][0] is not None
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unreadable_previous_shards_render_every_model_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Kept pages need their catalog rows from the previous shards: when a shard cannot be
+    read, every model page is rendered again (also when forked workers computed the keys),
+    and the site still equals a full render."""
+    tree = tmp_path / "hub"
+    small_tree(tree, 8)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    ingest_tree(engine, tree)
+    site = tmp_path / "site"
+    render_site(engine, site)
+    (site / "data" / "catalog-0000.json").write_text("[[not json", encoding="utf-8")
+    monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda e, c, pages: workers)
+    again = render_site(engine, site, incremental=True)
+    assert again.reused == 0 and again.model_pages == 8
+    assert digest(site) == digest(render_site(engine, tmp_path / "full").out_dir)
+
+
 def test_pager_links_the_ends_and_the_neighbours() -> None:
     names = ["index.html"] + [f"page-{n}.html" for n in range(2, 101)]
     links = pager_links(50, names)

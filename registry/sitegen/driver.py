@@ -251,6 +251,7 @@ def _kept_models(
     assert reuse is not None
     workers = render_workers(engine, conn, len(reuse.old_models))
     old_rows: dict[str, dict[str, Any]] = {}
+    parts = None
     if previous is not None and workers > 1:
         url = engine.url.render_as_string(hide_password=False)
         _FORKED.update(site=site, changes=changes, url=url, workers=workers)
@@ -261,13 +262,15 @@ def _kept_models(
                 parts = shares.get()
         finally:
             _FORKED.clear()
-        if any(r not in old_rows for kept, _ in parts for r in kept):  # unreadable shards
-            parts = [_decide(site, conn, changes, old_rows, None)]
+        if any(r not in old_rows for kept, _ in parts for r in kept):  # a row the shards lack
+            parts = None
     elif previous is not None:
         old_rows = previous_rows(previous)
-        parts = [_decide(site, conn, changes, old_rows, None)]
-    else:
-        parts = [_decide(site, conn, changes, None, None)]
+    if previous is not None and reuse.old_models and not old_rows:
+        reuse.valid = False  # unreadable shards: no file of the previous render is trusted
+        parts = None
+    if parts is None:
+        parts = [_decide(site, conn, changes, old_rows if previous is not None else None, None)]
     rows: list[dict[str, Any]] = []
     todo: list[int] = []
     pages: list[str] = []
