@@ -106,7 +106,11 @@ def write_index(writer: SiteWriter, rows: list[dict[str, Any]], stamp: str | Non
             "document": f"api/models/{r['repo_id']}.json" if r["page"] else None,
         }
         models.append({k: paths[k] if k in paths else r[k] for k in keys})
-    document = {"api_version": API_VERSION, "catalog_as_of": stamp, "count": len(models)}
-    head = _dump(document)[:-2]  # without the closing brace and newline
-    body = json.dumps(models, ensure_ascii=False, separators=(",", ":"), default=str)
-    writer.write("api/models.json", f'{head},"models":{body}}}\n')
+    document = {
+        "api_version": API_VERSION,
+        "catalog_as_of": stamp,
+        "count": len(models),
+        "models": models,
+    }  # keys in sorted order too
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+    writer.write("api/models.json", text + "\n")
