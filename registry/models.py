@@ -24,7 +24,15 @@ class Model(SQLModel, table=True):
         Index("ix_models_last_modified", "last_modified"),
         # Covering indexes for the facts -> model join step of filtered queries: the join key
         # plus what the popular sorts and filters read, so no table row is touched per candidate.
-        Index("ix_models_snapshot_popularity", "snapshot_id", "downloads", "likes"),
+        # The model id rides along on PostgreSQL (SQLite keeps the rowid in every index), so the
+        # join reads no table row there either.
+        Index(
+            "ix_models_snapshot_rank",
+            "snapshot_id",
+            "downloads",
+            "likes",
+            postgresql_include=["id"],
+        ),
         Index("ix_models_family_snapshot", "family", "snapshot_id"),
         Index("ix_models_author_snapshot", "author", "snapshot_id"),
     )

@@ -133,18 +133,32 @@ def _sort_parts(sort: str) -> tuple[str, str]:
     return name, direction
 
 
-def _order_by(sort: str) -> list[Any]:
+def _order_by(sort: str, *, split: bool = False) -> list[Any]:
+    """ORDER BY terms of a sort: the key with NULL last, then a tie-break in the key's
+    direction. A models column breaks ties by model id; a facts column by the facts row's
+    snapshot id, so that one facts index walk serves both.
+
+    With facts joined outer (some matches may have no facts row), the models without facts
+    come after every model with one, by model id; `split` leaves that part out, for a page
+    chosen over the models that have facts (`_statement`)."""
     from sqlmodel import col
 
     name, direction = _sort_parts(sort)
     table, column_name, natural = SORTS[name]
     column = col(getattr(table, column_name))
     direction = direction or natural
-    tiebreak = col(Model.id)  # same direction as the key, so one index serves both
+
+    def way(term: Any) -> Any:
+        return term.desc() if direction == "desc" else term.asc()
+
     # NULLS LAST spelled out both ways: SQLite sorts NULL lowest, PostgreSQL highest.
-    if direction == "desc":
-        return [column.desc().nulls_last(), tiebreak.desc()]
-    return [column.asc().nulls_last(), tiebreak.asc()]
+    key = column.desc().nulls_last() if direction == "desc" else column.asc().nulls_last()
+    if table is not PositionFacts:
+        return [key, way(col(Model.id))]
+    if split:
+        return [key, way(col(PositionFacts.snapshot_id))]
+    lacks_facts = col(PositionFacts.snapshot_id).is_(None)
+    return [lacks_facts.asc(), key, way(col(PositionFacts.snapshot_id)), way(col(Model.id))]
 
 
 def _escape_like(text: str) -> str:
@@ -207,9 +221,26 @@ def _bind(f: ModelFilter) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (tuple(sorted(values)), no_scaling, unverified, f.sort), values
 
 
-def _conditions(shape: tuple[Any, ...]) -> tuple[list[ColumnElement[bool]], bool]:
-    """WHERE terms of a `_bind` shape, over named bind parameters, and whether any term needs
-    the facts row."""
+def _needs_facts(shape: tuple[Any, ...]) -> bool:
+    """Whether a `_bind` shape filters on the facts row (or on the verdict it leads to)."""
+    names, no_scaling, unverified, _sort = shape
+    return bool(
+        no_scaling or unverified or set(names) & {"min_context", "scaling", "verdict"}
+    ) or any(n.startswith("pe_") for n in names)
+
+
+def _splits(shape: tuple[Any, ...]) -> bool:
+    """Whether a page of this shape is chosen in two parts: sorted by a facts column while
+    no filter needs the facts row, so that matches without one exist. The page is chosen
+    among the models with facts, over the facts column's index, and filled up with the models
+    without facts (which sort after them) only when it runs past those."""
+    names, _no_scaling, _unverified, sort = shape
+    on_facts = SORTS[sort.partition(":")[0]][0] is PositionFacts
+    return on_facts and "limit" in names and not _needs_facts(shape)
+
+
+def _conditions(shape: tuple[Any, ...]) -> list[ColumnElement[bool]]:
+    """WHERE terms of a `_bind` shape, over named bind parameters."""
     from sqlalchemy import bindparam, func
     from sqlmodel import col
 
@@ -237,8 +268,7 @@ def _conditions(shape: tuple[Any, ...]) -> tuple[list[ColumnElement[bool]], bool
         terms.append(col(Verification.verdict) == bindparam("verdict"))
     if "search" in bound:
         terms.append(_like_folded(col(Model.repo_id), bindparam("search")))
-    facts = tags or no_scaling or unverified or bound & {"min_context", "scaling", "verdict"}
-    return terms, bool(facts)
+    return terms
 
 
 _COLUMNS = (
@@ -261,59 +291,77 @@ _COLUMNS = (
 )
 
 
-def _statement(shape: tuple[Any, ...]) -> Select[Any]:
+def _statement(shape: tuple[Any, ...], part: str = "main") -> Select[Any]:
     """The SELECT of a `_bind` shape, its values left as named bind parameters.
 
     With a limit it runs in two steps: the ids of the page are chosen first over narrow
     (covering) indexes, then only those rows are read in full and joined to their verdicts.
+    A shape that `_splits` has two more parts: `tail`, the models without facts that follow
+    the last model with facts (bound `limit` and `offset` are counted within them), and
+    `count`, how many models with facts match.
     """
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import bindparam, func, select
     from sqlmodel import col
 
-    terms, needs_facts = _conditions(shape)
+    terms = _conditions(shape)
+    needs_facts = _needs_facts(shape)
     names, _no_scaling, unverified, sort = shape
-    order = _order_by(sort)
     on_facts = col(PositionFacts.snapshot_id) == col(Model.snapshot_id)
     on_verify = col(Verification.fingerprint) == col(PositionFacts.verify_fingerprint)
     full: Select[Any] = select(*[col(c) for c in _COLUMNS]).select_from(Model)  # type: ignore[assignment]
     full = full.join(PositionFacts, on_facts, isouter=not needs_facts)
     full = full.join(Verification, on_verify, isouter=True)
     skip: Any = bindparam("offset") if "offset" in names else None
+    if part == "tail":
+        by_id = _order_by(sort)[-1]  # the models without facts: by model id
+        lacking = [*terms, col(PositionFacts.snapshot_id).is_(None)]
+        tail = full.where(*lacking).order_by(by_id).limit(bindparam("limit"))
+        return tail.offset(bindparam("offset"))
+    on_facts_sort = SORTS[sort.partition(":")[0]][0] is PositionFacts
+    if part == "count":
+        counted = select(func.count()).select_from(Model).join(PositionFacts, on_facts)
+        return counted.where(*terms)
     if "limit" not in names:
-        return full.where(*terms).order_by(*order).offset(skip)
+        return full.where(*terms).order_by(*_order_by(sort)).offset(skip)
     page = select(col(Model.id)).select_from(Model)
-    if needs_facts or SORTS[sort.partition(":")[0]][0] is PositionFacts:
-        page = page.join(PositionFacts, on_facts, isouter=not needs_facts)
+    if needs_facts or on_facts_sort:
+        page = page.join(PositionFacts, on_facts)  # `_splits`: the models with facts only
     if unverified or "verdict" in names:
         page = page.join(Verification, on_verify, isouter=True)
-    page = page.where(*terms).order_by(*order).limit(bindparam("limit")).offset(skip)
-    return full.where(col(Model.id).in_(page)).order_by(*order)
+    page_order = _order_by(sort, split=on_facts_sort)
+    page = page.where(*terms).order_by(*page_order).limit(bindparam("limit")).offset(skip)
+    return full.where(col(Model.id).in_(page)).order_by(*_order_by(sort))
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    order: tuple[str, ...] | None  # parameter names in order; None: the driver takes names
+    names: tuple[str, ...]  # its parameters, in order where the driver takes them by position
+    positional: bool
     fixed: dict[str, Any]  # values the dialect itself bound (SQLite's `OFFSET 0`)
 
     def args(self, values: dict[str, Any]) -> Any:
         merged = {**self.fixed, **values}
-        return merged if self.order is None else tuple(merged[name] for name in self.order)
+        if self.positional:
+            return tuple(merged[name] for name in self.names)
+        return {name: merged[name] for name in self.names}
 
 
-# (shape, dialect name, driver) -> the statement compiled for that dialect.
+# (shape, part, dialect name, driver) -> the statement compiled for that dialect.
 _COMPILED: dict[tuple[Any, ...], _Compiled] = {}
 
 
-def _compiled(shape: tuple[Any, ...], dialect: Any) -> _Compiled:
-    """The SQL text of a `_bind` shape for `dialect`, compiled once per process."""
-    key = (shape, dialect.name, dialect.driver)
+def _compiled(shape: tuple[Any, ...], dialect: Any, part: str = "main") -> _Compiled:
+    """The SQL text of a `_bind` shape (or of its `part`) for `dialect`, compiled once per
+    process."""
+    key = (shape, part, dialect.name, dialect.driver)
     found = _COMPILED.get(key)
     if found is None:
-        compiled = _statement(shape).compile(dialect=dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        compiled = _statement(shape, part).compile(dialect=dialect)
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.params)
         fixed = {k: v for k, v in compiled.params.items() if v is not None}
-        found = _COMPILED[key] = _Compiled(compiled.string, order, fixed)
+        found = _COMPILED[key] = _Compiled(compiled.string, names, positional, fixed)
     return found
 
 
@@ -331,7 +379,7 @@ def compiled_sql(f: ModelFilter, dialect: str = "sqlite") -> tuple[str, Any]:
     shape, values = _bind(f)
     compiled = _compiled(shape, chosen)
     args = compiled.args(values)
-    return compiled.sql, args if compiled.order is None else list(args)
+    return compiled.sql, list(args) if compiled.positional else args
 
 
 def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:
@@ -344,8 +392,18 @@ def query_models(session: Session, f: ModelFilter) -> list[dict[str, Any]]:
     """
     shape, values = _bind(f)
     conn = session.connection()
-    compiled = _compiled(shape, conn.dialect)
-    rows = conn.exec_driver_sql(compiled.sql, compiled.args(values)).fetchall()
+
+    def run(part: str, bound: dict[str, Any]) -> list[Any]:
+        compiled = _compiled(shape, conn.dialect, part)
+        return list(conn.exec_driver_sql(compiled.sql, compiled.args(bound)).fetchall())
+
+    rows = run("main", values)
+    if _splits(shape) and len(rows) < values["limit"]:
+        # The page ran past the models with facts: the models without follow them.
+        offset = values.get("offset", 0)
+        with_facts = offset + len(rows) if rows or not offset else run("count", values)[0][0]
+        tail = {**values, "limit": values["limit"] - len(rows)}
+        rows += run("tail", {**tail, "offset": max(0, offset - with_facts)})
     return [dict(zip(ROW_KEYS, row, strict=True)) for row in rows]
 
 

@@ -199,6 +199,34 @@ def test_reopening_restores_a_declared_index_without_touching_rows(tmp_path: Pat
     assert "ix_facts_pe_ctx" in indexes
 
 
+def test_a_superseded_index_is_replaced_on_reopening(catalog_url: str) -> None:
+    """A catalog made when the popularity join index had its earlier name and columns gets the
+    declared one instead, its rows untouched, on SQLite and on PostgreSQL."""
+    engine = open_engine(catalog_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO models (repo_id, status, private) VALUES ('a/b', 'ok', false)")
+        )
+        conn.execute(text("DROP INDEX ix_models_snapshot_rank"))
+        conn.execute(
+            text(
+                "CREATE INDEX ix_models_snapshot_popularity "
+                "ON models (snapshot_id, downloads, likes)"
+            )
+        )
+    engine.dispose()
+    engine = open_engine(catalog_url)
+    with engine.connect() as conn:
+        indexes = {i["name"]: i for i in inspect(conn).get_indexes("models")}
+        assert conn.execute(text("SELECT repo_id FROM models")).all() == [("a/b",)]
+    engine.dispose()
+    assert "ix_models_snapshot_popularity" not in indexes
+    rank = indexes["ix_models_snapshot_rank"]
+    assert rank["column_names"] == ["snapshot_id", "downloads", "likes"]
+    if catalog_url.startswith("postgresql"):  # the id rides along: an index-only join there
+        assert rank["dialect_options"]["postgresql_include"] == ["id"]
+
+
 def test_a_reading_open_leaves_a_current_catalog_byte_for_byte(tmp_path: Path) -> None:
     """A committed catalog (DELETE journal, say) is not rewritten by query/show/stats."""
     path = tmp_path / "c.db"

@@ -143,6 +143,59 @@ def test_sort_variants_limit_and_offset(session: Session) -> None:
     assert _ids(session, sort="downloads:asc")[-1] == "mosaic/mpt"  # unknown stays last
 
 
+def _listed_without_config(engine: Any, names: list[str]) -> None:
+    """Models the Hub listed whose config never arrived (gated): no snapshot, no facts."""
+    from registry.models import Model
+
+    with session_factory(engine)() as session:
+        for name in names:
+            session.add(Model(repo_id=name, author=name.split("/")[0], family="llama"))
+            session.add(Model(repo_id=f"{name}-2", status="gated", downloads=5))
+        session.commit()
+
+
+@pytest.mark.parametrize("sort", ["context", "context:asc", "theta", "theta:asc", "factor"])
+def test_facts_sorts_page_through_models_without_facts(engine: Any, sort: str) -> None:
+    """A sort on a facts column picks its page among the models with facts (over the facts
+    index), then fills it with the models without facts, which come last by model id. Every
+    page, wherever it starts and ends, is the same slice of the whole list, on both backends,
+    with or without a models-only filter."""
+    from sqlmodel import select
+
+    from registry.models import Model, PositionFacts
+
+    _listed_without_config(engine, ["gated/a", "gated/b", "gated/c"])
+    direction = sort.partition(":")[2] or "desc"
+    column = {"context": "effective_context", "theta": "rope_theta", "factor": "scaling_factor"}
+    with session_factory(engine)() as session:
+        joined = session.exec(
+            select(Model.repo_id, Model.id, PositionFacts).join(
+                PositionFacts, PositionFacts.snapshot_id == Model.snapshot_id, isouter=True
+            )
+        ).all()
+        sign = -1 if direction == "desc" else 1
+
+        def expected(key: tuple[Any, ...]) -> tuple[Any, ...]:
+            repo_id, model_id, facts = key
+            if facts is None:
+                return (2, 0, sign * model_id)
+            value = getattr(facts, column[sort.partition(":")[0]])
+            if value is None:
+                return (1, 0, sign * facts.snapshot_id)
+            return (0, sign * value, sign * facts.snapshot_id)
+
+        whole = _ids(session, sort=sort)
+        assert whole == [r[0] for r in sorted(joined, key=expected)]
+        assert whole[-6:] == sorted(whole[-6:], key=lambda n: n.startswith("gated/"))
+        for f in ({}, {"search": "gated/"}, {"search": "a"}, {"family": "llama"}):
+            listed = _ids(session, sort=sort, **f)
+            assert listed == [n for n in whole if n in set(listed)]
+            for limit in range(1, len(listed) + 2):
+                for offset in range(len(listed) + 2):
+                    page = _ids(session, sort=sort, limit=limit, offset=offset, **f)
+                    assert page == listed[offset : offset + limit], (f, limit, offset)
+
+
 def test_one_compiled_shape_serves_every_value(session: Session) -> None:
     """The SQL text is compiled once per filter shape; each call binds its own values."""
     from registry import queries
