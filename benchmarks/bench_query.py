@@ -68,6 +68,8 @@ QUERIES = {
         scaling="llama3", verdict="fail", sort="likes", limit=50
     ),
     "no filter, sort downloads, limit 50": ModelFilter(sort="downloads", limit=50),
+    # Beyond the four standard queries: the longest contexts, a facts column sorted unfiltered.
+    "no filter, sort context, limit 50": ModelFilter(sort="context", limit=50),
 }
 
 

@@ -14,8 +14,9 @@ time and peak RSS (VmHWM; for the render, also the largest forked page worker):
 2. verify: `verify_catalog` over the whole catalog (fingerprint dedup; the new configs bring a
    few fingerprints); baseline: the fingerprint scan alone. Then the planner statistics are
    refreshed, as the nightly's verify stage does (`registry.db.refresh_statistics`).
-3. queries: the four standard queries of `bench_query.py` through `query_models`, and the same
-   SQL through the raw driver, alternately; p50 and p95 of each.
+3. queries: the queries of `bench_query.py` (the four standard ones and a fifth sorted by
+   context) through `query_models`, and the same SQL through the raw driver, alternately; p50
+   and p95 of each.
 4. full render, then `--churn` of the models get a new like count (shown on their pages), then
    an incremental render over the site: its time over the full render's. The full render's
    writes are synced to disk first (`os.sync`), so that their writeback is not timed in the

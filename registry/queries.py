@@ -136,11 +136,12 @@ def _sort_parts(sort: str) -> tuple[str, str]:
 def _order_by(sort: str, *, split: bool = False) -> list[Any]:
     """ORDER BY terms of a sort: the key with NULL last, then a tie-break in the key's
     direction. A models column breaks ties by model id; a facts column by the facts row's
-    snapshot id, so that one facts index walk serves both.
+    snapshot id, so that an index on (column, snapshot_id) yields the key and its tie-break in
+    order.
 
     With facts joined outer (some matches may have no facts row), the models without facts
     come after every model with one, by model id; `split` leaves that part out, for a page
-    chosen over the models that have facts (`_statement`)."""
+    chosen among the models that have facts (`_statement`)."""
     from sqlmodel import col
 
     name, direction = _sort_parts(sort)
