@@ -78,6 +78,17 @@ def add_likes(engine: Any, repo_ids: list[str]) -> None:
             )
 
 
+def rendered_catalog(tmp_path: Path, models: int) -> tuple[Any, Path, list[str]]:
+    """A SQLite catalog of `models` small models, rendered in full once: (engine, site, ids)."""
+    tree = tmp_path / "hub"
+    ids = small_tree(tree, models)
+    engine = open_engine(str(tmp_path / "catalog.db"))
+    ingest_tree(engine, tree)
+    site = tmp_path / "site"
+    render_site(engine, site)
+    return engine, site, ids
+
+
 def test_incremental_render_equals_a_full_render_after_a_change_set(
     catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,12 +145,7 @@ def test_incremental_render_equals_a_full_render_after_a_change_set(
 def test_a_killed_incremental_render_is_followed_by_a_full_one(tmp_path: Path) -> None:
     """An incremental render that dies leaves its marker; the next one trusts nothing it finds
     and renders in full, swapping in a complete site."""
-    tree = tmp_path / "hub"
-    ids = small_tree(tree, 6)
-    engine = open_engine(str(tmp_path / "catalog.db"))
-    ingest_tree(engine, tree)
-    site = tmp_path / "site"
-    render_site(engine, site)
+    engine, site, ids = rendered_catalog(tmp_path, 6)
     (site / UPDATING).write_text("killed mid-way\n", encoding="utf-8")
     (site / f"models/{ids[0]}.html").write_text("half a page", encoding="utf-8")
     again = render_site(engine, site, incremental=True)
@@ -150,12 +156,7 @@ def test_a_killed_incremental_render_is_followed_by_a_full_one(tmp_path: Path) -
 
 def test_unchanged_catalog_pages_and_shards_are_kept(tmp_path: Path) -> None:
     """A change to one model's likes rewrites its page and nothing that does not show likes."""
-    tree = tmp_path / "hub"
-    ids = small_tree(tree, 8)
-    engine = open_engine(str(tmp_path / "catalog.db"))
-    ingest_tree(engine, tree)
-    site = tmp_path / "site"
-    render_site(engine, site)
+    engine, site, ids = rendered_catalog(tmp_path, 8)
     kept = ["catalog/index.html", f"models/{ids[1]}.html"]
     rewritten = ["data/catalog-0000.json", f"models/{ids[0]}.html"]  # both show likes
     inodes = {rel: (site / rel).stat().st_ino for rel in kept + rewritten}
@@ -175,12 +176,7 @@ def test_unreadable_previous_shards_render_every_model_page(
     """Kept pages need their catalog rows from the previous shards: when a shard cannot be
     read, every model page is rendered again (also when forked workers computed the keys),
     and the site still equals a full render."""
-    tree = tmp_path / "hub"
-    small_tree(tree, 8)
-    engine = open_engine(str(tmp_path / "catalog.db"))
-    ingest_tree(engine, tree)
-    site = tmp_path / "site"
-    render_site(engine, site)
+    engine, site, _ids = rendered_catalog(tmp_path, 8)
     (site / "data" / "catalog-0000.json").write_text("[[not json", encoding="utf-8")
     monkeypatch.setattr(registry.sitegen.driver, "render_workers", lambda e, c, pages: workers)
     again = render_site(engine, site, incremental=True)
@@ -198,12 +194,7 @@ def test_pager_links_the_ends_and_the_neighbours() -> None:
 
 
 def test_a_changed_renderer_renders_every_page_again(tmp_path: Path) -> None:
-    tree = tmp_path / "hub"
-    small_tree(tree, 5)
-    engine = open_engine(str(tmp_path / "catalog.db"))
-    ingest_tree(engine, tree)
-    site = tmp_path / "site"
-    render_site(engine, site)
+    engine, site, _ids = rendered_catalog(tmp_path, 5)
     assert render_site(engine, site, incremental=True).reused == 5
     manifest = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
     manifest["fingerprint"] = "an older renderer"
