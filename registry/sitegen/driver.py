@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -327,13 +328,21 @@ def _decide(
 def _key_share(k: int) -> tuple[list[str], list[tuple[int, str, str]]]:
     """In a forked process: `_decide` over the models whose id is k modulo the workers (the
     parent checks the kept ones against the previous rows it reads meanwhile)."""
+    with _forked_connection() as conn:
+        shard = (k, _FORKED["workers"])
+        return _decide(_FORKED["site"], conn, _FORKED["changes"], None, shard)
+
+
+@contextmanager
+def _forked_connection() -> Iterator[Any]:
+    """A forked worker's own connection to the catalog at `_FORKED["url"]` (the parent's
+    connections are not shared across a fork)."""
     from sqlalchemy import create_engine
 
     engine = create_engine(_FORKED["url"])
     try:
         with engine.connect() as conn:
-            shard = (k, _FORKED["workers"])
-            return _decide(_FORKED["site"], conn, _FORKED["changes"], None, shard)
+            yield conn
     finally:
         engine.dispose()
 
@@ -532,24 +541,18 @@ def _model_shard(
     list[str],
     tuple[dict[str, list[Any]], dict[str, list[str]]],
 ]:
-    from sqlalchemy import create_engine
-
     site: Site = _FORKED["site"]
     part = RenderSummary(out_dir=site.writer.summary.out_dir)
     site.writer.summary, site.writer.pages = part, []
     if site.reuse is not None:  # this process reports only the pages it renders
         site.reuse.models, site.reuse.errors = {}, {}
     workers, ids = _FORKED["workers"], _FORKED["ids"]
-    engine = create_engine(_FORKED["url"])
-    try:
-        with engine.connect() as conn:
-            if ids is None:
-                records = iter_models(conn, (k, workers))
-            else:
-                records = iter_models(conn, ids=ids[k::workers])
-            rows = model_pages(site, records, _FORKED["changes"], part)
-    finally:
-        engine.dispose()
+    with _forked_connection() as conn:
+        if ids is None:
+            records = iter_models(conn, (k, workers))
+        else:
+            records = iter_models(conn, ids=ids[k::workers])
+        rows = model_pages(site, records, _FORKED["changes"], part)
     reuse = site.reuse
     taken = (reuse.models, reuse.errors) if reuse is not None else ({}, {})
     return rows, part, site.writer.pages, taken
