@@ -162,6 +162,11 @@ def _order_by(sort: str, *, split: bool = False) -> list[Any]:
     return [lacks_facts.asc(), key, way(col(PositionFacts.snapshot_id)), way(col(Model.id))]
 
 
+def _sorts_on_facts(sort: str) -> bool:
+    """Whether `sort` orders by a position-facts column (context, theta, factor)."""
+    return SORTS[_sort_parts(sort)[0]][0] is PositionFacts
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -236,8 +241,7 @@ def _splits(shape: tuple[Any, ...]) -> bool:
     among the models with facts, over the facts column's index, and filled up with the models
     without facts (which sort after them) only when it runs past those."""
     names, _no_scaling, _unverified, sort = shape
-    on_facts = SORTS[sort.partition(":")[0]][0] is PositionFacts
-    return on_facts and "limit" in names and not _needs_facts(shape)
+    return _sorts_on_facts(sort) and "limit" in names and not _needs_facts(shape)
 
 
 def _conditions(shape: tuple[Any, ...]) -> list[ColumnElement[bool]]:
@@ -318,7 +322,7 @@ def _statement(shape: tuple[Any, ...], part: str = "main") -> Select[Any]:
         lacking = [*terms, col(PositionFacts.snapshot_id).is_(None)]
         tail = full.where(*lacking).order_by(by_id).limit(bindparam("limit"))
         return tail.offset(bindparam("offset"))
-    on_facts_sort = SORTS[sort.partition(":")[0]][0] is PositionFacts
+    on_facts_sort = _sorts_on_facts(sort)
     if part == "count":
         counted = select(func.count()).select_from(Model).join(PositionFacts, on_facts)
         return counted.where(*terms)

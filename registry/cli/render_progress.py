@@ -22,12 +22,13 @@ def render_progress(forced: bool) -> Iterator[Progress | None]:
 
         with Bar(console=console, transient=True) as bar:
             task = bar.add_task("render", total=None)
-            shown = {"step": ""}
+            shown = ""
 
             def update(step: str, done: int, total: int) -> None:
+                nonlocal shown
                 bar.update(task, description=step, completed=done, total=total)
-                if step != shown["step"]:  # every step is drawn at least once, however short
-                    shown["step"] = step
+                if step != shown:  # every step is drawn at least once, however short
+                    shown = step
                     bar.refresh()
 
             yield update
